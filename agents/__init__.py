@@ -1,0 +1,3 @@
+"""agents layer of causal-influence."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""analysis layer of causal-influence."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""envs layer of causal-influence."""
+
+__all__: list[str] = []
