@@ -6,6 +6,7 @@ torch tensor if torch is already imported, so :func:`is_torch` looks in ``sys.mo
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -68,12 +69,11 @@ def to_int(x: object, name: str) -> Array:
     """
     if is_torch(x):
         t: Any = x
-        if t.is_floating_point():
-            if not bool((t == t.round()).all()):
-                raise DTypeError(
-                    f"{name}: expected integer indices; got a float tensor with fractional "
-                    f"values; pass the index of the realised action (e.g. tensor.long())"
-                )
+        if t.is_floating_point() and not bool((t == t.round()).all()):
+            raise DTypeError(
+                f"{name}: expected integer indices; got a float tensor with fractional "
+                f"values; pass the index of the realised action (e.g. tensor.long())"
+            )
         return t.long()
     arr = np.asarray(x)
     if arr.dtype.kind in "iu":
@@ -91,7 +91,17 @@ def to_int(x: object, name: str) -> Array:
 def logsumexp(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
     """Stable log-sum-exp along ``axis``; rows of all ``-inf`` give ``-inf``."""
     if is_torch(x):
-        return x.logsumexp(dim=axis, keepdim=keepdims)
+        import torch
+
+        # Slices of all -inf give -inf with a zero (not NaN) gradient.
+        dead = torch.isneginf(x).all(dim=axis, keepdim=True)
+        safe = torch.where(dead, torch.zeros_like(x), x)
+        out = torch.where(
+            dead,
+            torch.full_like(dead, -math.inf, dtype=x.dtype),
+            safe.logsumexp(dim=axis, keepdim=True),
+        )
+        return out if keepdims else out.squeeze(axis)
     m = np.max(x, axis=axis, keepdims=True)
     m_safe = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):

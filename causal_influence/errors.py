@@ -11,7 +11,7 @@ Examples
 --------
 >>> from causal_influence.errors import ShapeError
 >>> try:
-...     raise ShapeError("expected logits of shape (..., A); got shape (); pass at least one action")
+...     raise ShapeError("expected logits of shape (..., A); got shape ()")
 ... except ValueError as err:
 ...     print(type(err).__name__)
 ShapeError
