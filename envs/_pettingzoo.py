@@ -1,0 +1,177 @@
+"""PettingZoo ``ParallelEnv`` over the shared rule engine (one environment, B = 1)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from pettingzoo import ParallelEnv
+
+from causal_influence.errors import ConfigError
+from envs._engine import Game
+from envs.config import SSDConfig
+from envs.stats import EpisodeRecorder
+
+__all__ = ["SSDParallelEnv"]
+
+
+class SSDParallelEnv(ParallelEnv):
+    """A sequential social dilemma as a PettingZoo ``ParallelEnv``.
+
+    Agents are ``agent_0 ... agent_{N-1}``. Each observation is a ``Dict`` with ``"view"``
+    (egocentric RGB or symbolic grid), ``"actions"`` (every agent's action of the step that
+    produced it), ``"visible"`` (which agents are inside the view window) and, with the
+    message channel on, ``"messages"`` (every agent's previous symbol; ``num_symbols`` means
+    none yet). Actions are ``Discrete(A)``, or ``MultiDiscrete([A, M])`` = (action, symbol)
+    with the channel on. Episodes are truncated after ``max_cycles`` steps; the games never
+    terminate by themselves. Seeding only through ``reset(seed=...)``.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["rgb_array"],
+        "name": "ssd_v0",
+        "is_parallelizable": True,
+        "render_fps": 10,
+    }
+    _game_name = "harvest"
+
+    def __init__(
+        self,
+        config: SSDConfig | None = None,
+        *,
+        render_mode: str | None = None,
+        max_cycles: int | None = None,
+        **config_overrides: Any,
+    ) -> None:
+        if config is None:
+            config = SSDConfig(game=self._game_name, **config_overrides)  # type: ignore[arg-type]
+        elif config_overrides:
+            config = config.replace(**config_overrides)
+        if config.game != self._game_name:
+            raise ConfigError(f"this env is {self._game_name}; got a config for {config.game}")
+        if max_cycles is not None:
+            config = config.replace(max_cycles=int(max_cycles))
+        if render_mode not in (None, "rgb_array"):
+            raise ConfigError(f"render_mode: expected None or 'rgb_array'; got {render_mode!r}")
+        self.config = config
+        self.render_mode = render_mode
+        self.max_cycles = config.max_cycles
+        self.possible_agents = [f"agent_{i}" for i in range(config.num_agents)]
+        self.agents: list[str] = []
+        self._game = Game(config, 1)
+        self._recorder = EpisodeRecorder(1, config.num_agents, config.max_cycles)
+        self.np_random, self.np_random_seed = seeding.np_random(None)
+        self._needs_seed = True
+        self._obs_space = self._build_obs_space()
+        if config.num_symbols > 0:
+            self._act_space: spaces.Space = spaces.MultiDiscrete(
+                [config.num_actions, config.num_symbols]
+            )
+        else:
+            self._act_space = spaces.Discrete(config.num_actions)
+        n_codes = 6 + config.num_agents
+        self.state_space = spaces.Box(
+            0, n_codes - 1, (config.parsed.height, config.parsed.width), np.uint8
+        )
+
+    def _build_obs_space(self) -> spaces.Dict:
+        cfg = self.config
+        s = cfg.view_size
+        if cfg.obs_type == "rgb":
+            view = spaces.Box(0, 255, (s, s, 3), np.uint8)
+        else:
+            view = spaces.Box(0, 1, (s, s, len(self._game.symbolic_channels)), np.uint8)
+        parts: dict[str, spaces.Space] = {
+            "view": view,
+            "actions": spaces.MultiDiscrete([cfg.num_actions] * cfg.num_agents),
+            "visible": spaces.MultiBinary(cfg.num_agents),
+        }
+        if cfg.num_symbols > 0:
+            parts["messages"] = spaces.MultiDiscrete([cfg.num_symbols + 1] * cfg.num_agents)
+        return spaces.Dict(parts)
+
+    @functools.cache  # noqa: B019 - one space object per agent, as PettingZoo requires
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._obs_space
+
+    @functools.cache  # noqa: B019
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._act_space
+
+    # ------------------------------------------------------------------ API
+    def _observations(self) -> dict[str, dict[str, np.ndarray]]:
+        raw = self._game.observations()
+        out = {}
+        for i, agent in enumerate(self.possible_agents):
+            obs = {
+                "view": raw["view"][0, i],
+                "actions": raw["actions"][0].astype(np.int64),
+                "visible": raw["visible"][0, i].astype(np.int8),
+            }
+            if "messages" in raw:
+                obs["messages"] = raw["messages"][0].astype(np.int64)
+            out[agent] = obs
+        return out
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if seed is not None or self._needs_seed:
+            self.np_random, self.np_random_seed = seeding.np_random(seed)
+            env_seed = int(self.np_random.integers(0, 2**63 - 1))
+            self._game.reset([env_seed])
+            self._needs_seed = False
+        else:
+            self._game.reset([None])
+        self._recorder.lengths[:] = 0
+        self.agents = self.possible_agents[:]
+        return self._observations(), {a: {} for a in self.agents}
+
+    def step(
+        self, actions: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, float], dict[str, bool], dict[str, bool], dict[str, Any]]:
+        if not self.agents:
+            raise ConfigError("step() called on a finished episode; call reset() first")
+        cfg = self.config
+        acts = np.full((1, cfg.num_agents), 4, dtype=np.int64)
+        msgs = np.zeros((1, cfg.num_agents), dtype=np.int64) if cfg.num_symbols else None
+        for i, agent in enumerate(self.possible_agents):
+            if agent not in actions:
+                continue
+            act = np.asarray(actions[agent]).astype(np.int64)
+            if msgs is not None:
+                acts[0, i], msgs[0, i] = int(act[0]), int(act[1])
+            else:
+                acts[0, i] = int(act)
+        out = self._game.step(acts, msgs)
+        self._recorder.add(out.extrinsic, out.events)
+        obs = self._observations()
+        done = bool(self._game.t[0] >= self.max_cycles)
+        rewards = {agent: float(out.rewards[0, i]) for i, agent in enumerate(self.possible_agents)}
+        infos: dict[str, Any] = {
+            agent: {name: int(v[0, i]) for name, v in out.events.items()}
+            for i, agent in enumerate(self.possible_agents)
+        }
+        if done:
+            stats = self._recorder.finish(0)
+            for a in infos:
+                infos[a]["episode"] = stats
+        terminations = dict.fromkeys(self.agents, False)
+        truncations = dict.fromkeys(self.agents, done)
+        if done:
+            self.agents = []
+        return obs, rewards, terminations, truncations, infos
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            return None
+        return self._game.render(0)
+
+    def state(self) -> np.ndarray:
+        return self._game.state(0)
+
+    def close(self) -> None:
+        return None

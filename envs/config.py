@@ -1,0 +1,214 @@
+"""Frozen configuration of Harvest and Cleanup.
+
+Defaults are the reference rule set (ENVS.md section 1): 5 agents, 15x15 views, beams of
+length 5, -50 per hit and -1 per FIRE, no hit timeout, Moore-neighbourhood regrowth, beams
+invisible in observations, 1000-step episodes, no message channel. Every non-defect choice of
+the reference is an option here.
+
+Examples
+--------
+>>> from envs.config import harvest_config
+>>> cfg = harvest_config(num_agents=3, map="small_harvest", obs_type="symbolic")
+>>> cfg.num_actions, cfg.view_size
+(8, 15)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from causal_influence.errors import ConfigError
+from envs.maps import MAPS, ParsedMap, parse_map
+
+__all__ = [
+    "ACTION_NAMES",
+    "CLEAN",
+    "FIRE",
+    "STAY",
+    "SSDConfig",
+    "cleanup_config",
+    "harvest_config",
+]
+
+ACTION_NAMES: tuple[str, ...] = (
+    "MOVE_LEFT",
+    "MOVE_RIGHT",
+    "MOVE_UP",
+    "MOVE_DOWN",
+    "STAY",
+    "TURN_CLOCKWISE",
+    "TURN_COUNTERCLOCKWISE",
+    "FIRE",
+    "CLEAN",
+)
+STAY, FIRE, CLEAN = 4, 7, 8
+
+
+@dataclass(frozen=True)
+class SSDConfig:
+    """Rules and options of a sequential social dilemma.
+
+    Attributes
+    ----------
+    game : {"harvest", "cleanup"}
+    map : str or tuple of str
+        A name from :data:`envs.maps.MAPS` or the rows of an ASCII map; defaults to the
+        reference map of the game.
+    num_agents : int
+        Number of agents (at most the number of spawn points).
+    view_radius : int
+        V; observations cover (2V+1) x (2V+1) cells centred on the agent.
+    obs_type : {"rgb", "symbolic"}
+        RGB image (the reference) or one-hot channels per cell type and agent.
+    num_symbols : int
+        Message vocabulary M; 0 turns the channel off (the reference).
+    max_cycles : int
+        Episode length (truncation).
+    beam_length : int
+    hit_penalty, fire_cost : float
+        Applied as -hit_penalty to a hit agent and -fire_cost to a FIRE user.
+    hit_timeout : int
+        K > 0 removes (``"remove"``) or freezes (``"freeze"``) a hit agent for K steps.
+    hit_timeout_mode : {"remove", "freeze"}
+    beams_in_obs : bool
+        Draw the step's beams in observations (the reference before 2020 did).
+    regrowth : {"moore", "disc"}
+        Harvest neighbourhood: the reference's 3x3 square, or the radius-2 disc it intended.
+    regrowth_probs : tuple of 4 floats
+        Regrowth probability for 0, 1, 2 and >= 3 apples in the neighbourhood.
+    depletion_threshold, restoration_threshold, waste_spawn_prob, apple_respawn_prob : float
+        Cleanup dynamics.
+    collective_reward : bool
+        Every agent receives the sum of all rewards of the step.
+    inequity_alpha, inequity_beta, inequity_smoothing : float
+        Fehr-Schmidt inequity aversion (alpha: disadvantageous, beta: advantageous) on
+        temporally smoothed rewards e(t) = smoothing * e(t-1) + r(t); all 0 = off.
+    """
+
+    game: Literal["harvest", "cleanup"] = "harvest"
+    map: str | tuple[str, ...] | None = None
+    num_agents: int = 5
+    view_radius: int = 7
+    obs_type: Literal["rgb", "symbolic"] = "rgb"
+    num_symbols: int = 0
+    max_cycles: int = 1000
+    beam_length: int = 5
+    hit_penalty: float = 50.0
+    fire_cost: float = 1.0
+    hit_timeout: int = 0
+    hit_timeout_mode: Literal["remove", "freeze"] = "remove"
+    beams_in_obs: bool = False
+    regrowth: Literal["moore", "disc"] = "moore"
+    regrowth_probs: tuple[float, float, float, float] = (0.0, 0.005, 0.02, 0.05)
+    depletion_threshold: float = 0.4
+    restoration_threshold: float = 0.0
+    waste_spawn_prob: float = 0.5
+    apple_respawn_prob: float = 0.05
+    collective_reward: bool = False
+    inequity_alpha: float = 0.0
+    inequity_beta: float = 0.0
+    inequity_smoothing: float = 0.0
+    _parsed: ParsedMap | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.game not in ("harvest", "cleanup"):
+            raise ConfigError(f"game: expected 'harvest' or 'cleanup'; got {self.game!r}")
+        if self.map is None:
+            object.__setattr__(self, "map", self.game)
+        if isinstance(self.map, list):
+            object.__setattr__(self, "map", tuple(self.map))
+        parsed = parse_map(self.map)  # type: ignore[arg-type]
+        object.__setattr__(self, "_parsed", parsed)
+        checks: list[tuple[bool, str]] = [
+            (isinstance(self.num_agents, int) and self.num_agents >= 1, "num_agents must be >= 1"),
+            (self.view_radius >= 1, "view_radius must be >= 1"),
+            (self.obs_type in ("rgb", "symbolic"), "obs_type must be 'rgb' or 'symbolic'"),
+            (self.num_symbols >= 0, "num_symbols must be >= 0 (0 = no message channel)"),
+            (self.max_cycles >= 1, "max_cycles must be >= 1"),
+            (self.beam_length >= 1, "beam_length must be >= 1"),
+            (self.hit_timeout >= 0, "hit_timeout must be >= 0"),
+            (self.hit_timeout_mode in ("remove", "freeze"), "hit_timeout_mode: remove|freeze"),
+            (self.regrowth in ("moore", "disc"), "regrowth must be 'moore' or 'disc'"),
+            (len(self.regrowth_probs) == 4, "regrowth_probs needs 4 probabilities"),
+            (all(0 <= p <= 1 for p in self.regrowth_probs), "regrowth_probs must be in [0, 1]"),
+            (0 <= self.waste_spawn_prob <= 1, "waste_spawn_prob must be in [0, 1]"),
+            (0 <= self.apple_respawn_prob <= 1, "apple_respawn_prob must be in [0, 1]"),
+            (self.depletion_threshold > 0, "depletion_threshold must be > 0"),
+            (0 <= self.inequity_smoothing < 1, "inequity_smoothing must be in [0, 1)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"SSDConfig: {message}; got {self!r}")
+        if self.num_agents > len(parsed.spawn_points):
+            raise ConfigError(
+                f"SSDConfig: {self.num_agents} agents need as many spawn points, but the map has "
+                f"{len(parsed.spawn_points)}; use fewer agents or add 'P' cells"
+            )
+        if (self.inequity_alpha or self.inequity_beta) and self.num_agents < 2:
+            raise ConfigError("inequity aversion needs at least 2 agents")
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def parsed(self) -> ParsedMap:
+        """The parsed map."""
+        assert self._parsed is not None
+        return self._parsed
+
+    @property
+    def num_actions(self) -> int:
+        """8 for Harvest (no CLEAN), 9 for Cleanup."""
+        return 8 if self.game == "harvest" else 9
+
+    @property
+    def view_size(self) -> int:
+        """2V + 1."""
+        return 2 * self.view_radius + 1
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        return ACTION_NAMES[: self.num_actions]
+
+    @property
+    def map_name(self) -> str:
+        """The map's name when it is a named map, else ``"custom"``."""
+        for name, rows in MAPS.items():
+            if rows == self.parsed.rows:
+                return name
+        return "custom"
+
+    def replace(self, **changes: Any) -> SSDConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, _parsed=None, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable fields (for configs saved beside results)."""
+        out = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "_parsed"
+        }
+        out["map"] = list(self.parsed.rows)
+        out["regrowth_probs"] = list(self.regrowth_probs)
+        return out
+
+
+def harvest_config(**overrides: Any) -> SSDConfig:
+    """Harvest with the reference defaults, optionally overridden.
+
+    Examples
+    --------
+    >>> harvest_config().num_agents
+    5
+    """
+    return SSDConfig(game="harvest", **overrides)
+
+
+def cleanup_config(**overrides: Any) -> SSDConfig:
+    """Cleanup with the reference defaults, optionally overridden.
+
+    Examples
+    --------
+    >>> cleanup_config(map="small_cleanup", num_agents=2).num_actions
+    9
+    """
+    return SSDConfig(game="cleanup", **overrides)

@@ -1,0 +1,106 @@
+"""Episode statistics: per-agent counters and the social outcomes of METRICS.md.
+
+The social-outcome formulas (utilitarian, equality, sustainability, peace) live in
+:mod:`causal_influence.social`; this module records what they need while envs run and adds the
+event counters (apples eaten, FIRE uses, hits taken and given, cells cleaned, timeouts).
+
+Examples
+--------
+>>> import numpy as np
+>>> from envs.stats import episode_statistics
+>>> rewards = np.array([[1.0, 0.0], [0.0, 1.0]])
+>>> stats = episode_statistics(rewards, {"apples": np.array([[1, 0], [0, 1]])})
+>>> stats["collective_return"], stats["apples"]
+(2.0, [1, 1])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from causal_influence.errors import ShapeError, describe
+from causal_influence.social import social_outcomes
+
+__all__ = ["EpisodeRecorder", "episode_statistics"]
+
+OUTCOMES = ("collective_return", "utilitarian", "equality", "sustainability", "peace")
+
+
+def episode_statistics(
+    rewards: Any, events: dict[str, Any] | None = None, *, one_based_time: bool = False
+) -> dict[str, Any]:
+    """Statistics of one recorded episode.
+
+    Parameters
+    ----------
+    rewards : array_like of shape (T, N)
+        Extrinsic rewards per step and agent.
+    events : dict of str to array_like of shape (T, N), optional
+        Event counters per step (as in ``StepResult.events``); ``"timeout"`` feeds the peace
+        metric.
+    one_based_time : bool
+        Time convention of the sustainability metric.
+
+    Returns
+    -------
+    dict
+        The social outcomes (floats), ``returns`` (list per agent) and, per event name, the
+        per-agent totals (lists).
+    """
+    r = np.asarray(rewards, dtype=np.float64)
+    if r.ndim != 2:
+        raise ShapeError(f"rewards: expected shape (T, N); got {describe(r)}")
+    events = events or {}
+    timeouts = events.get("timeout")
+    row = social_outcomes(r, timeouts=timeouts, one_based_time=one_based_time).iloc[0]
+    out: dict[str, Any] = {name: float(row[name]) for name in OUTCOMES}
+    out["length"] = int(r.shape[0])
+    out["returns"] = r.sum(axis=0).tolist()
+    for name, values in events.items():
+        arr = np.asarray(values)
+        if arr.shape != r.shape:
+            raise ShapeError(f"events[{name!r}]: expected shape {r.shape}; got {describe(arr)}")
+        out[name] = arr.sum(axis=0).astype(int).tolist()
+    return out
+
+
+class EpisodeRecorder:
+    """Accumulates rewards and events of B environments until their episodes end.
+
+    Parameters
+    ----------
+    num_envs, num_agents : int
+    max_steps : int
+        Longest episode (the buffer length).
+    """
+
+    def __init__(self, num_envs: int, num_agents: int, max_steps: int) -> None:
+        self.rewards = np.zeros((num_envs, max_steps, num_agents), dtype=np.float64)
+        self.events: dict[str, np.ndarray] = {}
+        self.lengths = np.zeros(num_envs, dtype=np.int64)
+        self.max_steps = max_steps
+
+    def add(self, extrinsic: np.ndarray, events: dict[str, np.ndarray]) -> None:
+        """Record one step of every environment."""
+        idx = np.arange(self.rewards.shape[0])
+        t = np.minimum(self.lengths, self.max_steps - 1)
+        self.rewards[idx, t] = extrinsic
+        for name, values in events.items():
+            buf = self.events.get(name)
+            if buf is None:
+                buf = np.zeros(self.rewards.shape, dtype=np.int32)
+                self.events[name] = buf
+            buf[idx, t] = values
+        self.lengths += 1
+
+    def finish(self, env_index: int) -> dict[str, Any]:
+        """Statistics of env ``env_index``'s finished episode; clears its buffer."""
+        t = int(min(self.lengths[env_index], self.max_steps))
+        stats = episode_statistics(
+            self.rewards[env_index, :t],
+            {name: buf[env_index, :t] for name, buf in self.events.items()},
+        )
+        self.lengths[env_index] = 0
+        return stats
