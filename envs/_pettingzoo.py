@@ -31,7 +31,7 @@ class SSDParallelEnv(ParallelEnv):
     """
 
     metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": ["rgb_array"],
+        "render_modes": ["rgb_array", "human"],
         "name": "ssd_v0",
         "is_parallelizable": True,
         "render_fps": 10,
@@ -54,8 +54,11 @@ class SSDParallelEnv(ParallelEnv):
             raise ConfigError(f"this env is {self._game_name}; got a config for {config.game}")
         if max_cycles is not None:
             config = config.replace(max_cycles=int(max_cycles))
-        if render_mode not in (None, "rgb_array"):
-            raise ConfigError(f"render_mode: expected None or 'rgb_array'; got {render_mode!r}")
+        if render_mode not in (None, "rgb_array", "human"):
+            raise ConfigError(
+                f"render_mode: expected None, 'rgb_array' or 'human'; got {render_mode!r}"
+            )
+        self._figure: Any = None
         self.config = config
         self.render_mode = render_mode
         self.max_cycles = config.max_cycles
@@ -166,12 +169,32 @@ class SSDParallelEnv(ParallelEnv):
         return obs, rewards, terminations, truncations, infos
 
     def render(self) -> np.ndarray | None:
+        """``rgb_array``: the whole map as an (H, W, 3) uint8 array. ``human``: draw it in a
+        matplotlib window (a no-op display under a non-interactive backend); returns None."""
         if self.render_mode is None:
             return None
-        return self._game.render(0)
+        frame = self._game.render(0)
+        if self.render_mode == "rgb_array":
+            return frame
+        import matplotlib.pyplot as plt
+
+        if self._figure is None:
+            self._figure = plt.figure("causal-influence " + self.metadata["name"])
+            self._image = self._figure.gca().imshow(frame, interpolation="nearest")
+            self._figure.gca().set_axis_off()
+        else:
+            self._image.set_data(frame)
+        self._figure.canvas.draw_idle()
+        if plt.get_backend().lower() != "agg":
+            plt.pause(1.0 / self.metadata["render_fps"])
+        return None
 
     def state(self) -> np.ndarray:
         return self._game.state(0)
 
     def close(self) -> None:
-        return None
+        if self._figure is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(self._figure)
+            self._figure = None

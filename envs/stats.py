@@ -16,11 +16,12 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from causal_influence.errors import ShapeError, describe
+from causal_influence.errors import EstimatorWarning, ShapeError, describe
 from causal_influence.social import social_outcomes
 
 __all__ = ["EpisodeRecorder", "episode_statistics"]
@@ -46,7 +47,8 @@ def episode_statistics(
     Returns
     -------
     dict
-        The social outcomes (floats), ``returns`` (list per agent) and, per event name, the
+        The social outcomes (floats; ``equality`` is NaN when the collective return is <= 0),
+        ``returns`` (list per agent) and, per event name, the
         per-agent totals (lists).
     """
     r = np.asarray(rewards, dtype=np.float64)
@@ -54,7 +56,10 @@ def episode_statistics(
         raise ShapeError(f"rewards: expected shape (T, N); got {describe(r)}")
     events = events or {}
     timeouts = events.get("timeout")
-    row = social_outcomes(r, timeouts=timeouts, one_based_time=one_based_time).iloc[0]
+    with warnings.catch_warnings():
+        # A collective return <= 0 (fines) leaves equality undefined: reported as NaN.
+        warnings.simplefilter("ignore", EstimatorWarning)
+        row = social_outcomes(r, timeouts=timeouts, one_based_time=one_based_time).iloc[0]
     out: dict[str, Any] = {name: float(row[name]) for name in OUTCOMES}
     out["length"] = int(r.shape[0])
     out["returns"] = r.sum(axis=0).tolist()
