@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 from pettingzoo.test import (
     api_test,
     max_cycles_test,
@@ -12,6 +11,7 @@ from pettingzoo.test import (
     parallel_seed_test,
     render_test,
 )
+from PIL import Image
 
 from envs import cleanup, harvest
 from envs.render import record_episode, save_gif
@@ -137,7 +137,7 @@ def test_stats_in_info_match_hand_computation() -> None:
     for step in range(30):
         act0 = 2 if step < 4 else 4  # walk forward over apples, then stay
         act1 = 7 if step == 0 else 4  # fire once
-        _, r, _, trunc, info = env.step({"agent_0": act0, "agent_1": act1})
+        _, r, _, _trunc, info = env.step({"agent_0": act0, "agent_1": act1})
         rewards.append([r["agent_0"], r["agent_1"]])
     stats = info["agent_0"]["episode"]
     rewards = np.array(rewards)
