@@ -1,3 +1,108 @@
-"""causal-influence: counterfactual social influence between learning agents."""
+"""causal-influence: counterfactual social influence between learning agents.
+
+The core is framework-neutral: arrays in (numpy or torch), arrays out. See the README for a
+tour; every public name below has a numpydoc docstring with a runnable example.
+
+Examples
+--------
+>>> import numpy as np
+>>> import causal_influence as ci
+>>> cf = np.array([[0.0, -np.inf], [-np.inf, 0.0]])  # the influencee copies the influencer
+>>> round(float(ci.expected_influence(cf, np.zeros(2), base=2)), 6)
+1.0
+"""
+
+from causal_influence.communication import (
+    CoordinationResult,
+    causal_influence_of_communication,
+    influential_moments,
+    instantaneous_coordination,
+    speaker_consistency,
+)
+from causal_influence.divergences import (
+    divergence,
+    js_divergence,
+    kl_divergence,
+    pointwise_mutual_information,
+    total_variation,
+)
+from causal_influence.engine import InfluenceResult, pairwise_influence
+from causal_influence.errors import (
+    CausalInfluenceError,
+    ConfigError,
+    DTypeError,
+    EstimatorWarning,
+    FewSamplesWarning,
+    FileFormatError,
+    InvalidDistributionError,
+    ModelError,
+    ShapeError,
+    UndefinedConditionalWarning,
+)
+from causal_influence.influence import expected_influence, influence, marginal_policy
+from causal_influence.information import (
+    BootstrapResult,
+    PermutationResult,
+    bootstrap_ci,
+    conditional_mutual_information,
+    entropy,
+    g_test,
+    mutual_information,
+    normalized_mutual_information,
+    permutation_test,
+)
+from causal_influence.models import (
+    JointPolicyModel,
+    PyroModel,
+    RecurrentTorchModel,
+    TabularModel,
+    TorchModel,
+)
+from causal_influence.social import gini, social_outcomes
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BootstrapResult",
+    "CausalInfluenceError",
+    "ConfigError",
+    "CoordinationResult",
+    "DTypeError",
+    "EstimatorWarning",
+    "FewSamplesWarning",
+    "FileFormatError",
+    "InfluenceResult",
+    "InvalidDistributionError",
+    "JointPolicyModel",
+    "ModelError",
+    "PermutationResult",
+    "PyroModel",
+    "RecurrentTorchModel",
+    "ShapeError",
+    "TabularModel",
+    "TorchModel",
+    "UndefinedConditionalWarning",
+    "__version__",
+    "bootstrap_ci",
+    "causal_influence_of_communication",
+    "conditional_mutual_information",
+    "divergence",
+    "entropy",
+    "expected_influence",
+    "g_test",
+    "gini",
+    "influence",
+    "influential_moments",
+    "instantaneous_coordination",
+    "js_divergence",
+    "kl_divergence",
+    "marginal_policy",
+    "mutual_information",
+    "normalized_mutual_information",
+    "pairwise_influence",
+    "permutation_test",
+    "pointwise_mutual_information",
+    "social_outcomes",
+    "speaker_consistency",
+    "total_variation",
+]

@@ -23,12 +23,14 @@ Examples
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from causal_influence.errors import EstimatorWarning, ShapeError, describe
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["gini", "social_outcomes"]
 
@@ -112,6 +114,8 @@ def social_outcomes(
     >>> df[["utilitarian", "equality", "sustainability", "peace"]].iloc[0].tolist()
     [1.0, 1.0, 2.0, 1.5]
     """
+    import pandas as pd
+
     r = np.asarray(rewards, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] == 0:
         raise ShapeError(f"rewards: expected shape (T, N); got {describe(r)}")
