@@ -4,8 +4,9 @@
 arrays and advances them with compiled kernels (numba). Both the PettingZoo envs (B = 1) and
 the batched :class:`envs.vector.VectorEnv` step through it, so every rule exists once.
 
-Randomness: env b owns a ``numpy.random.Generator`` seeded by its own seed. Every step draws
-the same fixed number of uniforms from it (tie-breaking keys, firing order, regrowth, waste,
+Randomness: env b owns a ``numpy.random.Generator`` seeded by its own seed (used at resets)
+and a splitmix64 counter derived from it at each reset (used inside the compiled step). Every
+step draws the same fixed number of uniforms (tie-breaking keys, firing order, regrowth, waste,
 respawn), whatever happens, so env b in a batch behaves exactly like a single env with the same
 seed and actions.
 
@@ -140,6 +141,20 @@ class StepResult:
 
 
 @numba.njit(cache=True)
+def _uniforms(state: np.ndarray, b: int, out: np.ndarray) -> None:
+    """Fill ``out`` with uniforms in [0, 1) from env b's splitmix64 counter ``state[b]``."""
+    x = state[b]
+    for k in range(out.shape[0]):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        z = x
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+        out[k] = (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    state[b] = x
+
+
+@numba.njit(cache=True)
 def _occupancy(pos: np.ndarray, onmap: np.ndarray, h: int, w: int) -> np.ndarray:
     occ = np.full((h, w), -1, dtype=np.int64)
     for i in range(pos.shape[0]):
@@ -215,7 +230,8 @@ def _step_kernel(
     timer: np.ndarray,  # (B, N) int64
     beams: np.ndarray,  # (B, H, W) uint8
     actions: np.ndarray,  # (B, N) int64
-    u: np.ndarray,  # (B, L) float64
+    rng_state: np.ndarray,  # (B,) uint64, advanced in place
+    num_uniforms: int,
     wall: np.ndarray,  # (H, W) bool
     cand: np.ndarray,
     rivers: np.ndarray,
@@ -239,7 +255,9 @@ def _step_kernel(
     n_env, h, w = grid.shape
     n = pos.shape[1]
     n_cand = cand.shape[0]
+    u = np.empty((n_env, num_uniforms), dtype=np.float64)
     for b in range(n_env):
+        _uniforms(rng_state, b, u[b])
         beams[b, :, :] = 0
         active = np.empty(n, dtype=np.bool_)
         onmap = np.empty(n, dtype=np.bool_)
@@ -434,54 +452,85 @@ def _observe_kernel(
     agent_cols: np.ndarray,
     beam_cols: np.ndarray,
     out: np.ndarray,  # (B, N, S, S, C) uint8
+    visible: np.ndarray,  # (B, N, N) uint8
 ) -> None:
     n_env, h, w = grid.shape
     n = pos.shape[1]
     size = 2 * radius + 1
-    out[:] = 0
+    ch = out.shape[4]
+    # One padded canvas per env, then each agent's window is copied out of it. Symbolic cells
+    # are bit sets (bit k = channel k); RGB cells are indices into a palette (0 = black padding).
+    n_pal = 1 + cell_colours.shape[0] + n + beam_cols.shape[0]
+    palette = np.zeros((n_pal, 3), dtype=np.uint8)
+    palette[1 : 1 + cell_colours.shape[0]] = cell_colours
+    palette[1 + cell_colours.shape[0] : 1 + cell_colours.shape[0] + n] = agent_cols
+    palette[1 + cell_colours.shape[0] + n :] = beam_cols
+    agent_base = 1 + cell_colours.shape[0]
+    beam_base = agent_base + n
+    canvas = np.zeros((h + 2 * radius, w + 2 * radius), dtype=np.int64)
     for b in range(n_env):
-        occ = _occupancy(pos[b], onmap[b], h, w)
+        for r in range(h):
+            for c in range(w):
+                cell = grid[b, r, c]
+                if symbolic:
+                    bits = 0
+                    if cell == WALL:
+                        bits = 1
+                    elif cell == APPLE:
+                        bits = 2
+                    elif cell == WASTE:
+                        bits = 4
+                    elif cell in (RIVER, STREAM):
+                        bits = 8
+                    canvas[r + radius, c + radius] = bits
+                else:
+                    canvas[r + radius, c + radius] = 1 + cell
         for i in range(n):
+            if onmap[b, i]:
+                r, c = pos[b, i, 0] + radius, pos[b, i, 1] + radius
+                if symbolic:
+                    canvas[r, c] |= 1 << (4 + i)
+                else:
+                    canvas[r, c] = agent_base + i
+        if beams_in_obs:
+            for r in range(h):
+                for c in range(w):
+                    beam = beams[b, r, c]
+                    if beam > 0:
+                        if symbolic:
+                            canvas[r + radius, c + radius] |= 1 << (4 + n)
+                        else:
+                            canvas[r + radius, c + radius] = beam_base + beam
+        for i in range(n):
+            for j in range(n):
+                near = (
+                    abs(pos[b, i, 0] - pos[b, j, 0]) <= radius
+                    and abs(pos[b, i, 1] - pos[b, j, 1]) <= radius
+                )
+                visible[b, i, j] = 1 if (onmap[b, i] and onmap[b, j] and near) else 0
+            visible[b, i, i] = 1
             if not onmap[b, i]:
+                out[b, i] = 0
                 continue
             o = orient[b, i]
             dr, dc = dirs[o, 0], dirs[o, 1]
             rr_, rc_ = dirs[(o + 1) % 4, 0], dirs[(o + 1) % 4, 1]
-            r0, c0 = pos[b, i, 0], pos[b, i, 1]
+            # Window cell (a, c) is canvas cell centre + (radius - a) * d + (c - radius) * r.
+            r0 = pos[b, i, 0] + radius
+            c0 = pos[b, i, 1] + radius
             for a in range(size):
                 fwd = radius - a
+                br = r0 + fwd * dr - radius * rr_
+                bc = c0 + fwd * dc - radius * rc_
                 for c in range(size):
-                    right = c - radius
-                    wr = r0 + fwd * dr + right * rr_
-                    wc = c0 + fwd * dc + right * rc_
-                    if wr < 0 or wr >= h or wc < 0 or wc >= w:
-                        continue
-                    cell = grid[b, wr, wc]
-                    agent = occ[wr, wc]
-                    beam = beams[b, wr, wc] if beams_in_obs else 0
+                    code = canvas[br + c * rr_, bc + c * rc_]
                     if symbolic:
-                        if cell == WALL:
-                            out[b, i, a, c, 0] = 1
-                        elif cell == APPLE:
-                            out[b, i, a, c, 1] = 1
-                        elif cell == WASTE:
-                            out[b, i, a, c, 2] = 1
-                        elif cell in (RIVER, STREAM):
-                            out[b, i, a, c, 3] = 1
-                        if agent >= 0:
-                            out[b, i, a, c, 4 + agent] = 1
-                        if beam > 0:
-                            out[b, i, a, c, 4 + n] = 1
+                        for k in range(ch):
+                            out[b, i, a, c, k] = (code >> k) & 1
                     else:
-                        if beam > 0:
-                            col = beam_cols[beam]
-                        elif agent >= 0:
-                            col = agent_cols[agent]
-                        else:
-                            col = cell_colours[cell]
-                        out[b, i, a, c, 0] = col[0]
-                        out[b, i, a, c, 1] = col[1]
-                        out[b, i, a, c, 2] = col[2]
+                        out[b, i, a, c, 0] = palette[code, 0]
+                        out[b, i, a, c, 1] = palette[code, 1]
+                        out[b, i, a, c, 2] = palette[code, 2]
 
 
 # --------------------------------------------------------------------------- Game
@@ -545,6 +594,8 @@ class Game:
         self.t = np.zeros(b, dtype=np.int64)
         self._smoothed = np.zeros((b, n), dtype=np.float64)
         self._rngs: list[np.random.Generator] = [np.random.default_rng(0) for _ in range(b)]
+        # Per-env splitmix64 counters for the per-step draws (advanced inside the kernels).
+        self._rng_state = np.zeros(b, dtype=np.uint64)
         self.symbolic_channels: tuple[str, ...] = (
             ("wall", "apple", "waste", "river")
             + tuple(f"agent_{i}" for i in range(n))
@@ -587,6 +638,7 @@ class Game:
             self.messages[b] = self.config.num_symbols
             self.t[b] = 0
             self._smoothed[b] = 0.0
+            self._rng_state[b] = np.uint64(int(rng.integers(0, 2**63)))
             u = rng.random(self._num_uniforms)
             occ = np.full((self.height, self.width), -1, dtype=np.int64)
             occ[self.positions[b, :, 0], self.positions[b, :, 1]] = np.arange(self.num_agents)
@@ -662,7 +714,6 @@ class Game:
             raise ConfigError(
                 f"the message channel is on (num_symbols={m}): pass messages of shape ({b}, {n})"
             )
-        u = np.stack([rng.random(self._num_uniforms) for rng in self._rngs])
         rewards = np.zeros((b, n), dtype=np.float64)
         events = np.zeros((b, len(EVENT_NAMES), n), dtype=np.int32)
         cfg = self.config
@@ -673,7 +724,8 @@ class Game:
             self.timers,
             self.beams,
             acts,
-            u,
+            self._rng_state,
+            self._num_uniforms,
             self._wall,
             self._cand,
             self._rivers,
@@ -746,12 +798,12 @@ class Game:
         symbolic = cfg.obs_type == "symbolic"
         channels = len(self.symbolic_channels) if symbolic else 3
         view = np.empty((self.num_envs, self.num_agents, size, size, channels), dtype=np.uint8)
-        onmap = self.on_map
+        visible = np.empty((self.num_envs, self.num_agents, self.num_agents), dtype=np.uint8)
         _observe_kernel(
             self.grid,
             self.positions,
             self.orientations,
-            onmap,
+            self.on_map,
             self.beams,
             DIRS,
             cfg.view_radius,
@@ -761,11 +813,12 @@ class Game:
             self._agent_cols,
             BEAM_COLOURS,
             view,
+            visible,
         )
         obs: dict[str, np.ndarray] = {
             "view": view,
             "actions": self.last_actions.copy(),
-            "visible": self.visibility(),
+            "visible": visible,
         }
         if cfg.num_symbols > 0:
             obs["messages"] = self.messages.copy()

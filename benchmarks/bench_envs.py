@@ -1,0 +1,96 @@
+"""Throughput of Harvest and Cleanup: PettingZoo env and batched VectorEnv.
+
+5 agents, uniform random actions, full episodes of 1000 steps with resets included. Prints
+env-steps/s (one env step = every agent acts) and agent-steps/s, and the ratio to the reference
+implementation measured on one core of this machine class (ECOSYSTEM.md 4.1: Harvest ~2.5k,
+Cleanup ~3.0k env-steps/s with 5 agents). Goals: PettingZoo >= 5x; batched >= 100x with
+symbolic observations and >= 30x with RGB.
+
+Usage: python benchmarks/bench_envs.py [--quick] [--episodes K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from envs import cleanup, harvest
+from envs.vector import make_vector
+
+REFERENCE = {"harvest": 2500.0, "cleanup": 3000.0}
+MODULES = {"harvest": harvest, "cleanup": cleanup}
+
+
+def bench_pettingzoo(game: str, obs_type: str, steps: int) -> float:
+    env = MODULES[game].parallel_env(obs_type=obs_type)
+    rng = np.random.default_rng(0)
+    n_actions = env.action_space("agent_0").n
+    env.reset(seed=0)
+    done = 0
+    start = time.perf_counter()
+    while done < steps:
+        if not env.agents:
+            env.reset()
+        actions = {a: int(rng.integers(n_actions)) for a in env.agents}
+        env.step(actions)
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+def bench_vector(game: str, obs_type: str, num_envs: int, steps: int) -> float:
+    venv = make_vector(game, num_envs, seed=0, obs_type=obs_type)
+    venv.reset()
+    n_actions = venv.config.num_actions
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, n_actions, size=(64, num_envs, venv.num_agents))
+    venv.step(actions[0])  # compile / warm up
+    start = time.perf_counter()
+    for k in range(steps):
+        venv.step(actions[k % 64])
+    return steps * num_envs / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
+    parser.add_argument("--episodes", type=int, default=1, help="episodes per measurement")
+    args = parser.parse_args()
+    steps = 200 if args.quick else 1000 * args.episodes
+    print(
+        f"envs throughput, 5 agents, random actions, {steps} steps per env per measurement "
+        f"(resets included), pid {os.getpid()}, numpy {np.__version__}"
+    )
+    header = (
+        f"{'env':8} {'obs':9} {'form':14} {'env-steps/s':>12} {'agent-steps/s':>14} "
+        f"{'x reference':>12} {'goal':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for game in ("harvest", "cleanup"):
+        for obs_type in ("rgb", "symbolic"):
+            rate = bench_pettingzoo(game, obs_type, steps)
+            ratio = rate / REFERENCE[game]
+            print(
+                f"{game:8} {obs_type:9} {'pettingzoo':14} {rate:12,.0f} {5 * rate:14,.0f} "
+                f"{ratio:11.1f}x {'5x':>6}"
+            )
+            for num_envs in (1, 16, 64, 256):
+                rate = bench_vector(
+                    game,
+                    obs_type,
+                    num_envs,
+                    steps if num_envs < 64 else max(200, steps // (1 if num_envs == 64 else 2)),
+                )
+                ratio = rate / REFERENCE[game]
+                goal = "100x" if obs_type == "symbolic" else "30x"
+                print(
+                    f"{game:8} {obs_type:9} {'vector B=' + str(num_envs):14} {rate:12,.0f} "
+                    f"{5 * rate:14,.0f} {ratio:11.1f}x {goal:>6}"
+                )
+
+
+if __name__ == "__main__":
+    main()
