@@ -135,6 +135,7 @@ class StepResult:
     rewards: np.ndarray
     extrinsic: np.ndarray
     events: dict[str, np.ndarray]
+    event_array: np.ndarray  # (B, len(EVENT_NAMES), N): the same counters, stacked
 
 
 # --------------------------------------------------------------------------- kernels
@@ -755,6 +756,7 @@ class Game:
             rewards=shaped.astype(np.float32),
             extrinsic=rewards.astype(np.float32),
             events={name: events[:, k] for k, name in enumerate(EVENT_NAMES)},
+            event_array=events,
         )
 
     def _transform(self, rewards: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from causal_influence.errors import ConfigError
-from envs._engine import Game
+from envs._engine import EVENT_NAMES, Game
 from envs.config import SSDConfig
 from envs.stats import EpisodeRecorder
 
@@ -107,15 +107,14 @@ class SSDParallelEnv(ParallelEnv):
     # ------------------------------------------------------------------ API
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
         raw = self._game.observations()
+        actions = raw["actions"][0]
+        visible = raw["visible"][0].astype(np.int8)
+        messages = raw["messages"][0] if "messages" in raw else None
         out = {}
         for i, agent in enumerate(self.possible_agents):
-            obs = {
-                "view": raw["view"][0, i],
-                "actions": raw["actions"][0].astype(np.int64),
-                "visible": raw["visible"][0, i].astype(np.int8),
-            }
-            if "messages" in raw:
-                obs["messages"] = raw["messages"][0].astype(np.int64)
+            obs = {"view": raw["view"][0, i], "actions": actions.copy(), "visible": visible[i]}
+            if messages is not None:
+                obs["messages"] = messages.copy()
             out[agent] = obs
         return out
 
@@ -150,12 +149,13 @@ class SSDParallelEnv(ParallelEnv):
             else:
                 acts[0, i] = int(act)
         out = self._game.step(acts, msgs)
-        self._recorder.add(out.extrinsic, out.events)
+        self._recorder.add(out.extrinsic, out.event_array)
         obs = self._observations()
         done = bool(self._game.t[0] >= self.max_cycles)
         rewards = {agent: float(out.rewards[0, i]) for i, agent in enumerate(self.possible_agents)}
+        per_agent = out.event_array[0].T.tolist()  # N lists of event counts
         infos: dict[str, Any] = {
-            agent: {name: int(v[0, i]) for name, v in out.events.items()}
+            agent: dict(zip(EVENT_NAMES, per_agent[i], strict=True))
             for i, agent in enumerate(self.possible_agents)
         }
         if done:

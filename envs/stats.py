@@ -82,22 +82,20 @@ class EpisodeRecorder:
     """
 
     def __init__(self, num_envs: int, num_agents: int, max_steps: int) -> None:
+        from envs._engine import EVENT_NAMES
+
+        self.names = EVENT_NAMES
         self.rewards = np.zeros((num_envs, max_steps, num_agents), dtype=np.float64)
-        self.events: dict[str, np.ndarray] = {}
+        self.events = np.zeros((num_envs, max_steps, len(EVENT_NAMES), num_agents), np.int32)
         self.lengths = np.zeros(num_envs, dtype=np.int64)
         self.max_steps = max_steps
+        self._idx = np.arange(num_envs)
 
-    def add(self, extrinsic: np.ndarray, events: dict[str, np.ndarray]) -> None:
-        """Record one step of every environment."""
-        idx = np.arange(self.rewards.shape[0])
+    def add(self, extrinsic: np.ndarray, event_array: np.ndarray) -> None:
+        """Record one step of every environment (``event_array`` of shape (B, E, N))."""
         t = np.minimum(self.lengths, self.max_steps - 1)
-        self.rewards[idx, t] = extrinsic
-        for name, values in events.items():
-            buf = self.events.get(name)
-            if buf is None:
-                buf = np.zeros(self.rewards.shape, dtype=np.int32)
-                self.events[name] = buf
-            buf[idx, t] = values
+        self.rewards[self._idx, t] = extrinsic
+        self.events[self._idx, t] = event_array
         self.lengths += 1
 
     def finish(self, env_index: int) -> dict[str, Any]:
@@ -105,7 +103,7 @@ class EpisodeRecorder:
         t = int(min(self.lengths[env_index], self.max_steps))
         stats = episode_statistics(
             self.rewards[env_index, :t],
-            {name: buf[env_index, :t] for name, buf in self.events.items()},
+            {name: self.events[env_index, :t, k] for k, name in enumerate(self.names)},
         )
         self.lengths[env_index] = 0
         return stats

@@ -94,7 +94,7 @@ class VectorEnv:
                 )
             acts, msgs = acts[..., 0], acts[..., 1]
         out = self.game.step(acts, msgs)
-        self.recorder.add(out.extrinsic, out.events)
+        self.recorder.add(out.extrinsic, out.event_array)
         truncated = self.game.t >= self.config.max_cycles
         terminated = np.zeros(self.num_envs, dtype=bool)
         info: dict[str, Any] = {"events": out.events, "extrinsic": out.extrinsic}
