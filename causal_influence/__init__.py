@@ -15,6 +15,7 @@ Examples
 from causal_influence.communication import (
     CoordinationResult,
     causal_influence_of_communication,
+    context_independence,
     influential_moments,
     instantaneous_coordination,
     speaker_consistency,
@@ -86,6 +87,7 @@ __all__ = [
     "bootstrap_ci",
     "causal_influence_of_communication",
     "conditional_mutual_information",
+    "context_independence",
     "divergence",
     "entropy",
     "expected_influence",

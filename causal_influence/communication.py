@@ -52,6 +52,7 @@ __all__ = [
     "SC_DEFINITIONS",
     "CoordinationResult",
     "causal_influence_of_communication",
+    "context_independence",
     "influential_moments",
     "instantaneous_coordination",
     "lagged_pairs",
@@ -445,3 +446,60 @@ def causal_influence_of_communication(
         ratio = np.where(joint > 0, np.log(cond) - np.log(marginal[..., None, :]), 0.0)
     per_context = (joint * ratio).sum(axis=(-2, -1)) / _scale(base)
     return per_context.mean() if reduce else per_context
+
+
+def context_independence(
+    messages: Any,
+    actions: Any,
+    *,
+    num_symbols: int | None = None,
+    num_actions: int | None = None,
+) -> float:
+    r"""Context independence (Bogin et al. 2018) with the semantics of Lowe et al.'s code.
+
+    With :math:`p(a \mid c)` and :math:`p(c \mid a)` estimated from counts and
+    :math:`c^*(a) = \arg\max_c p(a \mid c)` (first symbol on ties):
+
+    .. math:: \mathrm{CI} = \frac{1}{|A|} \sum_a p(a \mid c^*(a))\, p(c^*(a) \mid a)
+
+    1 for a one-to-one code; for independent uniform symbols and actions it is
+    small (0.125 for |M| = 4, |A| = 2: each action is matched with its first symbol).
+    Actions never taken contribute 0 (their conditional is undefined), with a warning.
+
+    Parameters
+    ----------
+    messages, actions : array_like of int, shape (T,)
+        One agent's symbols and the actions they are compared with.
+    num_symbols, num_actions : int, optional
+        Alphabet sizes |M| and |A|.
+
+    Examples
+    --------
+    >>> context_independence([0, 1, 2, 3] * 2, [0, 0, 0, 0, 1, 1, 1, 1])
+    0.125
+    >>> context_independence([0, 1, 2], [2, 0, 1])
+    1.0
+    """
+    msg = _agents_matrix(messages, "messages")[:, 0]
+    act = _agents_matrix(actions, "actions")[:, 0]
+    if msg.shape != act.shape:
+        raise ShapeError(
+            f"messages and actions must have equal length; got {msg.shape}, {act.shape}"
+        )
+    m = _size(msg[:, None], num_symbols, "messages")
+    a = _size(act[:, None], num_actions, "actions")
+    counts = np.bincount(msg * a + act, minlength=m * a).reshape(m, a).astype(np.float64)
+    n_c = counts.sum(axis=1, keepdims=True)
+    n_a = counts.sum(axis=0, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_a_given_c = np.where(n_c > 0, counts / n_c, 0.0)
+        p_c_given_a = np.where(n_a > 0, counts / n_a, 0.0)
+    best = np.argmax(p_a_given_c, axis=0)  # c*(a), first index on ties
+    cols = np.arange(a)
+    if (n_a == 0).any():
+        warnings.warn(
+            f"{int((n_a == 0).sum())} actions never occur; they contribute 0",
+            UndefinedConditionalWarning,
+            stacklevel=2,
+        )
+    return float(np.mean(p_a_given_c[best, cols] * p_c_given_a[best, cols]))

@@ -15,6 +15,7 @@ from sklearn.metrics.cluster import _expected_mutual_info_fast
 
 from causal_influence.communication import (
     causal_influence_of_communication,
+    context_independence,
     influential_moments,
     instantaneous_coordination,
     lagged_pairs,
@@ -372,3 +373,14 @@ def test_property_cmi_is_zero_in_expectation_for_conditionally_independent_sampl
     assert np.mean(plug) > 0.003  # the plug-in bias is visible
     assert abs(np.mean(mm)) < 0.0015
     assert abs(np.mean(sh)) < 0.0015
+
+
+def test_case12_context_independence() -> None:
+    one_to_one = [0, 1, 2, 3] * 5
+    assert context_independence(one_to_one, [3, 2, 1, 0] * 5) == 1.0
+    # Independent uniform with exact frequencies: |M| = 4, |A| = 2.
+    m = np.repeat(np.arange(4), 2)
+    a = np.tile([0, 1], 4)
+    assert context_independence(m, a) == pytest.approx(0.125)
+    with pytest.warns(UndefinedConditionalWarning):
+        context_independence([0, 1], [0, 0], num_actions=2)
