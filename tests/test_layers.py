@@ -14,7 +14,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ["causal_influence", "envs", "agents", "analysis"]
 # Frameworks the core must never import: it is usable from any MARL codebase.
-FRAMEWORKS = {"pettingzoo", "gymnasium", "gym", "ray", "torchrl", "tensordict", "benchmarl", "supersuit"}
+FRAMEWORKS = {
+    "pettingzoo",
+    "gymnasium",
+    "gym",
+    "ray",
+    "torchrl",
+    "tensordict",
+    "benchmarl",
+    "supersuit",
+}
 
 
 def imported_top_levels(path: Path) -> set[str]:
