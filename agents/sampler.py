@@ -1,0 +1,332 @@
+"""Rollouts of the batched networks in the batched envs, and their influence.
+
+A :class:`Sampler` steps a :class:`envs.vector.VectorEnv` with a
+:class:`agents.networks.MultiAgentNet` and returns time-major :class:`Rollout` fragments. At each
+step it evaluates, in the same batched forward pass, the counterfactual logits of the setting.
+:func:`rollout_influence` turns a fragment into the pairwise influence tensor ``(T, B, N, N)``
+(row = influencer k, column = influencee j) *credited to the step where k chose its action or
+message*, using the core through :mod:`agents.influence_reward`.
+
+Fragments carry over: after the last step of a fragment that does not end the episode, the
+sampler already evaluates the next step (its value bootstraps the returns, its counterfactual
+pass measures the influence of the last messages, its actions are the MOA targets of the last
+step) and starts the next fragment from that evaluation, so nothing is lost at fragment ends
+(ENVS.md section 4.11, lesson 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from agents.influence_reward import (
+    basic_counterfactuals,
+    message_counterfactuals,
+    moa_counterfactuals,
+    pairwise_from_counterfactuals,
+)
+from agents.losses import log_prob
+from agents.networks import ActOutput, MultiAgentNet, NetSpec
+from causal_influence.errors import ShapeError
+
+__all__ = ["Rollout", "Sampler", "next_step_actions", "rollout_influence"]
+
+
+@dataclass
+class Rollout:
+    """One fragment of T steps of B envs and N agents (time-major tensors).
+
+    ``visible[t, b, k, j]`` is the visibility in the observation at t (j inside k's view).
+    ``env_rewards`` are the env's rewards (after its collective / inequity transforms);
+    ``extrinsic`` are the raw per-agent reward events. ``next_*`` describe the evaluation at the
+    observation after the last step, absent (None) when the fragment ends the episode.
+    ``cf_logits`` has T+1 entries along time: entry T belongs to that next evaluation (zeros
+    when absent).
+    """
+
+    views: Tensor
+    starts: Tensor
+    visible: Tensor
+    actions: Tensor
+    logits: Tensor
+    logp: Tensor
+    values: Tensor
+    last_values: Tensor
+    env_rewards: Tensor
+    extrinsic: Tensor
+    dones: Tensor
+    state0: dict[str, Tensor]
+    next_visible: Tensor
+    next_actions: Tensor | None = None
+    messages_in: Tensor | None = None
+    messages: Tensor | None = None
+    message_logits: Tensor | None = None
+    message_logp: Tensor | None = None
+    message_values: Tensor | None = None
+    last_message_values: Tensor | None = None
+    moa_logits: Tensor | None = None
+    cf_logits: Tensor | None = None
+    events: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def length(self) -> int:
+        return int(self.actions.shape[0])
+
+
+class Sampler:
+    """Step B envs with all agents' networks, keeping recurrent state across fragments.
+
+    Parameters
+    ----------
+    env : envs.vector.VectorEnv
+    net : MultiAgentNet
+    generator : torch.Generator
+        Source of the sampled actions and messages.
+    counterfactuals : bool
+        Evaluate the setting's counterfactual logits at every step.
+    greedy : bool
+        Take the most likely actions instead of sampling.
+    """
+
+    def __init__(
+        self,
+        env: object,
+        net: MultiAgentNet,
+        *,
+        generator: torch.Generator,
+        counterfactuals: bool = True,
+        greedy: bool = False,
+    ) -> None:
+        self.env = env
+        self.net = net
+        self.generator = generator
+        self.counterfactuals = counterfactuals and net.spec.setting != "none"
+        self.greedy = greedy
+        self.num_envs = int(env.num_envs)  # type: ignore[attr-defined]
+        self.obs: dict[str, np.ndarray] | None = None
+        self.state: dict[str, Tensor] = net.initial_state(self.num_envs)
+        self.starts = torch.ones(self.num_envs, dtype=torch.bool)
+        self.pending: ActOutput | None = None
+
+    def reset(self, seed: int | None) -> None:
+        """Start new episodes in every env (from ``seed``) with zero recurrent state."""
+        self.obs = self.env.reset(seed=seed)  # type: ignore[attr-defined]
+        self.state = self.net.initial_state(self.num_envs)
+        self.starts = torch.ones(self.num_envs, dtype=torch.bool)
+        self.pending = None
+
+    def _messages_in(self) -> Tensor | None:
+        if self.net.spec.setting != "comm":
+            return None
+        assert self.obs is not None
+        return torch.from_numpy(np.asarray(self.obs["messages"], dtype=np.int64))
+
+    def _act(self) -> ActOutput:
+        assert self.obs is not None
+        view = torch.from_numpy(np.ascontiguousarray(self.obs["view"]))
+        return self.net.act(
+            view,
+            self.state,
+            messages=self._messages_in(),
+            generator=self.generator,
+            counterfactuals=self.counterfactuals,
+            greedy=self.greedy,
+        )
+
+    @torch.no_grad()
+    def collect(self, length: int, *, ends_episode: bool = False) -> Rollout:
+        """Run ``length`` steps and return the fragment.
+
+        Parameters
+        ----------
+        length : int
+            T.
+        ends_episode : bool
+            The fragment's last step ends every env's episode (the envs will be reset before
+            the next fragment), so no next-step evaluation is made.
+        """
+        if self.obs is None:
+            raise ShapeError("Sampler.collect: call reset(seed) first")
+        spec: NetSpec = self.net.spec
+        b, n, a = self.num_envs, spec.num_agents, spec.num_actions
+        view0 = np.asarray(self.obs["view"])
+        views = torch.empty((length, *view0.shape), dtype=torch.uint8)
+        starts = torch.empty((length, b), dtype=torch.bool)
+        visible = torch.empty((length, b, n, n))
+        actions = torch.empty((length, b, n), dtype=torch.long)
+        logits = torch.empty((length, b, n, a))
+        values = torch.empty((length, b, n))
+        env_rewards = torch.empty((length, b, n))
+        extrinsic = torch.empty((length, b, n))
+        dones = torch.empty((length, b), dtype=torch.bool)
+        comm = spec.setting == "comm"
+        m = spec.num_symbols
+        messages_in = torch.empty((length, b, n), dtype=torch.long) if comm else None
+        messages = torch.empty((length, b, n), dtype=torch.long) if comm else None
+        msg_logits = torch.empty((length, b, n, m)) if comm else None
+        msg_values = torch.empty((length, b, n)) if comm else None
+        moa_logits = torch.empty((length, b, n, n - 1, a)) if spec.setting == "moa" else None
+        cf_list: list[Tensor] = []
+        events: dict[str, list[np.ndarray]] = {}
+        state0 = {k: v.clone() for k, v in self.state.items()}
+
+        out = self.pending if self.pending is not None else self._act()
+        for t in range(length):
+            obs = self.obs
+            views[t] = torch.from_numpy(np.asarray(obs["view"]))
+            visible[t] = torch.from_numpy(np.asarray(obs["visible"])).to(torch.float32)
+            starts[t] = self.starts
+            actions[t] = out.actions
+            logits[t] = out.logits
+            values[t] = out.values
+            if out.cf_logits is not None:
+                cf_list.append(out.cf_logits)
+            env_actions = out.actions.numpy()
+            if comm:
+                assert messages_in is not None
+                assert messages is not None
+                assert msg_logits is not None
+                assert msg_values is not None
+                assert out.messages is not None
+                assert out.message_logits is not None
+                assert out.message_values is not None
+                messages_in[t] = torch.from_numpy(np.asarray(obs["messages"], dtype=np.int64))
+                messages[t] = out.messages
+                msg_logits[t] = out.message_logits
+                msg_values[t] = out.message_values
+                env_actions = np.stack([env_actions, out.messages.numpy()], axis=-1)
+            if moa_logits is not None and out.moa_logits is not None:
+                moa_logits[t] = out.moa_logits
+            next_obs, rewards, terminated, truncated, info = self.env.step(env_actions)  # type: ignore[attr-defined]
+            done = np.logical_or(terminated, truncated)
+            env_rewards[t] = torch.from_numpy(np.asarray(rewards, dtype=np.float32))
+            raw = info.get("extrinsic", rewards) if isinstance(info, dict) else rewards
+            extrinsic[t] = torch.from_numpy(np.asarray(raw, dtype=np.float32))
+            if isinstance(info, dict) and isinstance(info.get("events"), dict):
+                for key, val in info["events"].items():
+                    events.setdefault(key, []).append(np.asarray(val))
+            dones[t] = torch.from_numpy(done)
+            keep = (~dones[t]).to(torch.float32).reshape(1, b, 1)
+            self.state = {k: v * keep for k, v in out.state.items()}
+            self.starts = dones[t].clone()
+            self.obs = next_obs
+            if t < length - 1 or not ends_episode:
+                out = self._act()
+        pending = None if ends_episode else out
+        self.pending = pending
+        not_done = (~dones[-1]).to(torch.float32).reshape(b, 1)
+        last_values = pending.values * not_done if pending is not None else torch.zeros(b, n)
+        next_visible = torch.from_numpy(np.asarray(self.obs["visible"])).to(torch.float32)
+        cf = None
+        if cf_list:
+            last_cf = pending.cf_logits if pending is not None else None
+            cf_list.append(last_cf if last_cf is not None else torch.zeros_like(cf_list[-1]))
+            cf = torch.stack(cf_list)
+        rollout = Rollout(
+            views=views,
+            starts=starts,
+            visible=visible,
+            actions=actions,
+            logits=logits,
+            logp=log_prob(logits, actions),
+            values=values,
+            last_values=last_values,
+            env_rewards=env_rewards,
+            extrinsic=extrinsic,
+            dones=dones,
+            state0=state0,
+            next_visible=next_visible,
+            next_actions=None if pending is None else pending.actions,
+            moa_logits=moa_logits,
+            cf_logits=cf,
+            events={k: np.stack(v) for k, v in events.items()},
+        )
+        if comm:
+            assert msg_logits is not None
+            assert messages is not None
+            rollout.messages_in = messages_in
+            rollout.messages = messages
+            rollout.message_logits = msg_logits
+            rollout.message_logp = log_prob(msg_logits, messages)
+            rollout.message_values = msg_values
+            rollout.last_message_values = (
+                pending.message_values * not_done
+                if pending is not None and pending.message_values is not None
+                else torch.zeros(b, n)
+            )
+        return rollout
+
+
+def next_step_actions(ro: Rollout) -> tuple[Tensor, Tensor]:
+    """Actions at t+1 for every step t of a fragment, and whether they exist.
+
+    Returns
+    -------
+    next_actions : int64 tensor of shape (T, B, N)
+        ``actions[t+1]``, with the next evaluation's actions for the last step (0 where absent).
+    exists : bool tensor of shape (T, B)
+        False where the episode ends at t (or at the fragment end without a next evaluation).
+    """
+    _, b, n = ro.actions.shape
+    last = ro.next_actions if ro.next_actions is not None else torch.zeros(b, n, dtype=torch.long)
+    nxt = torch.cat([ro.actions[1:], last.unsqueeze(0)], dim=0)
+    has = ~ro.dones
+    if ro.next_actions is None:
+        has = has.clone()
+        has[-1] = False
+    return nxt, has
+
+
+def rollout_influence(
+    ro: Rollout, spec: NetSpec, *, divergence: str = "kl", base: float | None = None
+) -> Tensor:
+    """Pairwise influence of a fragment, credited to the step where k acted or spoke.
+
+    Parameters
+    ----------
+    ro : Rollout
+        Collected with counterfactuals.
+    spec : NetSpec
+    divergence : {"kl", "jsd", "pmi", "tv"}
+    base : float, optional
+        Logarithm base (None = nats).
+
+    Returns
+    -------
+    tensor of shape (T, B, N, N)
+        ``out[t, b, k, j]``: basic, the influence of ``a^k_t`` on ``a^j_t``; comm, of
+        ``m^k_t`` on ``a^j_{t+1}``; moa, of ``a^k_t`` on ``a^j_{t+1}`` as predicted by k's MOA.
+        Not yet masked by visibility, clipped or weighted.
+    """
+    if ro.cf_logits is None:
+        raise ShapeError("rollout_influence: the rollout was collected without counterfactuals")
+    t_len = ro.length
+    n = spec.num_agents
+    if spec.setting == "basic":
+        cset = basic_counterfactuals(
+            ro.cf_logits[:t_len], ro.logits, ro.actions, num_influencers=spec.num_influencers
+        )
+        return pairwise_from_counterfactuals(
+            cset, divergence=divergence, influencee_action=ro.actions, base=base
+        )
+    nxt, has_next = next_step_actions(ro)
+    valid = has_next.unsqueeze(-1).expand(-1, -1, n)
+    if spec.setting == "comm":
+        assert ro.message_logits is not None
+        assert ro.messages is not None
+        # The pass at u = t+1 measures the messages of t; evaluate it for u = 1..T.
+        cset = message_counterfactuals(
+            ro.cf_logits[1:], ro.message_logits, ro.messages, valid=valid
+        )
+        return pairwise_from_counterfactuals(
+            cset, divergence=divergence, influencee_action=nxt, base=base
+        )
+    if spec.setting == "moa":
+        cset = moa_counterfactuals(ro.cf_logits[:t_len], ro.logits, ro.actions, valid=valid)
+        return pairwise_from_counterfactuals(
+            cset, divergence=divergence, influencee_action=nxt, base=base
+        )
+    raise ShapeError(f"setting {spec.setting!r} has no influence")

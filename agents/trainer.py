@@ -1,0 +1,830 @@
+"""Training loop: A2C or PPO with influence rewards over batched envs, readable top to bottom.
+
+``train(config)`` runs the whole thing and returns a :class:`TrainResult`; ``main(argv)`` is
+the ``causal-influence train`` command. One update is:
+
+1. at an episode boundary, reset all envs from a seed derived from ``(config.seed, episode)``;
+2. collect a fragment of T steps in B envs with all N agents (:class:`agents.sampler.Sampler`),
+   evaluating the setting's counterfactuals in the same batched pass;
+3. pairwise influence with the core (:func:`agents.sampler.rollout_influence`), credited to the
+   step where the influencer acted or spoke, masked by visibility if configured, summed over
+   influencees, clipped and weighted by the scheduled weight w(t);
+4. rewards: basic and MOA, ``alpha * extrinsic + w * clip(influence)`` for every agent's policy;
+   communication, the action head learns from the extrinsic reward only and the message head
+   from ``alpha * extrinsic + w * clip(influence)``; no gradient flows through the influence
+   reward (it is computed without gradients and enters as data);
+5. GAE, then one A2C step or PPO epochs over env minibatches, recomputing every output (and the
+   MOA's predictions, for a cross-entropy with a real gradient path) in a fresh forward pass.
+
+Exact resume: episodes start on update boundaries, every episode's envs are seeded from
+``(seed, episode)``, recurrent state is zero there, and checkpoints (written at episode ends)
+hold the model, the optimiser and the torch generator. Resuming from a checkpoint gives the same
+results as the uninterrupted run with the same seed and thread count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import types
+import typing
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from agents.config import TrainConfig
+from agents.influence_reward import (
+    influence_weight,
+    per_agent_influence,
+    shaped_influence,
+)
+from agents.losses import (
+    agent_sum_of_means,
+    clip_grad_norm_per_agent,
+    entropy,
+    gae,
+    log_prob,
+    moa_cross_entropy,
+    policy_loss,
+    value_loss,
+)
+from agents.networks import MultiAgentNet, NetSpec
+from agents.sampler import Rollout, Sampler, next_step_actions, rollout_influence
+from causal_influence.errors import ConfigError, FileFormatError
+from envs.config import SSDConfig
+from envs.vector import VectorEnv
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "TrainResult",
+    "Trainer",
+    "build_parser",
+    "episode_seed",
+    "load_checkpoint",
+    "main",
+    "make_net",
+    "train",
+]
+
+CHECKPOINT_FORMAT = "causal-influence-agents/1"
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """Seed of the envs for episode ``episode`` of a run seeded with ``seed``.
+
+    Examples
+    --------
+    >>> episode_seed(0, 3) == episode_seed(0, 3) != episode_seed(0, 4)
+    True
+    """
+    state = np.random.SeedSequence([int(seed), int(episode), 0x5EED]).generate_state(1)
+    return int(state[0])
+
+
+def _sub_seed(seed: int, stream: int) -> int:
+    return int(np.random.SeedSequence([int(seed), int(stream)]).generate_state(1)[0])
+
+
+def make_net(
+    config: TrainConfig, view_shape: tuple[int, int, int], num_actions: int
+) -> MultiAgentNet:
+    """The batched network of a run, initialised from the run's seed."""
+    spec = NetSpec(
+        num_agents=config.env.num_agents,
+        view_shape=view_shape,
+        num_actions=num_actions,
+        setting=config.setting,
+        num_symbols=config.env.num_symbols,
+        num_influencers=config.num_influencers,
+        conv_filters=config.conv_filters,
+        conv_kernel=config.conv_kernel,
+        fc_hiddens=tuple(config.fc_hiddens),
+        lstm_size=config.lstm_size,
+        share_weights=config.share_weights,
+        message_embedding=config.message_embedding,
+        obs_scale=1.0 / 255.0 if config.env.obs_type == "rgb" else 1.0,
+    )
+    return MultiAgentNet(spec, rng=_sub_seed(config.seed, 1))
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _rows_to_csv(rows: list[dict[str, float]], columns: list[str]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buf.getvalue().encode("utf-8")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    config : TrainConfig
+    history : list of dict
+        One row per update (the columns of ``progress.csv``).
+    net : MultiAgentNet
+        The trained agents.
+    out_dir : pathlib.Path or None
+    checkpoint : pathlib.Path or None
+        The final checkpoint, when ``out_dir`` is set.
+    """
+
+    config: TrainConfig
+    history: list[dict[str, float]]
+    net: MultiAgentNet
+    out_dir: Path | None = None
+    checkpoint: Path | None = None
+
+    def frame(self) -> Any:
+        """The history as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.history)
+
+
+class Trainer:
+    """State of a training run; :meth:`update` does one fragment and one optimisation.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        if config.num_threads is not None:
+            torch.set_num_threads(int(config.num_threads))
+        self.env = VectorEnv(config.env, config.num_envs, seed=episode_seed(config.seed, 0))
+        obs = self.env.reset(seed=episode_seed(config.seed, 0))
+        view_shape = tuple(int(s) for s in np.asarray(obs["view"]).shape[2:])
+        self.num_actions = int(config.env.num_actions)
+        self.net = make_net(config, (view_shape[0], view_shape[1], view_shape[2]), self.num_actions)
+        self.generator = torch.Generator().manual_seed(_sub_seed(config.seed, 2))
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, eps=1e-5)
+        self.sampler = Sampler(
+            self.env, self.net, generator=self.generator, counterfactuals=config.computes_influence
+        )
+        self.update_index = 0
+        self.env_steps = 0
+        self.history: list[dict[str, float]] = []
+        self._episode_chunks: list[Tensor] = []
+        self._timeout_chunks: list[np.ndarray] = []
+        self._others = torch.as_tensor(
+            [
+                [j for j in range(config.env.num_agents) if j != k]
+                for k in range(config.env.num_agents)
+            ],
+            dtype=torch.long,
+        ).reshape(config.env.num_agents, max(config.env.num_agents - 1, 0))
+        n = config.env.num_agents
+        if config.setting == "basic":
+            self._influencer_mask = torch.arange(n) < config.num_influencers
+        else:
+            self._influencer_mask = torch.ones(n, dtype=torch.bool)
+
+    # ------------------------------------------------------------------ schedules
+    def current_lr(self) -> float:
+        cfg = self.config
+        if cfg.lr_final is None:
+            return cfg.lr
+        frac = min(self.env_steps / max(cfg.lr_anneal_steps, 1.0), 1.0)
+        return cfg.lr + frac * (cfg.lr_final - cfg.lr)
+
+    def current_influence_weight(self) -> float:
+        cfg = self.config
+        return influence_weight(
+            self.env_steps,
+            coef=cfg.influence_coef,
+            schedule_steps=cfg.influence_schedule_steps,
+            schedule_weights=cfg.influence_schedule_weights,
+        )
+
+    # ------------------------------------------------------------------ one update
+    def update(self) -> dict[str, float]:
+        """Collect one fragment, optimise on it and return the log row."""
+        cfg = self.config
+        upe = cfg.updates_per_episode
+        start = time.perf_counter()
+        if self.update_index % upe == 0:
+            self.sampler.reset(episode_seed(cfg.seed, self.update_index // upe))
+            self._episode_chunks = []
+            self._timeout_chunks = []
+        ends_episode = (self.update_index + 1) % upe == 0
+        weight = self.current_influence_weight()
+        lr = self.current_lr()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+        ro = self.sampler.collect(cfg.rollout_length, ends_episode=ends_episode)
+        pairwise = None
+        if cfg.computes_influence:
+            pairwise = rollout_influence(ro, self.net.spec, divergence=cfg.divergence)
+        raw, rewards, msg_rewards = self.rewards(ro, pairwise, weight)
+        targets = self.targets(ro, rewards, msg_rewards)
+        stats = self.optimise(ro, targets)
+
+        self.update_index += 1
+        self.env_steps += cfg.batch_steps
+        self._episode_chunks.append(ro.extrinsic)
+        if "timeout" in ro.events:
+            self._timeout_chunks.append(ro.events["timeout"])
+        row = self._log_row(ro, raw, weight, lr, stats, time.perf_counter() - start, ends_episode)
+        self.history.append(row)
+        return row
+
+    def rewards(
+        self, ro: Rollout, pairwise: Tensor | None, weight: float
+    ) -> tuple[Tensor | None, Tensor, Tensor | None]:
+        """Raw per-agent influence (T, B, N), action-head rewards and message-head rewards."""
+        cfg = self.config
+        raw = None
+        shaped = torch.zeros_like(ro.env_rewards)
+        if pairwise is not None:
+            raw = per_agent_influence(
+                pairwise,
+                visible=ro.visible if cfg.only_when_visible else None,
+                influencee_reward=cfg.influencee_reward and cfg.setting == "basic",
+            )
+            shaped = shaped_influence(raw, clip=cfg.influence_clip, weight=weight)
+        if cfg.setting == "comm":
+            return raw, ro.env_rewards, cfg.extrinsic_coef * ro.env_rewards + shaped
+        if cfg.setting in ("basic", "moa"):
+            return raw, cfg.extrinsic_coef * ro.env_rewards + shaped, None
+        return raw, ro.env_rewards, None
+
+    def targets(
+        self, ro: Rollout, rewards: Tensor, msg_rewards: Tensor | None
+    ) -> dict[str, Tensor]:
+        """Advantages, returns and MOA targets of a fragment."""
+        cfg = self.config
+        dones = ro.dones.unsqueeze(-1)
+        adv, ret = gae(
+            rewards, ro.values, ro.last_values, dones, gamma=cfg.gamma, lam=cfg.gae_lambda
+        )
+        out = {"adv": adv, "ret": ret}
+        if msg_rewards is not None:
+            assert ro.message_values is not None
+            assert ro.last_message_values is not None
+            madv, mret = gae(
+                msg_rewards,
+                ro.message_values,
+                ro.last_message_values,
+                dones,
+                gamma=cfg.gamma,
+                lam=cfg.gae_lambda,
+            )
+            out["msg_adv"], out["msg_ret"] = madv, mret
+        if cfg.setting == "moa":
+            t_len, b, n = ro.actions.shape
+            nxt, valid = next_step_actions(ro)
+            others = self._others
+            out["moa_targets"] = nxt[:, :, others]  # (T, B, N, N-1)
+            if cfg.train_moa_only_when_visible:
+                nvis = torch.cat([ro.visible[1:], ro.next_visible.unsqueeze(0)])
+                out["moa_mask"] = nvis.gather(-1, others.expand(t_len, b, n, n - 1))
+            else:
+                out["moa_mask"] = torch.ones(t_len, b, n, n - 1)
+            out["moa_valid"] = valid
+        return out
+
+    def loss(
+        self, ro: Rollout, targets: dict[str, Tensor], envs: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, float]]:
+        """Total loss of a fragment (or of the envs ``envs``) and its parts."""
+        cfg = self.config
+
+        def pick(x: Tensor) -> Tensor:
+            return x if envs is None else x[:, envs]
+
+        state0 = {k: (v if envs is None else v[:, envs]) for k, v in ro.state0.items()}
+        seq = self.net.forward_sequence(
+            pick(ro.views),
+            pick(ro.starts),
+            state0,
+            actions=pick(ro.actions),
+            messages=None if ro.messages_in is None else pick(ro.messages_in),
+        )
+        ppo = cfg.algorithm == "ppo"
+        clip = cfg.ppo_clip if ppo else None
+        adv = pick(targets["adv"])
+        if cfg.normalize_advantages:
+            adv = _normalise(adv)
+        logp = log_prob(seq.logits, pick(ro.actions))
+        pl = policy_loss(logp, adv, old_logp=pick(ro.logp), clip=clip)
+        vl = value_loss(seq.values, pick(targets["ret"]))
+        ent = agent_sum_of_means(entropy(seq.logits))
+        total = pl + cfg.vf_coef * vl - cfg.entropy_coef * ent
+        stats = {"policy_loss": pl.item(), "value_loss": vl.item(), "entropy": ent.item()}
+        if cfg.setting == "comm":
+            assert seq.message_logits is not None
+            assert seq.message_values is not None
+            assert ro.messages is not None
+            assert ro.message_logp is not None
+            madv = pick(targets["msg_adv"])
+            if cfg.normalize_advantages:
+                madv = _normalise(madv)
+            mlogp = log_prob(seq.message_logits, pick(ro.messages))
+            mpl = policy_loss(mlogp, madv, old_logp=pick(ro.message_logp), clip=clip)
+            mvl = value_loss(seq.message_values, pick(targets["msg_ret"]))
+            ment = agent_sum_of_means(entropy(seq.message_logits))
+            total = total + cfg.comm_loss_coef * (
+                mpl + cfg.vf_coef * mvl - cfg.message_entropy_coef * ment
+            )
+            stats.update(
+                {
+                    "message_policy_loss": mpl.item(),
+                    "message_value_loss": mvl.item(),
+                    "message_entropy": ment.item(),
+                }
+            )
+        if cfg.setting == "moa":
+            assert seq.moa_logits is not None
+            ml = moa_cross_entropy(
+                seq.moa_logits,
+                pick(targets["moa_targets"]),
+                pick(targets["moa_mask"]),
+                pick(targets["moa_valid"]),
+            )
+            total = total + cfg.moa_loss_coef * ml
+            stats["moa_loss"] = ml.item()
+        return total, stats
+
+    def optimise(self, ro: Rollout, targets: dict[str, Tensor]) -> dict[str, float]:
+        """One A2C step, or PPO epochs over minibatches of envs; returns averaged stats."""
+        cfg = self.config
+        b = ro.actions.shape[1]
+        if cfg.algorithm == "a2c":
+            batches: list[Tensor | None] = [None]
+        else:
+            batches = []
+            for _ in range(cfg.ppo_epochs):
+                perm = torch.randperm(b, generator=self.generator)
+                batches.extend(torch.tensor_split(perm, cfg.ppo_minibatches))
+        sums: dict[str, float] = {}
+        for envs in batches:
+            loss, stats = self.loss(ro, targets, envs)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norms = clip_grad_norm_per_agent(
+                self.net.parameters(), cfg.max_grad_norm, self.net.spec.groups
+            )
+            self.optimizer.step()
+            stats["grad_norm"] = float(norms.mean())
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+        return {k: v / len(batches) for k, v in sums.items()}
+
+    # ------------------------------------------------------------------ logging
+    def columns(self) -> list[str]:
+        """Column names of the log rows of this run's setting."""
+        cols = [
+            "update",
+            "env_steps",
+            "episode",
+            "collective_reward",
+            "episode_collective_return",
+            "equality",
+            "sustainability",
+            "peace",
+            "influence",
+            "influence_reward",
+            "influence_weight",
+            "lr",
+            "policy_loss",
+            "value_loss",
+            "entropy",
+            "grad_norm",
+        ]
+        if self.config.setting == "comm":
+            cols += ["message_policy_loss", "message_value_loss", "message_entropy"]
+        if self.config.setting == "moa":
+            cols += ["moa_loss"]
+        return [*cols, "seconds", "env_steps_per_second"]
+
+    def _log_row(
+        self,
+        ro: Rollout,
+        raw: Tensor | None,
+        weight: float,
+        lr: float,
+        stats: dict[str, float],
+        seconds: float,
+        ends_episode: bool,
+    ) -> dict[str, float]:
+        cfg = self.config
+        nan = float("nan")
+        row: dict[str, float] = dict.fromkeys(self.columns(), nan)
+        row.update(stats)
+        row["update"] = self.update_index
+        row["env_steps"] = self.env_steps
+        row["episode"] = (self.update_index - 1) // cfg.updates_per_episode
+        row["collective_reward"] = float(ro.extrinsic.sum(-1).mean())
+        if raw is not None:
+            mask = self._influencer_mask
+            row["influence"] = float(raw[..., mask].mean())
+            row["influence_reward"] = float(
+                shaped_influence(raw[..., mask], clip=cfg.influence_clip, weight=weight).mean()
+            )
+        row["influence_weight"] = weight
+        row["lr"] = lr
+        if ends_episode and self._episode_chunks:
+            extrinsic = torch.cat(self._episode_chunks).numpy()  # (T_ep, B, N)
+            timeouts = None
+            if len(self._timeout_chunks) == len(self._episode_chunks):
+                timeouts = np.concatenate(self._timeout_chunks)
+            row.update(_episode_outcomes(extrinsic, timeouts))
+        row["seconds"] = seconds
+        row["env_steps_per_second"] = cfg.batch_steps / max(seconds, 1e-9)
+        return row
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed for an exact resume (loadable with ``weights_only=True``)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.to_json(),
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "update": self.update_index,
+            "env_steps": self.env_steps,
+            "history": [dict(r) for r in self.history],
+            "resumable": self.update_index % self.config.updates_per_episode == 0,
+            "view_shape": list(self.net.spec.view_shape),
+            "num_actions": self.num_actions,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state.get("resumable", False):
+            raise ConfigError(
+                "this checkpoint was not written at an episode boundary, so a run cannot resume "
+                "from it exactly; use a checkpoint written every `checkpoint_every` episodes"
+            )
+        self.net.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.update_index = int(state["update"])
+        self.env_steps = int(state["env_steps"])
+        self.history = [dict(r) for r in state["history"]]
+        self._episode_chunks = []
+
+    def save(self, path: Path) -> Path:
+        buf = io.BytesIO()
+        torch.save(self.state_dict(), buf)
+        _atomic_write_bytes(path, buf.getvalue())
+        return path
+
+
+def _normalise(adv: Tensor) -> Tensor:
+    mean = adv.mean(dim=(0, 1), keepdim=True)
+    std = adv.std(dim=(0, 1), keepdim=True)
+    return (adv - mean) / (std + 1e-8)
+
+
+def _episode_outcomes(extrinsic: np.ndarray, timeouts: np.ndarray | None) -> dict[str, float]:
+    """Mean social outcomes of the B episodes that just ended.
+
+    ``extrinsic`` and ``timeouts`` have shape (T_ep, B, N). Uses
+    :func:`causal_influence.social.social_outcomes`; equality is NaN for an episode whose
+    collective return is <= 0 (documented there), which is expected early in training and
+    therefore not warned about here.
+    """
+    from causal_influence.errors import EstimatorWarning
+    from causal_influence.social import social_outcomes
+
+    t_ep, b, n = extrinsic.shape
+    rewards = extrinsic.transpose(1, 0, 2).reshape(b * t_ep, n)
+    tout = None if timeouts is None else timeouts.transpose(1, 0, 2).reshape(b * t_ep, n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimatorWarning)
+        frame = social_outcomes(rewards, timeouts=tout, episode_ids=np.repeat(np.arange(b), t_ep))
+        out = {
+            "episode_collective_return": float(frame["collective_return"].mean()),
+            "equality": float(np.nanmean(frame["equality"]))
+            if frame["equality"].notna().any()
+            else float("nan"),
+            "sustainability": float(np.nanmean(frame["sustainability"]))
+            if frame["sustainability"].notna().any()
+            else float("nan"),
+            "peace": float(frame["peace"].mean()),
+        }
+    return out
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by :class:`Trainer` (``torch.load(weights_only=True)``).
+
+    Raises
+    ------
+    FileFormatError
+        If the file is not such a checkpoint.
+    """
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise FileFormatError(
+            f"{path}: expected a causal-influence agents checkpoint (format "
+            f"{CHECKPOINT_FORMAT!r}); got something else; pass a file written by agents.train"
+        )
+    return state
+
+
+_RESUME_FREE = {"total_env_steps", "out_dir", "progress", "tensorboard", "checkpoint_every"}
+
+
+def _resolve_resume(resume: str | Path, out_dir: str | None) -> Path:
+    path = Path(resume)
+    if path.is_dir():
+        found = sorted((path / "checkpoints").glob("ckpt_*.pt")) or sorted(path.glob("ckpt_*.pt"))
+        if not found:
+            raise FileFormatError(f"{path}: no checkpoints (ckpt_*.pt) found to resume from")
+        path = found[-1]
+    return path
+
+
+def train(config: TrainConfig | None = None, *, resume: str | Path | None = None) -> TrainResult:
+    """Train agents as configured and return the result.
+
+    Parameters
+    ----------
+    config : TrainConfig, optional
+        The run; may be omitted when resuming (the checkpoint's config is used).
+    resume : str or pathlib.Path, optional
+        A checkpoint file, or a run directory (its latest ``checkpoints/ckpt_*.pt``). The run
+        continues exactly where it stopped; only ``total_env_steps``, ``out_dir``,
+        ``progress``, ``tensorboard`` and ``checkpoint_every`` may differ from the saved config.
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> from agents.config import TrainConfig
+    >>> from envs.config import harvest_config
+    >>> env = harvest_config(map="small_harvest", num_agents=2, obs_type="symbolic",
+    ...                      view_radius=2, max_cycles=20)
+    >>> cfg = TrainConfig(env=env, num_envs=2, rollout_length=10, total_env_steps=40,
+    ...                   lstm_size=8, fc_hiddens=(8,))
+    >>> result = train(cfg)
+    >>> len(result.history), result.history[-1]["env_steps"]
+    (2, 40)
+    """
+    state = None
+    if resume is not None:
+        state = load_checkpoint(_resolve_resume(resume, None if config is None else config.out_dir))
+        saved = TrainConfig.from_json(state["config"])
+        if config is None:
+            config = saved
+        else:
+            a, b = saved.to_dict(), config.to_dict()
+            diff = sorted(k for k in a if k not in _RESUME_FREE and a[k] != b[k])
+            if diff:
+                raise ConfigError(
+                    f"resume: the config differs from the checkpoint's in {diff}; only "
+                    f"{sorted(_RESUME_FREE)} may change when resuming"
+                )
+    if config is None:
+        raise ConfigError("train: pass a TrainConfig (or resume= a checkpoint)")
+
+    trainer = Trainer(config)
+    if state is not None:
+        trainer.load_state_dict(state)
+    out_dir = Path(config.out_dir) if config.out_dir else None
+    columns = trainer.columns()
+    writer = None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write_bytes(out_dir / "config.json", config.to_json().encode("utf-8"))
+        _atomic_write_bytes(out_dir / "progress.csv", _rows_to_csv(trainer.history, columns))
+        writer = _tensorboard_writer(out_dir) if config.tensorboard else None
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=config.num_updates,
+        initial=min(trainer.update_index, config.num_updates),
+        disable=not config.progress,
+        unit="upd",
+        dynamic_ncols=True,
+    )
+    last_return = float("nan")
+    try:
+        while trainer.update_index < config.num_updates:
+            row = trainer.update()
+            if not math.isnan(row["episode_collective_return"]):
+                last_return = row["episode_collective_return"]
+            if out_dir is not None:
+                with open(out_dir / "progress.csv", "a", encoding="utf-8", newline="") as fh:
+                    csv.DictWriter(
+                        fh, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
+                    ).writerow(row)
+                if writer is not None:
+                    for key, value in row.items():
+                        if key not in ("update", "env_steps") and not math.isnan(value):
+                            writer.add_scalar(key, value, int(row["env_steps"]))
+                at_boundary = trainer.update_index % config.updates_per_episode == 0
+                episodes_done = trainer.update_index // config.updates_per_episode
+                if (
+                    at_boundary
+                    and config.checkpoint_every > 0
+                    and episodes_done % config.checkpoint_every == 0
+                ):
+                    trainer.save(out_dir / "checkpoints" / f"ckpt_{trainer.update_index:08d}.pt")
+            bar.set_postfix(
+                R=f"{last_return:.1f}",
+                r_step=f"{row['collective_reward']:.3f}",
+                infl=f"{row['influence']:.3g}",
+            )
+            bar.update(1)
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+    checkpoint = None
+    if out_dir is not None:
+        checkpoint = trainer.save(out_dir / "final.pt")
+    return TrainResult(config, trainer.history, trainer.net, out_dir, checkpoint)
+
+
+def _tensorboard_writer(out_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(log_dir=str(out_dir / "tensorboard"))
+
+
+# ---------------------------------------------------------------------- command line
+def _field_parser(hint: Any) -> tuple[dict[str, Any], bool]:
+    """argparse keyword arguments for a dataclass field type; second item: is a bool flag."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        kw, is_bool = _field_parser(inner[0])
+        return kw, is_bool
+    if hint is bool:
+        return {"action": argparse.BooleanOptionalAction}, True
+    if origin is typing.Literal:
+        return {"choices": list(args), "type": type(args[0])}, False
+    if origin is tuple:
+        elem = args[0] if args else str
+        return {"nargs": "*", "type": elem}, False
+    if hint in (int, float, str):
+        return {"type": hint}, False
+    return {"type": str}, False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``causal-influence train`` (one option per config field)."""
+    parser = argparse.ArgumentParser(
+        prog="causal-influence train",
+        description=(
+            "Train agents with (or without) a social-influence reward in Harvest or Cleanup: "
+            "settings basic influence, influential communication and model of other agents."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--config", help="JSON file of a TrainConfig (options below override it)")
+    parser.add_argument("--resume", help="checkpoint file or run directory to resume from")
+    parser.add_argument(
+        "--game",
+        choices=["harvest", "cleanup"],
+        default=None,
+        help="game (default: the config's, else harvest)",
+    )
+    parser.add_argument(
+        "--map",
+        dest="map_name",
+        default=None,
+        help="name of a map in envs.maps.MAPS (default: the game's reference map)",
+    )
+    hints = typing.get_type_hints(TrainConfig)
+    defaults = TrainConfig.__dataclass_fields__
+    group = parser.add_argument_group("training options (TrainConfig)")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "env":
+            continue
+        kw, _ = _field_parser(hints[f.name])
+        default = defaults[f.name].default
+        group.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            default=None,
+            help=f"default: {default!r}",
+            **kw,
+        )
+    env_hints = typing.get_type_hints(SSDConfig)
+    env_group = parser.add_argument_group("environment options (envs.config.SSDConfig)")
+    for f in dataclasses.fields(SSDConfig):
+        if f.name in ("game", "map") or f.name.startswith("_"):
+            continue
+        kw, _ = _field_parser(env_hints[f.name])
+        env_group.add_argument(
+            f"--env-{f.name.replace('_', '-')}", dest=f"env__{f.name}", default=None, **kw
+        )
+    return parser
+
+
+def _config_from_args(ns: argparse.Namespace) -> TrainConfig | None:
+    base: dict[str, Any] = {}
+    if ns.config:
+        base = TrainConfig.from_json(Path(ns.config).read_text(encoding="utf-8")).to_dict()
+    elif ns.resume:
+        return None if not _any_option(ns) else _merge_resume(ns)
+    over = {
+        f.name: getattr(ns, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if f.name != "env" and getattr(ns, f.name) is not None
+    }
+    env_over = {
+        k[len("env__") :]: v for k, v in vars(ns).items() if k.startswith("env__") and v is not None
+    }
+    env_base = dict(base.get("env", {}))
+    game = ns.game or env_base.get("game", "harvest")
+    if ns.map_name is not None:
+        from envs.maps import MAPS
+
+        if ns.map_name not in MAPS:
+            raise ConfigError(f"--map: unknown map {ns.map_name!r}; known: {sorted(MAPS)}")
+        env_over["map"] = ns.map_name
+    if env_base and game == env_base.get("game"):
+        env_kwargs: dict[str, Any] = {**env_base, **env_over}
+    else:
+        env_kwargs = {**env_over, "game": game}
+    merged = {**base, **over}
+    merged["env"] = env_kwargs
+    return TrainConfig.from_dict(merged)
+
+
+def _any_option(ns: argparse.Namespace) -> bool:
+    skip = {"config", "resume"}
+    return any(v is not None for k, v in vars(ns).items() if k not in skip)
+
+
+def _merge_resume(ns: argparse.Namespace) -> TrainConfig:
+    state = load_checkpoint(_resolve_resume(ns.resume, None))
+    saved = TrainConfig.from_json(state["config"]).to_dict()
+    over = {k: getattr(ns, k) for k in _RESUME_FREE if getattr(ns, k, None) is not None}
+    return TrainConfig.from_dict({**saved, **over})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``causal-influence train``; returns the exit status.
+
+    Examples
+    --------
+    >>> main(["--help"])  # doctest: +ELLIPSIS
+    usage: causal-influence train ...
+    0
+    """
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        config = _config_from_args(ns)
+        result = train(config, resume=ns.resume)
+    except (ConfigError, FileFormatError) as err:
+        print(f"causal-influence train: error: {err}", file=sys.stderr)
+        return 2
+    last = result.history[-1] if result.history else {}
+    summary = {
+        "updates": len(result.history),
+        "env_steps": last.get("env_steps", 0),
+        "collective_reward_per_step": last.get("collective_reward", float("nan")),
+        "out_dir": None if result.out_dir is None else str(result.out_dir),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
