@@ -11,7 +11,9 @@ Fragments carry over: after the last step of a fragment that does not end the ep
 sampler already evaluates the next step (its value bootstraps the returns, its counterfactual
 pass measures the influence of the last messages, its actions are the MOA targets of the last
 step) and starts the next fragment from that evaluation, so nothing is lost at fragment ends
-(ENVS.md section 4.11, lesson 5).
+(ENVS.md section 4.11, lesson 5). That first step of a fragment was therefore sampled by the
+policy before the last update; its recorded log-probabilities are those of that behaviour
+policy (PPO's ratio accounts for it; for A2C it is one slightly off-policy step per fragment).
 """
 
 from __future__ import annotations
