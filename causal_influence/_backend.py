@@ -12,11 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from causal_influence.errors import DTypeError, InvalidDistributionError, ShapeError, describe
+from causal_influence.errors import (
+    ConfigError,
+    DTypeError,
+    InvalidDistributionError,
+    ShapeError,
+    describe,
+)
 
 __all__ = [
     "Array",
+    "index_in_range",
     "is_torch",
+    "log_base",
     "log_softmax",
     "logsumexp",
     "to_float",
@@ -167,3 +175,36 @@ def validate_logits(logits: Array, name: str, *, min_ndim: int = 1) -> Array:
             f"which is not a distribution; leave at least one action unmasked per row"
         )
     return arr
+
+
+def log_base(base: float | None) -> float:
+    """Natural log of a logarithm base (1.0 for None = nats); validates ``base``."""
+    if base is None:
+        return 1.0
+    if not isinstance(base, (int, float)) or base <= 0 or base == 1:
+        raise ConfigError(
+            f"base: expected a positive number other than 1 (2 for bits, None or e for nats); "
+            f"got {base!r}"
+        )
+    return math.log(base)
+
+
+def index_in_range(index: object, size: int, like: Array, message: str) -> Array:
+    """``index`` as integers on ``like``'s backend, checked to lie in ``[0, size)``.
+
+    Raises
+    ------
+    ShapeError
+        With ``message`` when a value is out of range.
+    """
+    idx = to_int(index, "actual")
+    if is_torch(like):
+        import torch
+
+        idx = torch.as_tensor(idx, device=like.device)
+        bad = bool(((idx < 0) | (idx >= size)).any())
+    else:
+        bad = bool(np.any((idx < 0) | (idx >= size)))
+    if bad:
+        raise ShapeError(message)
+    return idx

@@ -30,10 +30,11 @@ import numpy as np
 
 from causal_influence._backend import (
     Array,
+    index_in_range,
     is_torch,
+    log_base,
     log_softmax,
     logsumexp,
-    to_int,
     validate_logits,
 )
 from causal_influence.errors import ConfigError, ShapeError, describe
@@ -49,17 +50,6 @@ __all__ = [
 
 #: Names accepted by :func:`divergence` (and by the ``divergence=`` option of influence).
 DIVERGENCES: tuple[str, ...] = ("kl", "jsd", "pmi", "tv")
-
-
-def _log_base(base: float | None) -> float:
-    if base is None:
-        return 1.0
-    if not isinstance(base, (int, float)) or base <= 0 or base == 1:
-        raise ConfigError(
-            f"base: expected a positive number other than 1 (2 for bits, None or e for nats); "
-            f"got {base!r}"
-        )
-    return math.log(base)
 
 
 def _pair(p_logits: object, q_logits: object) -> tuple[Array, Array]:
@@ -145,7 +135,7 @@ def kl_divergence(p_logits: Any, q_logits: Any, *, base: float | None = None) ->
     inf
     """
     logp, logq = _pair(p_logits, q_logits)
-    return _finish(_kl_from_logp(logp, logq), _log_base(base))
+    return _finish(_kl_from_logp(logp, logq), log_base(base))
 
 
 def js_divergence(p_logits: Any, q_logits: Any, *, base: float | None = None) -> Array:
@@ -181,7 +171,7 @@ def js_divergence(p_logits: Any, q_logits: Any, *, base: float | None = None) ->
         logp, logq = np.broadcast_arrays(logp, logq)
         logm = np.logaddexp(logp, logq) - math.log(2.0)
     out = 0.5 * _kl_from_logp(logp, logm) + 0.5 * _kl_from_logp(logq, logm)
-    return _finish(out, _log_base(base))
+    return _finish(out, log_base(base))
 
 
 def total_variation(p_logits: Any, q_logits: Any) -> Array:
@@ -240,19 +230,13 @@ def pointwise_mutual_information(
     """
     logp, logq = _pair(p_logits, q_logits)
     num_actions = logp.shape[-1]
-    idx = to_int(actual, "actual")
-    if is_torch(logp):
-        import torch
-
-        idx = torch.as_tensor(idx, device=logp.device)
-        bad = bool(((idx < 0) | (idx >= num_actions)).any())
-    else:
-        bad = bool(np.any((idx < 0) | (idx >= num_actions)))
-    if bad:
-        raise ShapeError(
-            f"actual: expected action indices in [0, {num_actions}); got values outside that "
-            f"range; pass the index of the influencee's realised action"
-        )
+    idx = index_in_range(
+        actual,
+        num_actions,
+        logp,
+        f"actual: expected action indices in [0, {num_actions}); got values outside that "
+        f"range; pass the index of the influencee's realised action",
+    )
     lead = np.broadcast_shapes(tuple(logp.shape[:-1]), tuple(logq.shape[:-1]), tuple(idx.shape))
     if is_torch(logp):
         logp = logp.expand(*lead, num_actions)
@@ -267,7 +251,7 @@ def pointwise_mutual_information(
             np.take_along_axis(logp, gather_idx, axis=-1)[..., 0]
             - np.take_along_axis(logq, gather_idx, axis=-1)[..., 0]
         )
-    return _finish(out, _log_base(base))
+    return _finish(out, log_base(base))
 
 
 def divergence(

@@ -51,10 +51,10 @@ import numpy as np
 
 from causal_influence._backend import (
     Array,
+    index_in_range,
     is_torch,
     log_softmax,
     logsumexp,
-    to_int,
     validate_logits,
 )
 from causal_influence.divergences import DIVERGENCES
@@ -191,19 +191,13 @@ def influence(
     _check_kind(divergence)
     cf, prior = _inputs(cf_logits, prior_logits)
     num_values = cf.shape[-2]
-    idx = to_int(actual, "actual")
-    if is_torch(cf):
-        import torch
-
-        idx = torch.as_tensor(idx, device=cf.device)
-        out_of_range = bool(((idx < 0) | (idx >= num_values)).any())
-    else:
-        out_of_range = bool(np.any((idx < 0) | (idx >= num_values)))
-    if out_of_range:
-        raise ShapeError(
-            f"actual: expected the influencer's values in [0, {num_values}) (K = rows of "
-            f"cf_logits); got values outside that range"
-        )
+    idx = index_in_range(
+        actual,
+        num_values,
+        cf,
+        f"actual: expected the influencer's values in [0, {num_values}) (K = rows of "
+        f"cf_logits); got values outside that range",
+    )
     lead = tuple(cf.shape[:-2])
     try:
         lead = tuple(np.broadcast_shapes(lead, tuple(prior.shape[:-1]), tuple(idx.shape)))

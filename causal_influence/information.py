@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from causal_influence._backend import to_int
+from causal_influence._backend import log_base, to_int
 from causal_influence.errors import (
     ConfigError,
     DTypeError,
@@ -100,14 +100,7 @@ def resolve_rng(rng: Any) -> np.random.Generator:
 
 
 def _scale(base: float | None) -> float:
-    if base is None:
-        return 1.0
-    if not isinstance(base, (int, float)) or base <= 0 or base == 1:
-        raise ConfigError(
-            f"base: expected a positive number other than 1 (2 for bits, None for nats); got "
-            f"{base!r}"
-        )
-    return math.log(base)
+    return log_base(base)
 
 
 def _labels(x: Any, name: str) -> np.ndarray:
