@@ -498,3 +498,29 @@ def test_bad_actions_raise_typed_errors() -> None:
         g.step(np.full((1, 2), 8))
     with pytest.raises(ConfigError, match="channel is off"):
         g.step(np.zeros((1, 2), dtype=int), np.zeros((1, 2), dtype=int))
+
+
+def test_two_independent_ties_and_a_tie_for_a_vacated_cell() -> None:
+    b = 2000
+    # Reference conflict case 8: two ties in one step, each won by either side about half.
+    g = game(map=OPEN_MAP_2, num_agents=4, num_envs=b)
+    place(g, [((3, 2), UP), ((3, 4), UP), ((1, 2), UP), ((1, 4), UP)])
+    step(g, MU, MU, MD, MD)
+    first = np.array([positions(g, e)[0] == (2, 2) for e in range(b)])
+    second = np.array([positions(g, e)[1] == (2, 4) for e in range(b)])
+    se = 5 * math.sqrt(0.25 / b)
+    assert abs(first.mean() - 0.5) < se
+    assert abs(second.mean() - 0.5) < se
+    assert abs((first & second).mean() - 0.25) < 5 * math.sqrt(0.25 * 0.75 / b)
+    # Reference conflict case 10: the occupant leaves, two agents contest its cell.
+    g = game(map=OPEN_MAP_2, num_agents=4, num_envs=b)
+    place(g, [((3, 2), UP), ((1, 4), UP), ((2, 2), UP), ((3, 3), UP)])
+    step(g, MD, STAY, MD, ML)
+    for e in range(b):
+        pos = positions(g, e)
+        assert pos[0] == (4, 2)
+        assert (pos[2] == (3, 2)) != (pos[3] == (3, 2))
+        if pos[3] == (3, 2):
+            assert pos[2] == (2, 2)
+    share = np.mean([positions(g, e)[2] == (3, 2) for e in range(b)])
+    assert abs(share - 0.5) < se
