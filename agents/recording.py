@@ -1,0 +1,244 @@
+"""Record episodes of trained agents as :class:`causal_influence.trajectory.Trajectory` objects.
+
+A recording runs whole episodes of B envs with the agents' batched networks, evaluating the
+setting's counterfactuals at every step, and returns one trajectory per env episode with the
+actions, messages, rewards, policy and message logits, visibility, and the per-step pairwise
+influence tensor ``(T, N, N)`` (row = influencer k, column = influencee j) credited to the
+step where k acted or spoke, exactly as used for the training reward (before visibility
+masking, clipping and weighting). Counterfactual logits in the core's pairwise layout
+``(T, N, N, K, A)`` are included on request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.config import TrainConfig
+from agents.influence_reward import (
+    basic_counterfactuals,
+    message_counterfactuals,
+    moa_counterfactuals,
+)
+from agents.networks import MultiAgentNet
+from agents.sampler import Rollout, Sampler, rollout_influence
+from agents.trainer import TrainResult, episode_seed, load_checkpoint, make_net
+from causal_influence.errors import ConfigError
+from envs.vector import VectorEnv
+
+__all__ = ["EpisodeRecord", "load_agents", "record", "record_episodes", "save_recording"]
+
+
+def load_agents(source: str | Path) -> tuple[MultiAgentNet, TrainConfig]:
+    """The trained network and config from a checkpoint file or a run directory.
+
+    A directory means its ``final.pt`` (else its latest ``checkpoints/ckpt_*.pt``).
+    """
+    path = Path(source)
+    if path.is_dir():
+        candidates = [path / "final.pt", *sorted((path / "checkpoints").glob("ckpt_*.pt"))[-1:]]
+        found = [p for p in candidates if p.is_file()]
+        if not found:
+            raise ConfigError(f"{path}: no final.pt or checkpoints/ckpt_*.pt to load agents from")
+        path = found[0]
+    state = load_checkpoint(path)
+    config = TrainConfig.from_json(state["config"])
+    shape = tuple(int(s) for s in state["view_shape"])
+    net = make_net(config, (shape[0], shape[1], shape[2]), int(state["num_actions"]))
+    net.load_state_dict(state["model"])
+    return net, config
+
+
+def _cf_pairwise(ro: Rollout, net: MultiAgentNet) -> np.ndarray:
+    """Counterfactual logits in the core's pairwise layout, (T, B, N, N, K, A)."""
+    assert ro.cf_logits is not None
+    spec = net.spec
+    t_len = ro.length
+    if spec.setting == "basic":
+        cset = basic_counterfactuals(
+            ro.cf_logits[:t_len], ro.logits, ro.actions, num_influencers=spec.num_influencers
+        )
+    elif spec.setting == "comm":
+        assert ro.message_logits is not None
+        assert ro.messages is not None
+        cset = message_counterfactuals(ro.cf_logits[1:], ro.message_logits, ro.messages)
+    else:
+        cset = moa_counterfactuals(ro.cf_logits[:t_len], ro.logits, ro.actions)
+    return cset.dense().numpy()
+
+
+@dataclass
+class EpisodeRecord:
+    """One recorded episode as plain arrays (time-major, agent second).
+
+    Attributes
+    ----------
+    arrays : dict of numpy.ndarray
+        ``actions`` (T, N) int64, ``rewards`` (T, N) float32 (the env's rewards), ``extrinsic``
+        (T, N) float32 (raw reward events), ``logits`` (T, N, A), ``visible`` (T, N, N) bool
+        (visibility in the observation at t), and when present ``messages`` (T, N),
+        ``message_logits`` (T, N, M), ``moa_logits`` (T, N, N-1, A), ``influence`` (T, N, N)
+        (row = influencer k, column = influencee j, credited to the step where k acted or
+        spoke, nats unless the divergence is TV), ``counterfactual_logits`` (T, N, N, K, A).
+    metadata : dict
+        ``agent_ids``, ``action_names``, ``env``, ``map``, ``seed``, ``episode``, ``setting``,
+        ``divergence``, ``influence_alignment`` ("same_step" or "next_step").
+    """
+
+    arrays: dict[str, np.ndarray]
+    metadata: dict[str, Any]
+
+
+def _resolve(
+    source: TrainResult | MultiAgentNet | str | Path, config: TrainConfig | None
+) -> tuple[MultiAgentNet, TrainConfig]:
+    if isinstance(source, TrainResult):
+        return source.net, source.config
+    if isinstance(source, MultiAgentNet):
+        if config is None:
+            raise ConfigError("record: pass the run's TrainConfig together with a network")
+        return source, config
+    return load_agents(source)
+
+
+def record_episodes(
+    source: TrainResult | MultiAgentNet | str | Path,
+    config: TrainConfig | None = None,
+    *,
+    episodes: int = 1,
+    seed: int = 0,
+    greedy: bool = False,
+    divergence: str | None = None,
+    counterfactual_logits: bool = False,
+) -> list[EpisodeRecord]:
+    """Run ``episodes`` whole episodes of the trained agents side by side and record them.
+
+    Parameters
+    ----------
+    source : TrainResult, MultiAgentNet, str or pathlib.Path
+        The agents: a training result, a network (then ``config`` is required), or a
+        checkpoint file / run directory.
+    config : TrainConfig, optional
+        The run's config (taken from ``source`` when it carries one).
+    episodes : int
+        Number of episodes, run in that many envs at once.
+    seed : int
+        Seeds the envs and the action sampling.
+    greedy : bool
+        Most likely actions and messages instead of samples.
+    divergence : {"kl", "jsd", "pmi", "tv"}, optional
+        Divergence of the recorded influence (default: the run's).
+    counterfactual_logits : bool
+        Also store the counterfactual logits in the core's pairwise layout.
+
+    Returns
+    -------
+    list of EpisodeRecord
+        One per episode, each of length ``config.env.max_cycles``.
+    """
+    net, config = _resolve(source, config)
+    if episodes < 1:
+        raise ConfigError(f"record: episodes must be positive; got {episodes}")
+    env = VectorEnv(config.env, episodes, seed=episode_seed(seed, 0))
+    sampler = Sampler(
+        env,
+        net,
+        generator=torch.Generator().manual_seed(int(seed)),
+        counterfactuals=net.spec.setting != "none",
+        greedy=greedy,
+    )
+    sampler.reset(episode_seed(seed, 0))
+    ro = sampler.collect(config.env.max_cycles, ends_episode=True)
+    div = divergence or config.divergence
+    pairwise = cf = None
+    if net.spec.setting != "none":
+        pairwise = rollout_influence(ro, net.spec, divergence=div).numpy()
+        if counterfactual_logits:
+            cf = _cf_pairwise(ro, net)
+    n = config.env.num_agents
+    alignment = {"none": "none", "basic": "same_step", "comm": "next_step", "moa": "next_step"}
+    out = []
+    for b in range(episodes):
+        arrays: dict[str, np.ndarray] = {
+            "actions": ro.actions[:, b].numpy(),
+            "rewards": ro.env_rewards[:, b].numpy(),
+            "extrinsic": ro.extrinsic[:, b].numpy(),
+            "logits": ro.logits[:, b].numpy(),
+            "visible": ro.visible[:, b].numpy().astype(bool),
+        }
+        if ro.messages is not None and ro.message_logits is not None:
+            arrays["messages"] = ro.messages[:, b].numpy()
+            arrays["message_logits"] = ro.message_logits[:, b].numpy()
+        if ro.moa_logits is not None:
+            arrays["moa_logits"] = ro.moa_logits[:, b].numpy()
+        if pairwise is not None:
+            arrays["influence"] = pairwise[:, b]
+        if cf is not None:
+            arrays["counterfactual_logits"] = cf[:, b]
+        metadata = {
+            "agent_ids": [f"agent_{i}" for i in range(n)],
+            "action_names": list(config.env.action_names),
+            "env": config.env.game,
+            "map": config.env.map_name,
+            "seed": int(seed),
+            "episode": b,
+            "setting": config.setting,
+            "divergence": div,
+            "influence_alignment": alignment[config.setting],
+        }
+        out.append(EpisodeRecord(arrays, metadata))
+    return out
+
+
+def record(
+    source: TrainResult | MultiAgentNet | str | Path,
+    config: TrainConfig | None = None,
+    *,
+    episodes: int = 1,
+    seed: int = 0,
+    greedy: bool = False,
+    divergence: str | None = None,
+    counterfactual_logits: bool = False,
+) -> list[Any]:
+    """Record episodes of the trained agents as ``causal_influence.trajectory.Trajectory``.
+
+    Same parameters as :func:`record_episodes`; each :class:`EpisodeRecord` becomes one
+    Trajectory built from its arrays and metadata.
+    """
+    from causal_influence.trajectory import Trajectory
+
+    records = record_episodes(
+        source,
+        config,
+        episodes=episodes,
+        seed=seed,
+        greedy=greedy,
+        divergence=divergence,
+        counterfactual_logits=counterfactual_logits,
+    )
+    out = []
+    for rec in records:
+        arrays = {k: v for k, v in rec.arrays.items() if k not in ("extrinsic", "moa_logits")}
+        out.append(Trajectory(**arrays, metadata=rec.metadata))
+    return out
+
+
+def save_recording(
+    trajectories: Sequence[Any], directory: str | Path, *, fmt: str = "npz"
+) -> list[Path]:
+    """Save trajectories with :mod:`causal_influence.io`, one file per episode."""
+    import causal_influence.io as ci_io
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, traj in enumerate(trajectories):
+        path = directory / f"episode_{i:04d}.{fmt}"
+        ci_io.save(traj, path)
+        paths.append(path)
+    return paths
