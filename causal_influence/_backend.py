@@ -189,21 +189,29 @@ def log_base(base: float | None) -> float:
     return math.log(base)
 
 
-def index_in_range(index: object, size: int, like: Array, message: str) -> Array:
+def index_in_range(
+    index: object, size: int, like: Array, message: str, *, name: str = "actual"
+) -> Array:
     """``index`` as integers on ``like``'s backend, checked to lie in ``[0, size)``.
+
+    ``name`` is the argument name used in the dtype error message.
 
     Raises
     ------
+    DTypeError
+        When ``index`` holds non-integral values.
     ShapeError
         With ``message`` when a value is out of range.
     """
-    idx = to_int(index, "actual")
+    idx = to_int(index, name)
     if is_torch(like):
         import torch
 
         idx = torch.as_tensor(idx, device=like.device)
         bad = bool(((idx < 0) | (idx >= size)).any())
     else:
+        if is_torch(idx):  # torch indices for numpy logits: the logits choose the backend
+            idx = idx.detach().cpu().numpy()
         bad = bool(np.any((idx < 0) | (idx >= size)))
     if bad:
         raise ShapeError(message)

@@ -65,35 +65,48 @@ def _pair(p_logits: object, q_logits: object) -> tuple[Array, Array]:
             p = torch.as_tensor(p, dtype=q.dtype, device=q.device)
     if p.shape[-1] != q.shape[-1]:
         raise ShapeError(
-            f"p_logits and q_logits must have the same number of actions (last axis); got "
+            f"p_logits and q_logits: expected the same number of actions (last axis); got "
             f"{describe(p)} and {describe(q)}; pass both distributions over the same action set"
         )
     try:
         np.broadcast_shapes(tuple(p.shape), tuple(q.shape))
     except ValueError as err:
         raise ShapeError(
-            f"p_logits and q_logits must broadcast over their leading dimensions; got "
-            f"{describe(p)} and {describe(q)}"
+            f"p_logits and q_logits: expected leading dimensions that broadcast against each "
+            f"other; got {describe(p)} and {describe(q)}; add singleton axes (e.g. "
+            f"x[:, None]) where one batch dimension should be shared"
         ) from err
     return log_softmax(p), log_softmax(q)
 
 
 def _kl_from_logp(logp: Array, logq: Array) -> Array:
-    """KL(p||q) from log-probabilities; 0 where p = 0, +inf where q = 0 < p."""
+    """KL(p||q) from log-probabilities (..., A), broadcasting; 0 where p = 0, +inf where
+    q = 0 < p.
+
+    Every intermediate is finite: the infinite case is detected by a mask and written in at the
+    end, so neither the value nor a torch gradient ever sees ``inf - inf`` or ``0 * inf`` (the
+    gradient of an infinite entry is 0, never NaN). Rounding can leave a KL of about
+    ``-1e-17`` for equal distributions; the result is clamped at 0.
+    """
     if is_torch(logp):
         import torch
 
-        has_mass = torch.isfinite(logp)
-        # Where p has no mass, both the log-ratio and p are replaced by finite stand-ins so
-        # that neither the value nor its gradient picks up inf * 0.
-        safe_p = torch.where(has_mass, logp, torch.zeros_like(logp))
-        diff = torch.where(has_mass, safe_p - logq, torch.zeros_like(safe_p - logq))
-        return (safe_p.exp() * diff).sum(dim=-1)
-    mass = np.isfinite(logp)
-    p_safe = np.where(mass, logp, 0.0)
-    with np.errstate(invalid="ignore"):
-        ratio = np.where(mass, p_safe - logq, 0.0)
-    return (np.exp(p_safe) * ratio).sum(axis=-1)
+        mass = torch.isfinite(logp)
+        q_zero = torch.isneginf(logq)
+        infinite = mass & q_zero
+        zero = torch.zeros((), dtype=logp.dtype, device=logp.device)
+        safe_p = torch.where(mass, logp, zero)
+        safe_q = torch.where(q_zero, zero, logq)
+        ratio = torch.where(mass & ~q_zero, safe_p - safe_q, zero)
+        total = (safe_p.exp() * ratio).sum(dim=-1).clamp_min(0.0)
+        return torch.where(infinite.any(dim=-1), torch.full_like(total, math.inf), total)
+    p_mass = np.isfinite(logp)
+    q_none = np.isneginf(logq)
+    p_log = np.where(p_mass, logp, 0.0)
+    q_log = np.where(q_none, 0.0, logq)
+    terms = np.exp(p_log) * np.where(p_mass & ~q_none, p_log - q_log, 0.0)
+    kl = np.maximum(terms.sum(axis=-1), 0.0)
+    return np.where((p_mass & q_none).any(axis=-1), np.inf, kl)
 
 
 def _finish(x: Array, scale: float) -> Array:
@@ -220,7 +233,9 @@ def pointwise_mutual_information(
     Returns
     -------
     numpy.ndarray or torch.Tensor of shape (...)
-        ``-inf`` or ``+inf`` only where one of the two probabilities of ``a`` is zero.
+        ``-inf`` where only ``p(a)`` is zero, ``+inf`` where only ``q(a)`` is zero, and 0
+        where both are zero (such a cell has zero weight under any joint distribution, so the
+        convention keeps the expectation equal to the mutual information).
 
     Examples
     --------
@@ -228,6 +243,7 @@ def pointwise_mutual_information(
     >>> round(float(pointwise_mutual_information(np.log([0.75, 0.25]), [0.0, 0.0], 0)), 6)
     0.405465
     """
+    scale = log_base(base)
     logp, logq = _pair(p_logits, q_logits)
     num_actions = logp.shape[-1]
     idx = index_in_range(
@@ -237,21 +253,31 @@ def pointwise_mutual_information(
         f"actual: expected action indices in [0, {num_actions}); got values outside that "
         f"range; pass the index of the influencee's realised action",
     )
-    lead = np.broadcast_shapes(tuple(logp.shape[:-1]), tuple(logq.shape[:-1]), tuple(idx.shape))
+    try:
+        lead = np.broadcast_shapes(tuple(logp.shape[:-1]), tuple(logq.shape[:-1]), tuple(idx.shape))
+    except ValueError as err:
+        raise ShapeError(
+            f"actual: expected one action index per distribution, i.e. a shape that broadcasts "
+            f"with the leading dimensions {tuple(logp.shape[:-1])} of p_logits and "
+            f"{tuple(logq.shape[:-1])} of q_logits; got {describe(idx)}"
+        ) from err
     if is_torch(logp):
-        logp = logp.expand(*lead, num_actions)
-        logq = logq.expand(*lead, num_actions)
+        import torch
+
         gather_idx = idx.expand(lead).unsqueeze(-1)
-        out = logp.gather(-1, gather_idx).squeeze(-1) - logq.gather(-1, gather_idx).squeeze(-1)
+        lp = logp.expand(*lead, num_actions).gather(-1, gather_idx).squeeze(-1)
+        lq = logq.expand(*lead, num_actions).gather(-1, gather_idx).squeeze(-1)
+        both_zero = torch.isneginf(lp) & torch.isneginf(lq)
+        zero = torch.zeros((), dtype=lp.dtype, device=lp.device)
+        # Both -inf would give inf - inf = NaN: replace them by 0 - 0 (gradient 0, not NaN).
+        out: Array = torch.where(both_zero, zero, lp) - torch.where(both_zero, zero, lq)
     else:
-        logp = np.broadcast_to(logp, (*lead, num_actions))
-        logq = np.broadcast_to(logq, (*lead, num_actions))
-        gather_idx = np.broadcast_to(idx, lead)[..., None]
-        out = (
-            np.take_along_axis(logp, gather_idx, axis=-1)[..., 0]
-            - np.take_along_axis(logq, gather_idx, axis=-1)[..., 0]
-        )
-    return _finish(out, log_base(base))
+        at = np.broadcast_to(idx, lead)[..., None]
+        log_pa = np.take_along_axis(np.broadcast_to(logp, (*lead, num_actions)), at, -1)
+        log_qa = np.take_along_axis(np.broadcast_to(logq, (*lead, num_actions)), at, -1)
+        neither = np.isneginf(log_pa) & np.isneginf(log_qa)
+        out = (np.where(neither, 0.0, log_pa) - np.where(neither, 0.0, log_qa))[..., 0]
+    return _finish(out, scale)
 
 
 def divergence(
@@ -277,23 +303,39 @@ def divergence(
     base : float, optional
         None for nats, 2 for bits.
 
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor of shape (...)
+        The chosen divergence, on the backend of the inputs.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown ``kind``, an invalid ``base``, or ``"pmi"`` without ``actual``.
+
     Examples
     --------
     >>> import numpy as np
     >>> round(float(divergence([0.0, -np.inf], [0.0, 0.0], kind="kl", base=2)), 6)
     1.0
+    >>> float(divergence(np.log([0.5, 0.5]), np.log([0.9, 0.1]), kind="tv"))
+    0.4
     """
+    if kind not in DIVERGENCES:
+        raise ConfigError(
+            f"divergence: expected one of {DIVERGENCES}; got {kind!r}; use 'kl' for the "
+            f"divergence of Jaques et al. 2019"
+        )
+    log_base(base)  # validated for every kind, also "tv" which ignores it
     if kind == "kl":
         return kl_divergence(p_logits, q_logits, base=base)
     if kind == "jsd":
         return js_divergence(p_logits, q_logits, base=base)
     if kind == "tv":
         return total_variation(p_logits, q_logits)
-    if kind == "pmi":
-        if actual is None:
-            raise ConfigError(
-                "divergence 'pmi' is evaluated at the influencee's realised action; pass "
-                "actual= (or influencee_action= to influence()) with its action indices"
-            )
-        return pointwise_mutual_information(p_logits, q_logits, actual, base=base)
-    raise ConfigError(f"divergence: expected one of {DIVERGENCES}; got {kind!r}")
+    if actual is None:  # kind == "pmi"
+        raise ConfigError(
+            "divergence 'pmi' is evaluated at the influencee's realised action; expected "
+            "actual= (or influencee_action= to influence()) with its action indices; got None"
+        )
+    return pointwise_mutual_information(p_logits, q_logits, actual, base=base)

@@ -45,6 +45,7 @@ ln 2 and so is the mutual information.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -78,16 +79,18 @@ def _inputs(cf_logits: Any, prior_logits: Any) -> tuple[Array, Array]:
     num_values = cf.shape[-2]
     if prior.shape[-1] != num_values:
         raise ShapeError(
-            f"prior_logits must have one entry per counterfactual value: cf_logits has "
-            f"K={num_values} rows (axis -2) but prior_logits has {prior.shape[-1]} entries "
-            f"(axis -1); got cf_logits {describe(cf)} and prior_logits {describe(prior)}"
+            f"prior_logits: expected one entry per counterfactual value, K={num_values} (the "
+            f"rows of cf_logits, axis -2); got prior_logits {describe(prior)} with "
+            f"{prior.shape[-1]} entries for cf_logits {describe(cf)}; pass the influencer's "
+            f"policy logits over the same K values, shape (..., K)"
         )
     try:
         np.broadcast_shapes(tuple(cf.shape[:-2]), tuple(prior.shape[:-1]))
     except ValueError as err:
         raise ShapeError(
-            f"the leading dimensions of cf_logits {tuple(cf.shape[:-2])} and prior_logits "
-            f"{tuple(prior.shape[:-1])} do not broadcast; both must be batched the same way"
+            f"cf_logits and prior_logits: expected leading dimensions that broadcast; got "
+            f"cf_logits.shape[:-2] = {tuple(cf.shape[:-2])} and prior_logits.shape[:-1] = "
+            f"{tuple(prior.shape[:-1])}, which do not broadcast; batch both the same way"
         ) from err
     return cf, prior
 
@@ -126,7 +129,10 @@ def marginal_policy(cf_logits: Any, prior_logits: Any) -> Array:
 
 def _check_kind(kind: str) -> None:
     if kind not in DIVERGENCES:
-        raise ConfigError(f"divergence: expected one of {DIVERGENCES}; got {kind!r}")
+        raise ConfigError(
+            f"divergence: expected one of {DIVERGENCES}; got {kind!r}; use 'kl' for the "
+            f"influence of Jaques et al. 2019"
+        )
 
 
 def influence(
@@ -154,12 +160,16 @@ def influence(
         The influencer's policy logits (marginalisation weights; its actual value was drawn
         from this distribution).
     actual : array_like of int, shape (...)
-        The value the influencer actually took, in ``[0, K)``.
+        The value the influencer actually took, in ``[0, K)``: one per step, i.e. the leading
+        shape of ``cf_logits`` (any shape that broadcasts with it is accepted, e.g. a column
+        ``(T, I, 1)`` shared by J influencees).
     divergence : {"kl", "jsd", "pmi", "tv"}
-        ``"kl"`` (default), Jensen-Shannon, pointwise mutual information at the influencee's
-        realised action (may be negative) or total variation.
+        ``"kl"`` (default), Jensen-Shannon, pointwise mutual information
+        :math:`\log p(a^j \mid a^k, z) - \log p(a^j \mid z)` at the influencee's realised
+        action (Jaques et al. Eq. 7; may be negative) or total variation (unit-free).
     influencee_action : array_like of int, shape (...), optional
-        The influencee's realised action; required for ``"pmi"``.
+        The influencee's realised action, in ``[0, A)``; required for ``"pmi"``, ignored
+        otherwise.
     base : float, optional
         None for nats (default), 2 for bits.
 
@@ -167,12 +177,18 @@ def influence(
     -------
     numpy.ndarray or torch.Tensor of shape (...)
         Influence per step, ``>= 0`` except for ``"pmi"``; exactly 0 when all rows of
-        ``cf_logits`` describe the same distribution (the influencee ignores k).
+        ``cf_logits`` describe the same distribution (the influencee ignores k). Finite
+        whenever k's actual value has positive probability under ``prior_logits``; KL is
+        ``+inf`` only if the actual value had probability 0 and gives mass to an action that
+        no value of positive probability allows.
 
     Raises
     ------
     ShapeError
-        On mismatched shapes or ``actual`` outside ``[0, K)``.
+        On mismatched shapes, ``actual`` outside ``[0, K)`` or ``influencee_action`` outside
+        ``[0, A)``.
+    DTypeError
+        When ``actual`` or ``influencee_action`` holds non-integral values.
     InvalidDistributionError
         On NaN, ``+inf`` or all-``-inf`` logits.
     ConfigError
@@ -189,6 +205,11 @@ def influence(
     array([0.143841, 0.287682])
     """
     _check_kind(divergence)
+    if divergence == "pmi" and influencee_action is None:
+        raise ConfigError(
+            "influence: divergence 'pmi' is evaluated at the influencee's realised action; "
+            "expected influencee_action (one action index per step); got None"
+        )
     cf, prior = _inputs(cf_logits, prior_logits)
     num_values = cf.shape[-2]
     idx = index_in_range(
@@ -196,15 +217,17 @@ def influence(
         num_values,
         cf,
         f"actual: expected the influencer's values in [0, {num_values}) (K = rows of "
-        f"cf_logits); got values outside that range",
+        f"cf_logits); got values outside that range; pass the index of the value k took",
     )
     lead = tuple(cf.shape[:-2])
     try:
         lead = tuple(np.broadcast_shapes(lead, tuple(prior.shape[:-1]), tuple(idx.shape)))
     except ValueError as err:
         raise ShapeError(
-            f"actual of shape {tuple(idx.shape)} does not broadcast with the batch shape "
-            f"{lead} of cf_logits; pass one value per step"
+            f"actual: expected one influencer value per step, a shape that broadcasts with "
+            f"the batch shapes {lead} of cf_logits and {tuple(prior.shape[:-1])} of "
+            f"prior_logits; got {describe(idx)}, which does not broadcast; pass an array "
+            f"shaped like cf_logits.shape[:-2]"
         ) from err
     log_cf = log_softmax(cf)
     log_marg = _marginal_from_logs(log_cf, log_softmax(prior))
@@ -217,6 +240,16 @@ def influence(
         log_cf_b = np.broadcast_to(log_cf, (*lead, num_values, num_actions))
         gather = np.broadcast_to(idx, lead)[..., None, None]
         cond = np.take_along_axis(log_cf_b, gather, axis=-2)[..., 0, :]
+    if divergence == "pmi":
+        influencee_action = index_in_range(
+            influencee_action,
+            num_actions,
+            cf,
+            f"influencee_action: expected the influencee's actions in [0, {num_actions}) "
+            f"(A = last axis of cf_logits); got values outside that range; pass the index of "
+            f"the action j took",
+            name="influencee_action",
+        )
     return _divergence(cond, log_marg, kind=divergence, actual=influencee_action, base=base)
 
 
@@ -265,17 +298,22 @@ def expected_influence(
     log_marg = _marginal_from_logs(log_cf, log_prior)
     kind = "kl" if divergence == "pmi" else divergence
     per_value = _divergence(log_cf, log_marg[..., None, :], kind=kind, base=base)
+    # Terms with pi(c) = 0 (a -inf prior logit) are dropped even where D is infinite. With
+    # pi(c) > 0 the marginal covers p(.|c), so D is finite there; the +inf branch only guards
+    # against rounding and is never reached by valid input in exact arithmetic.
     if is_torch(cf):
         import torch
 
-        weight = log_prior.exp()
-        finite = torch.where(torch.isfinite(per_value), per_value, torch.zeros_like(per_value))
-        terms = torch.where(weight > 0, weight * finite, torch.zeros_like(finite))
-        # An infinite divergence at a value k can take makes the expectation infinite.
-        inf_mass = ((weight > 0) & torch.isinf(per_value)).any(dim=-1)
+        possible = torch.isfinite(log_prior)
+        zero = torch.zeros((), dtype=per_value.dtype, device=per_value.device)
+        finite = torch.where(torch.isfinite(per_value), per_value, zero)
+        weight = torch.where(possible, log_prior, zero).exp()
+        terms = torch.where(possible, weight * finite, zero)
+        inf_mass = (possible & torch.isinf(per_value)).any(dim=-1)
         out = terms.sum(dim=-1)
-        return torch.where(inf_mass, torch.full_like(out, float("inf")), out)
-    w = np.exp(log_prior)
+        return torch.where(inf_mass, torch.full_like(out, math.inf), out)
+    np_possible = np.isfinite(log_prior)
     fin = np.where(np.isfinite(per_value), per_value, 0.0)
-    total = np.where(w > 0, w * fin, 0.0).sum(axis=-1)
-    return np.where(np.any((w > 0) & np.isinf(per_value), axis=-1), np.inf, total)
+    np_weight = np.exp(np.where(np_possible, log_prior, 0.0))
+    total = np.where(np_possible, np_weight * fin, 0.0).sum(axis=-1)
+    return np.where(np.any(np_possible & np.isinf(per_value), axis=-1), np.inf, total)
