@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -224,7 +224,11 @@ def record(
     out = []
     for rec in records:
         arrays = {k: v for k, v in rec.arrays.items() if k not in ("extrinsic", "moa_logits")}
-        out.append(Trajectory(**arrays, metadata=rec.metadata))
+        # Episode b of the batch keeps its own id, so the files concatenate without renumbering.
+        ids = np.full(len(rec.arrays["actions"]), rec.metadata["episode"], dtype=np.int64)
+        out.append(
+            Trajectory(**cast("dict[str, Any]", arrays), episode_ids=ids, metadata=rec.metadata)
+        )
     return out
 
 

@@ -52,6 +52,7 @@ from causal_influence.information import (
     normalized_mutual_information,
     permutation_test,
 )
+from causal_influence.io import load, open_dataset, save, write_shards
 from causal_influence.models import (
     JointPolicyModel,
     PyroModel,
@@ -60,6 +61,7 @@ from causal_influence.models import (
     TorchModel,
 )
 from causal_influence.social import gini, social_outcomes
+from causal_influence.trajectory import Trajectory, TrajectoryMeta, concat
 
 __version__ = "0.1.0"
 
@@ -82,10 +84,13 @@ __all__ = [
     "ShapeError",
     "TabularModel",
     "TorchModel",
+    "Trajectory",
+    "TrajectoryMeta",
     "UndefinedConditionalWarning",
     "__version__",
     "bootstrap_ci",
     "causal_influence_of_communication",
+    "concat",
     "conditional_mutual_information",
     "context_independence",
     "divergence",
@@ -98,13 +103,17 @@ __all__ = [
     "instantaneous_coordination",
     "js_divergence",
     "kl_divergence",
+    "load",
     "marginal_policy",
     "mutual_information",
     "normalized_mutual_information",
+    "open_dataset",
     "pairwise_influence",
     "permutation_test",
     "pointwise_mutual_information",
+    "save",
     "social_outcomes",
     "speaker_consistency",
     "total_variation",
+    "write_shards",
 ]

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+import causal_influence.io as ci_io
 from agents.config import TrainConfig
 from agents.recording import load_agents, record, record_episodes, save_recording
 from agents.trainer import train
 from causal_influence.errors import ConfigError
 from causal_influence.influence import influence
+from causal_influence.trajectory import concat
 from envs.config import harvest_config
 
 
@@ -121,10 +123,17 @@ def test_recording_from_a_run_directory_matches_the_result(tmp_path) -> None:
 
 
 def test_record_builds_trajectories_and_saves_them(tmp_path) -> None:
-    pytest.importorskip("causal_influence.trajectory")
-    pytest.importorskip("causal_influence.io")
     result = train(tiny("comm"))
     trajectories = record(result, episodes=2, seed=1)
     assert len(trajectories) == 2
     paths = save_recording(trajectories, tmp_path / "rec")
     assert all(p.is_file() for p in paths)
+    # The folder reads back as one dataset of two distinct episodes, arrays unchanged.
+    back = ci_io.open_dataset(tmp_path / "rec").read_all()
+    assert back.num_episodes == 2
+    whole = concat(trajectories)
+    np.testing.assert_array_equal(back.actions, whole.actions)
+    np.testing.assert_array_equal(back.messages, whole.messages)
+    np.testing.assert_allclose(back.influence, whole.influence)
+    assert back.metadata.extra["setting"] == "comm"
+    assert back.metadata.extra["influence_alignment"] == "next_step"

@@ -1,0 +1,340 @@
+r"""Demo of the analysis layer on synthetic data whose answers are known in closed form.
+
+Three agents play a signalling game for ``episodes`` episodes of ``length`` steps:
+
+- agent_0, the **speaker**, sees a hidden state :math:`s_t` (uniform over S = M = A values),
+  acts on it (:math:`a^0_t = s_t`) and sends the symbol :math:`m^0_t = s_t` with probability
+  :math:`1 - \varepsilon`, otherwise a uniformly drawn symbol;
+- agent_1, the **listener**, plays the speaker's previous symbol :math:`m^0_{t-1}` with
+  probability :math:`1 - \delta`, otherwise a uniform action (uniform on the first step);
+- agent_2, a **bystander**, acts and babbles uniformly; nobody listens to agents 1 and 2.
+
+Every trajectory stores the policies (logits, message logits), the counterfactual logits of
+every influencee under every symbol of every influencer (row t: the influencee's policy at
+t + 1), and the pairwise influence computed from them by the core engine. The closed forms
+(:func:`expected_values`) are, with :math:`I_n(p) = \ln n + q\ln q + (n-1)\,o\ln o`,
+:math:`q = p + (1-p)/n`, :math:`o = (1-p)/n` the MI of a noisy copy:
+
+- speaker consistency (Lowe, MI) of agent_0: :math:`I_M(1-\varepsilon)`;
+- speaker consistency (Jaques, normalised) of agent_0: :math:`1 - H(q, o, \dots, o)/\ln M`;
+- symbol/action IC 0 -> 1: :math:`I_A(1-\delta)`; action/action IC 0 -> 1:
+  :math:`I_A((1-\varepsilon)(1-\delta))`;
+- CIC 0 -> 1 (and the expected stored influence): the interventional MI of the listener's
+  policy under the speaker's state-dependent symbol policy; 0 for every other pair.
+
+:func:`run` writes the data as Parquet shards, analyses them from disk, writes the HTML report
+and prints measured values next to the expected ones (``causal-influence demo``).
+
+Examples
+--------
+>>> from analysis.demo import expected_values, speaker_listener
+>>> traj = speaker_listener(episodes=2, length=50, rng=0)
+>>> traj.num_steps, traj.num_agents, traj.fields
+(100, 3, ('messages', 'logits', 'message_logits', 'influence', 'counterfactual_logits'))
+>>> round(expected_values()["ic_symbol_action"], 6)   # noisy copy, n = 4, p = 0.9
+1.037514
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from causal_influence.communication import causal_influence_of_communication
+from causal_influence.engine import pairwise_influence
+from causal_influence.errors import ConfigError
+from causal_influence.information import resolve_rng
+from causal_influence.models import TabularModel
+from causal_influence.trajectory import Trajectory
+
+__all__ = ["expected_values", "run", "speaker_listener"]
+
+SPEAKER, LISTENER, BYSTANDER = 0, 1, 2
+
+
+def _noisy(p: float, n: int) -> np.ndarray:
+    """Channel matrix of a noisy copy: row x = p * e_x + (1 - p) / n."""
+    return p * np.eye(n) + (1.0 - p) / n
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def _noisy_copy_mi(p: float, n: int) -> float:
+    q, o = p + (1 - p) / n, (1 - p) / n
+    return math.log(n) + q * math.log(q) + ((n - 1) * o * math.log(o) if o > 0 else 0.0)
+
+
+def _check(num_symbols: int, noise: float, listener_noise: float) -> None:
+    if num_symbols < 2:
+        raise ConfigError(f"num_symbols: expected at least 2; got {num_symbols}")
+    for name, value in (("noise", noise), ("listener_noise", listener_noise)):
+        if not 0 < value <= 1:
+            raise ConfigError(f"{name}: expected a probability in (0, 1]; got {value}")
+
+
+def expected_values(
+    *, num_symbols: int = 4, noise: float = 0.2, listener_noise: float = 0.1
+) -> dict[str, float]:
+    """Closed-form values of the measures for :func:`speaker_listener` (nats).
+
+    Returns
+    -------
+    dict
+        ``sc_mi`` and ``sc_jaques`` (agent_0), ``sc_jaques_literal`` (agent_0, Eq. 8 as
+        printed), ``ic_symbol_action`` and ``ic_action_action`` (pair 0 -> 1), ``cic`` (pair
+        0 -> 1, also the expected mean influence), ``cic_lowe_compat``.
+    """
+    _check(num_symbols, noise, listener_noise)
+    n = num_symbols
+    q, o = (1 - noise) + noise / n, noise / n
+    h = -(q * math.log(q) + (n - 1) * o * math.log(o))
+    speaker = _noisy(1 - noise, n)  # p(m | s), one context per state s
+    listener = np.broadcast_to(_noisy(1 - listener_noise, n), (n, n, n))  # p(a | do(m)), per s
+    return {
+        "sc_mi": _noisy_copy_mi(1 - noise, n),
+        "sc_jaques": 1 - h / math.log(n),
+        "sc_jaques_literal": n * (1 - h / math.log(n)),
+        "ic_symbol_action": _noisy_copy_mi(1 - listener_noise, n),
+        "ic_action_action": _noisy_copy_mi((1 - noise) * (1 - listener_noise), n),
+        "cic": float(causal_influence_of_communication(listener, speaker)),
+        "cic_lowe_compat": float(
+            causal_influence_of_communication(listener, speaker, lowe_compat=True)
+        ),
+    }
+
+
+def speaker_listener(
+    *,
+    episodes: int = 20,
+    length: int = 500,
+    num_symbols: int = 4,
+    noise: float = 0.2,
+    listener_noise: float = 0.1,
+    rng: Any = None,
+) -> Trajectory:
+    """Sample the signalling game of the module docstring as one :class:`Trajectory`.
+
+    Parameters
+    ----------
+    episodes, length : int
+        Number of episodes and steps per episode.
+    num_symbols : int
+        S = M = A, states, symbols and actions.
+    noise : float
+        :math:`\\varepsilon`, probability that the speaker's symbol is drawn uniformly.
+    listener_noise : float
+        :math:`\\delta`, probability that the listener acts uniformly.
+    rng : int, numpy.random.Generator, torch.Generator or None
+
+    Returns
+    -------
+    Trajectory
+        Fields ``messages``, ``logits``, ``message_logits``, ``influence`` (next-step
+        influence of messages, nats) and ``counterfactual_logits`` (T, 3, 3, M, A); metadata
+        ``extra`` holds ``setting="comm"``, ``influence_alignment="next_step"``,
+        ``influence_variable="messages"`` and the hidden ``states`` are not stored.
+    """
+    _check(num_symbols, noise, listener_noise)
+    if episodes < 1 or length < 2:
+        raise ConfigError(
+            f"episodes >= 1 and length >= 2 expected; got episodes={episodes}, length={length}"
+        )
+    gen = resolve_rng(rng)
+    n_sym, n_agents = num_symbols, 3
+    total = episodes * length
+    ids = np.repeat(np.arange(episodes), length)
+    starts = np.zeros(total, dtype=bool)
+    starts[::length] = True
+
+    states = gen.integers(0, n_sym, size=total)
+    uniform = gen.integers(0, n_sym, size=(total, n_agents, 2))
+    coin = gen.random((total, 2))
+    messages = uniform[:, :, 0].copy()
+    messages[:, SPEAKER] = np.where(coin[:, 0] < 1 - noise, states, uniform[:, SPEAKER, 0])
+    prev = np.roll(messages[:, SPEAKER], 1)
+    actions = uniform[:, :, 1].copy()
+    actions[:, SPEAKER] = states
+    follow = (coin[:, 1] < 1 - listener_noise) & ~starts
+    actions[:, LISTENER] = np.where(follow, prev, uniform[:, LISTENER, 1])
+
+    speaker_msg = _log(_noisy(1 - noise, n_sym))
+    listener_pol = _log(_noisy(1 - listener_noise, n_sym))
+    message_logits = np.zeros((total, n_agents, n_sym))
+    message_logits[:, SPEAKER] = speaker_msg[states]
+    logits = np.zeros((total, n_agents, n_sym))
+    logits[:, SPEAKER] = _log(np.eye(n_sym))[states]
+    logits[:, LISTENER] = np.where(starts[:, None], 0.0, listener_pol[prev])
+
+    # Counterfactual row t: each influencee's policy at t + 1; only the listener's depends on
+    # a symbol (the speaker's). The last row of an episode has no successor (filler).
+    has_next = np.zeros(total, dtype=bool)
+    has_next[:-1] = ~starts[1:]
+    nxt = np.where(has_next[:, None, None], np.roll(logits, -1, axis=0), logits)
+    cf = np.broadcast_to(nxt[:, None, :, None, :], (total, n_agents, n_agents, n_sym, n_sym)).copy()
+    cf[has_next, SPEAKER, LISTENER] = listener_pol
+
+    model = TabularModel(
+        cf, message_logits, messages, predicts_next_step=True, episode_starts=starts
+    )
+    influence = np.asarray(pairwise_influence(model, alignment="next_step").influence)
+
+    rewards = np.zeros((total, n_agents))
+    hit = (~starts) & (actions[:, LISTENER] == np.roll(states, 1))
+    rewards[:, SPEAKER] = hit
+    rewards[:, LISTENER] = hit
+    rewards[:, BYSTANDER] = actions[:, BYSTANDER] == states
+    return Trajectory(
+        actions=actions,
+        rewards=rewards,
+        episode_ids=ids,
+        messages=messages,
+        logits=logits,
+        message_logits=message_logits,
+        influence=influence,
+        counterfactual_logits=cf,
+        num_actions=n_sym,
+        num_symbols=n_sym,
+        env_name="speaker_listener",
+        extra={
+            "setting": "comm",
+            "influence_alignment": "next_step",
+            "influence_variable": "messages",
+            "divergence": "kl",
+            "noise": noise,
+            "listener_noise": listener_noise,
+        },
+    )
+
+
+def run(
+    out_dir: str | Path = "causal_influence_demo",
+    *,
+    episodes: int = 20,
+    length: int = 500,
+    seed: int = 0,
+    n_bootstrap: int = 500,
+    n_permutations: int = 500,
+    progress: bool = False,
+    stream: TextIO | None = None,
+) -> Path:
+    """Generate the game, save it as Parquet shards, analyse the shards, write the report.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        Receives ``trajectories/`` (shards of 5 episodes), ``report.html``, the CSV tables and
+        the graph files.
+    episodes, length, seed : int
+        Size and seed of the synthetic data.
+    n_bootstrap, n_permutations : int
+        Resamples of the intervals and tests.
+    progress : bool
+        Progress bars.
+    stream : text stream, optional
+        Where the comparison is printed (default ``sys.stdout``).
+
+    Returns
+    -------
+    pathlib.Path
+        The report.
+    """
+    import causal_influence.io as ci_io
+    from analysis.report import write_report
+    from analysis.stats import analyze
+
+    out = Path(out_dir)
+    echo = stream if stream is not None else sys.stdout
+    traj = speaker_listener(episodes=episodes, length=length, rng=seed)
+    shards = ci_io.write_shards(traj, out / "trajectories", episodes_per_shard=5, overwrite=True)
+    result = analyze(
+        out / "trajectories",
+        n_bootstrap=n_bootstrap,
+        n_permutations=n_permutations,
+        rng=seed,
+        progress=progress,
+    )
+    report = write_report(
+        result,
+        out,
+        title="Demo: a speaker, a listener and a bystander",
+        source=f"{out / 'trajectories'} ({len(shards)} shards)",
+    )
+    expected = expected_values()
+    sc = result.speaker_consistency
+    ic = result.coordination
+    assert sc is not None
+    assert result.cic is not None
+    assert result.influence is not None
+
+    def pick(frame: Any, **where: Any) -> Any:
+        sel = np.ones(len(frame), dtype=bool)
+        for key, value in where.items():
+            sel &= (frame[key] == value).to_numpy()
+        return frame[sel].iloc[0]
+
+    rows = [
+        (
+            "speaker consistency (mi), agent_0",
+            pick(sc, agent="agent_0", definition="mi"),
+            "value",
+            expected["sc_mi"],
+        ),
+        (
+            "speaker consistency (jaques), agent_0",
+            pick(sc, agent="agent_0", definition="jaques"),
+            "value",
+            expected["sc_jaques"],
+        ),
+        (
+            "IC symbol/action, agent_0 -> agent_1",
+            pick(
+                ic, kind="symbol/action", subset="all", influencer="agent_0", influencee="agent_1"
+            ),
+            "value",
+            expected["ic_symbol_action"],
+        ),
+        (
+            "IC action/action, agent_0 -> agent_1",
+            pick(
+                ic, kind="action/action", subset="all", influencer="agent_0", influencee="agent_1"
+            ),
+            "value",
+            expected["ic_action_action"],
+        ),
+        (
+            "CIC, agent_0 -> agent_1",
+            pick(result.cic, influencer="agent_0", influencee="agent_1"),
+            "cic",
+            expected["cic"],
+        ),
+        (
+            "mean influence, agent_0 -> agent_1",
+            pick(result.influence, influencer="agent_0", influencee="agent_1"),
+            "mean",
+            expected["cic"],
+        ),
+    ]
+    print(f"{traj.num_steps} steps, {episodes} episodes, {len(shards)} shards", file=echo)
+    print(f"{'measure':42s} {'measured':>9s} {'interval':>19s} {'expected':>9s}", file=echo)
+    for label, row, col, value in rows:
+        interval = f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
+        print(f"{label:42s} {row[col]:9.4f} {interval:>19s} {value:9.4f}", file=echo)
+    others = result.influence[
+        ~(
+            (result.influence["influencer"] == "agent_0")
+            & (result.influence["influencee"] == "agent_1")
+        )
+    ]
+    print(
+        f"largest mean influence of any other pair: {others['mean'].max():.2e} nats (expected 0)",
+        file=echo,
+    )
+    print(f"report: {report}", file=echo)
+    return report

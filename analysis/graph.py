@@ -1,0 +1,363 @@
+"""Influence graphs: agents as nodes, an edge k -> j where k measurably influences j.
+
+Edges carry the statistics of :func:`analysis.stats.influence_table` (or of any table with the
+same columns): ``weight`` (the mean influence, or another value column), ``ci_low``,
+``ci_high``, ``p_value``, ``q_value`` and ``n``. Graphs are thresholded by significance (q- or
+p-value) and by effect size, built per time window, summarised by node measures (out- and
+in-strength, PageRank) and exported to GraphML and JSON node-link files that networkx reads
+back unchanged.
+
+Missing statistics (NaN, e.g. tests that were skipped) are left off the edge rather than
+stored as NaN, so the exports stay valid (JSON has no NaN) and round-trip exactly.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis.graph import influence_graph, node_measures
+>>> table = pd.DataFrame({
+...     "influencer": ["a", "b", "a"], "influencee": ["b", "a", "c"],
+...     "mean": [0.5, 0.01, 0.2], "ci_low": [0.4, 0.0, 0.1], "ci_high": [0.6, 0.02, 0.3],
+...     "p_value": [0.001, 0.6, 0.002], "q_value": [0.003, 0.6, 0.003], "n": [100, 100, 100]})
+>>> g = influence_graph(table, alpha=0.05)
+>>> sorted(g.edges(data="weight"))
+[('a', 'b', 0.5), ('a', 'c', 0.2)]
+>>> float(node_measures(g).loc["a", "out_strength"])
+0.7
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from causal_influence.errors import ConfigError, ShapeError, describe
+
+__all__ = [
+    "EDGE_ATTRIBUTES",
+    "graph_from_matrix",
+    "influence_graph",
+    "node_measures",
+    "read_graph_json",
+    "windowed_graphs",
+    "write_graph",
+]
+
+#: Edge attributes copied from a table (when the column exists and the value is finite).
+EDGE_ATTRIBUTES: tuple[str, ...] = ("ci_low", "ci_high", "p_value", "q_value", "n")
+
+
+def _python(value: Any) -> Any:
+    """A JSON/GraphML-friendly Python scalar, or None for missing values."""
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if value is None or (isinstance(value, str)):
+        return value
+    return str(value)
+
+
+def influence_graph(
+    table: pd.DataFrame,
+    *,
+    weight: str = "mean",
+    alpha: float | None = 0.05,
+    use_q: bool = True,
+    min_effect: float = 0.0,
+    nodes: Sequence[str] | None = None,
+    name: str = "influence",
+) -> nx.DiGraph:
+    """Directed influence graph from a per-pair table, thresholded by significance and size.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per ordered pair with columns ``influencer``, ``influencee`` and ``weight``;
+        optionally ``ci_low``, ``ci_high``, ``p_value``, ``q_value``, ``n`` (as produced by
+        :func:`analysis.stats.influence_table`; :func:`analysis.stats.coordination_table`
+        rows of one kind and subset work with ``weight="value"``).
+    weight : str
+        Column giving the edge weight (default ``"mean"``).
+    alpha : float or None
+        Keep edges whose q-value (``use_q``) or p-value is at most ``alpha``; None keeps every
+        edge regardless of significance. Rows without the column are kept only when ``alpha``
+        is None.
+    use_q : bool
+        Threshold on the Benjamini-Hochberg q-value (default) rather than the raw p-value.
+    min_effect : float
+        Keep edges whose weight is at least this (effect-size threshold).
+    nodes : sequence of str, optional
+        Every agent, so that agents without edges still appear (default: the agents named in
+        the table).
+    name : str
+        Graph name (``G.graph["name"]``).
+
+    Returns
+    -------
+    networkx.DiGraph
+        Node attribute ``label``; edge attributes ``weight`` and those of
+        :data:`EDGE_ATTRIBUTES` present and finite. Graph attributes ``name``, ``weight``
+        (the column used), ``alpha`` (absent when None), ``use_q``, ``min_effect``.
+
+    Raises
+    ------
+    ConfigError
+        When a needed column is missing or ``alpha`` is out of range.
+    """
+    for col in ("influencer", "influencee", weight):
+        if col not in table.columns:
+            raise ConfigError(
+                f"influence_graph: the table needs a column {col!r}; got columns "
+                f"{list(table.columns)}"
+            )
+    if alpha is not None and not 0 <= alpha <= 1:
+        raise ConfigError(f"alpha: expected a value in [0, 1] or None; got {alpha}")
+    test_col = "q_value" if use_q else "p_value"
+    if alpha is not None and test_col not in table.columns:
+        raise ConfigError(
+            f"influence_graph: alpha={alpha} thresholds on {test_col!r}, which the table does "
+            f"not have; pass alpha=None or compute the tests"
+        )
+    graph = nx.DiGraph(name=name, weight=weight, use_q=bool(use_q), min_effect=float(min_effect))
+    if alpha is not None:  # GraphML has no None: leave the attribute out instead
+        graph.graph["alpha"] = float(alpha)
+    all_nodes = (
+        list(nodes)
+        if nodes is not None
+        else list(dict.fromkeys([*table["influencer"], *table["influencee"]]))
+    )
+    for node in all_nodes:
+        graph.add_node(str(node), label=str(node))
+    for row in table.to_dict("records"):
+        w = row[weight]
+        if w is None or not math.isfinite(float(w)) or float(w) < min_effect:
+            continue
+        if alpha is not None:
+            p = row.get(test_col)
+            if p is None or not math.isfinite(float(p)) or float(p) > alpha:
+                continue
+        k, j = str(row["influencer"]), str(row["influencee"])
+        if k == j:
+            continue
+        attrs: dict[str, Any] = {"weight": float(w)}
+        for col in EDGE_ATTRIBUTES:
+            if col in row:
+                value = _python(row[col])
+                if value is not None:
+                    attrs[col] = value
+        graph.add_edge(k, j, **attrs)
+    return graph
+
+
+def graph_from_matrix(
+    matrix: Any, *, agent_ids: Sequence[str] | None = None, min_effect: float = 0.0
+) -> nx.DiGraph:
+    """Influence graph from an (N, N) matrix (row = influencer, column = influencee).
+
+    Entries below ``min_effect`` (and the diagonal, and NaN) give no edge.
+
+    Examples
+    --------
+    >>> g = graph_from_matrix([[0, 0.3], [0.0, 0]], min_effect=0.1)
+    >>> list(g.edges(data="weight"))
+    [('agent_0', 'agent_1', 0.3)]
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ShapeError(f"matrix: expected shape (N, N); got {describe(m)}")
+    n = m.shape[0]
+    ids = [f"agent_{i}" for i in range(n)] if agent_ids is None else [str(a) for a in agent_ids]
+    if len(ids) != n:
+        raise ShapeError(f"agent_ids: expected {n} ids; got {len(ids)}")
+    rows = [
+        {"influencer": ids[k], "influencee": ids[j], "mean": m[k, j]}
+        for k in range(n)
+        for j in range(n)
+        if k != j
+    ]
+    table = pd.DataFrame(rows, columns=["influencer", "influencee", "mean"])
+    return influence_graph(table, alpha=None, min_effect=min_effect, nodes=ids)
+
+
+def windowed_graphs(
+    influence: Any,
+    *,
+    window: int,
+    stride: int | None = None,
+    episode_ids: Any = None,
+    time: Any = None,
+    agent_ids: Sequence[str] | None = None,
+    min_effect: float = 0.0,
+    valid: Any = None,
+) -> list[tuple[int, int, nx.DiGraph]]:
+    """Influence graphs of successive time windows.
+
+    Time is the step within the episode (so all episodes are aligned at their start) unless
+    ``time`` is given (e.g. the global step of training). Each window ``[start, start +
+    window)`` pools the steps whose time falls in it, and its graph carries the mean
+    influence of every pair over those steps (edges below ``min_effect`` dropped) and ``n``.
+
+    Parameters
+    ----------
+    influence : array_like of shape (T, N, N)
+        Per-step pairwise influence, row = influencer k, column = influencee j.
+    window : int
+        Window length in steps.
+    stride : int, optional
+        Distance between window starts (default ``window``: disjoint windows).
+    episode_ids : array_like of shape (T,), optional
+        Episode of each step (for the step within the episode).
+    time : array_like of int, shape (T,), optional
+        Explicit time of each step; overrides ``episode_ids``.
+    agent_ids : sequence of str, optional
+    min_effect : float
+    valid : array_like of bool, shape (T,), optional
+        Steps to use (e.g. the engine's ``valid`` rows).
+
+    Returns
+    -------
+    list of (start, stop, networkx.DiGraph)
+        One entry per window that holds at least one step; graph attributes ``start``,
+        ``stop`` and ``n``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> infl = np.zeros((4, 2, 2))
+    >>> infl[2:, 0, 1] = 1.0                          # agent 0 influences 1 late in the episode
+    >>> [(a, b, g.number_of_edges()) for a, b, g in windowed_graphs(infl, window=2,
+    ...                                                            min_effect=0.5)]
+    [(0, 2, 0), (2, 4, 1)]
+    """
+    c = np.asarray(influence, dtype=np.float64)
+    if c.ndim != 3 or c.shape[1] != c.shape[2] or c.shape[0] == 0:
+        raise ShapeError(f"influence: expected shape (T, N, N) with T > 0; got {describe(c)}")
+    if window < 1 or (stride is not None and stride < 1):
+        raise ConfigError(f"window and stride: expected positive integers; got {window}, {stride}")
+    t_len, n = c.shape[0], c.shape[1]
+    if time is not None:
+        steps = np.asarray(time)
+        if steps.shape != (t_len,):
+            raise ShapeError(f"time: expected shape ({t_len},); got {describe(steps)}")
+    else:
+        ids = np.zeros(t_len, dtype=np.int64) if episode_ids is None else np.asarray(episode_ids)
+        if ids.shape != (t_len,):
+            raise ShapeError(f"episode_ids: expected shape ({t_len},); got {describe(ids)}")
+        starts = np.ones(t_len, dtype=bool)
+        starts[1:] = ids[1:] != ids[:-1]
+        index = np.arange(t_len)
+        steps = index - np.maximum.accumulate(np.where(starts, index, 0))
+    keep = np.ones(t_len, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+    if keep.shape != (t_len,):
+        raise ShapeError(f"valid: expected shape ({t_len},); got {describe(keep)}")
+    ids_out = [f"agent_{i}" for i in range(n)] if agent_ids is None else list(agent_ids)
+    step = window if stride is None else stride
+    lo, hi = int(steps[keep].min()), int(steps[keep].max())
+    out = []
+    for start in range(lo - (lo % step), hi + 1, step):
+        sel = keep & (steps >= start) & (steps < start + window)
+        count = int(sel.sum())
+        if count == 0:
+            continue
+        graph = graph_from_matrix(c[sel].mean(axis=0), agent_ids=ids_out, min_effect=min_effect)
+        for _, _, data in graph.edges(data=True):
+            data["n"] = count
+        graph.graph.update(start=int(start), stop=int(start + window), n=count)
+        out.append((int(start), int(start + window), graph))
+    return out
+
+
+def node_measures(graph: nx.DiGraph, *, weight: str = "weight") -> pd.DataFrame:
+    """Out- and in-strength, degrees and PageRank of every node.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+    weight : str
+        Edge attribute used as weight.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by node, columns ``out_strength`` (sum of outgoing weights: how much the
+        agent influences others), ``in_strength`` (how much it is influenced),
+        ``out_degree``, ``in_degree`` and ``pagerank`` (weighted; uniform for a graph
+        without edges).
+    """
+    nodes = list(graph.nodes)
+    if not nodes:
+        return pd.DataFrame(
+            columns=["out_strength", "in_strength", "out_degree", "in_degree", "pagerank"]
+        )
+    if graph.number_of_edges() and sum(w for _, _, w in graph.edges(data=weight, default=0)) > 0:
+        rank = nx.pagerank(graph, weight=weight)
+    else:
+        rank = dict.fromkeys(nodes, 1.0 / len(nodes))
+    out_s = dict(graph.out_degree(weight=weight))
+    in_s = dict(graph.in_degree(weight=weight))
+    frame = pd.DataFrame(
+        {
+            "out_strength": [float(out_s[v]) for v in nodes],
+            "in_strength": [float(in_s[v]) for v in nodes],
+            "out_degree": [int(graph.out_degree(v)) for v in nodes],
+            "in_degree": [int(graph.in_degree(v)) for v in nodes],
+            "pagerank": [float(rank[v]) for v in nodes],
+        },
+        index=pd.Index(nodes, name="agent"),
+    )
+    return frame
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``graph`` as GraphML (``PATH.graphml``) and JSON node-link (``PATH.json``).
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+    path : str or path-like
+        File stem; a ``.graphml`` or ``.json`` suffix is replaced. Parent directories are
+        created. Files are written atomically.
+
+    Returns
+    -------
+    dict
+        ``{"graphml": Path, "json": Path}``. Read back with ``networkx.read_graphml`` and
+        :func:`read_graph_json`.
+    """
+    stem = Path(path)
+    if stem.suffix in (".graphml", ".json"):
+        stem = stem.with_suffix("")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    graphml = stem.with_name(stem.name + ".graphml")
+    js = stem.with_name(stem.name + ".json")
+    _write_atomic(graphml, lambda p: nx.write_graphml(graph, p))
+    data = nx.node_link_data(graph, edges="edges")
+    text = json.dumps(data, indent=2, default=_python, allow_nan=False)
+    _write_atomic(js, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    return {"graphml": graphml, "json": js}
+
+
+def read_graph_json(path: str | os.PathLike[str]) -> nx.DiGraph:
+    """Read a JSON node-link file written by :func:`write_graph`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    graph = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
+    return nx.DiGraph(graph)

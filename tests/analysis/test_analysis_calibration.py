@@ -1,0 +1,70 @@
+"""Independent agents: the permutation p-values of the tables are uniform under the null.
+
+Each seed contributes one p-value per test family (pairs within one dataset are dependent),
+and the collection is compared with the uniform distribution by a Kolmogorov-Smirnov test.
+The p-values live on the grid 1/(B+1), ..., 1, which moves the empirical CDF by at most
+1/(B+1) from the continuous uniform: small next to the KS critical value for these sizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analysis.dataset import summarize
+from analysis.stats import coordination_table, influence_table, speaker_consistency_table
+
+
+def independent_data(seed: int, steps: int = 600, agents: int = 3, actions: int = 3) -> dict:
+    rng = np.random.default_rng(seed)
+    acts = rng.integers(0, actions, size=(steps, agents))
+    msgs = rng.integers(0, 4, size=(steps, agents))
+    # A non-negative per-step "influence" unrelated to anything (as from a poor model).
+    infl = rng.exponential(size=(steps, agents, agents))
+    return {
+        "actions": acts,
+        "messages": msgs,
+        "influence": infl,
+        "episode_ids": np.repeat(np.arange(6), steps // 6),
+        "metadata": {"influence_alignment": "next_step", "influence_variable": "messages"},
+    }
+
+
+def pvalues(seeds: range, permutations: int) -> dict[str, np.ndarray]:
+    out: dict[str, list[float]] = {"ic_action": [], "ic_symbol": [], "sc": [], "influence": []}
+    for seed in seeds:
+        s = summarize(independent_data(seed))
+        pair = seed % 6  # a different ordered pair each time; each seed gives one p per family
+        ic = coordination_table(s, n_bootstrap=0, n_permutations=permutations, rng=seed)
+        act = ic[(ic["kind"] == "action/action") & (ic["subset"] == "all")]
+        sym = ic[(ic["kind"] == "symbol/action") & (ic["subset"] == "all")]
+        out["ic_action"].append(float(act["p_value"].iloc[pair]))
+        out["ic_symbol"].append(float(sym["p_value"].iloc[pair]))
+        sc = speaker_consistency_table(
+            s, definitions=("mi",), n_bootstrap=0, n_permutations=permutations, rng=seed
+        )
+        out["sc"].append(float(sc["p_value"].iloc[seed % 3]))
+        it = influence_table(s, n_bootstrap=0, n_permutations=permutations, rng=seed)
+        out["influence"].append(float(it["p_value"].iloc[pair]))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def check_uniform(p: np.ndarray, name: str) -> None:
+    assert p.min() > 0, name
+    assert p.max() <= 1, name
+    ks = stats.kstest(p, "uniform")
+    assert ks.pvalue > 0.001, (name, ks)
+    # The test is not anti-conservative at the usual level.
+    assert np.mean(p <= 0.05) < 0.05 + 3 * np.sqrt(0.05 * 0.95 / p.size), name
+
+
+def test_pvalues_uniform_for_independent_agents() -> None:
+    for name, p in pvalues(range(120), permutations=199).items():
+        check_uniform(p, name)
+
+
+@pytest.mark.slow
+def test_pvalues_uniform_for_independent_agents_many_seeds() -> None:
+    for name, p in pvalues(range(1000, 1600), permutations=499).items():
+        check_uniform(p, name)
