@@ -39,6 +39,7 @@ from torch import Tensor
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.influence import influence
+from causal_influence.rewards import reward_from_pairwise
 
 __all__ = [
     "CounterfactualSet",
@@ -275,6 +276,9 @@ def per_agent_influence(
 ) -> Tensor:
     """Influence of each agent: the sum over its influencees (row sums), optionally masked.
 
+    The core's :func:`causal_influence.rewards.reward_from_pairwise` (one implementation of the
+    sum for online and offline use).
+
     Parameters
     ----------
     pairwise : tensor of shape (..., N, N)
@@ -290,10 +294,9 @@ def per_agent_influence(
     -------
     tensor of shape (..., N)
     """
-    p = pairwise if visible is None else pairwise * visible.to(pairwise.dtype)
-    out = p.sum(-1)
-    if influencee_reward:
-        out = out + p.sum(-2)
+    out: Tensor = reward_from_pairwise(
+        pairwise, visible=visible, influencee_reward=influencee_reward
+    )
     return out
 
 

@@ -5,7 +5,8 @@ A :class:`Sampler` steps a :class:`envs.vector.VectorEnv` with a
 step it evaluates, in the same batched forward pass, the counterfactual logits of the setting.
 :func:`rollout_influence` turns a fragment into the pairwise influence tensor ``(T, B, N, N)``
 (row = influencer k, column = influencee j) *credited to the step where k chose its action or
-message*, using the core through :mod:`agents.influence_reward`.
+message*, using the core's :func:`causal_influence.rewards.credited_influence` on the
+counterfactual logits arranged by :mod:`agents.influence_reward`.
 
 Fragments carry over: after the last step of a fragment that does not end the episode, the
 sampler already evaluates the next step (its value bootstraps the returns, its counterfactual
@@ -28,11 +29,11 @@ from agents.influence_reward import (
     basic_counterfactuals,
     message_counterfactuals,
     moa_counterfactuals,
-    pairwise_from_counterfactuals,
 )
 from agents.losses import log_prob
 from agents.networks import ActOutput, MultiAgentNet, NetSpec
 from causal_influence.errors import ShapeError
+from causal_influence.rewards import credited_influence
 
 __all__ = ["Rollout", "Sampler", "next_step_actions", "rollout_influence"]
 
@@ -287,6 +288,11 @@ def rollout_influence(
 ) -> Tensor:
     """Pairwise influence of a fragment, credited to the step where k acted or spoke.
 
+    The counterfactual logits of the setting are put in the core's pairwise layout and handed
+    to :func:`causal_influence.rewards.credited_influence`, which owns the time alignment: the
+    next evaluation after the fragment (row T of ``cf_logits``, its actions) serves as the
+    bootstrap row of the last step, and nothing is credited at a step that ends an episode.
+
     Parameters
     ----------
     ro : Rollout
@@ -308,27 +314,50 @@ def rollout_influence(
     t_len = ro.length
     n = spec.num_agents
     if spec.setting == "basic":
+        ni = spec.num_influencers
         cset = basic_counterfactuals(
-            ro.cf_logits[:t_len], ro.logits, ro.actions, num_influencers=spec.num_influencers
+            ro.cf_logits[:t_len], ro.logits, ro.actions, num_influencers=ni
         )
-        return pairwise_from_counterfactuals(
-            cset, divergence=divergence, influencee_action=ro.actions, base=base
+        return credited_influence(
+            cset.dense(),
+            ro.logits,
+            ro.actions,
+            alignment="same_step",
+            divergence=divergence,
+            influencers=list(range(ni)),
+            influencees=list(range(ni, n)),
+            influencee_actions=ro.actions,
+            base=base,
         )
+    if spec.setting not in ("comm", "moa"):
+        raise ShapeError(f"setting {spec.setting!r} has no influence")
     nxt, has_next = next_step_actions(ro)
-    valid = has_next.unsqueeze(-1).expand(-1, -1, n)
+    # Actions by step, with the next evaluation's actions as row T (zeros when absent).
+    actions_by_step = torch.cat([ro.actions[:1], nxt], dim=0)
     if spec.setting == "comm":
         assert ro.message_logits is not None
         assert ro.messages is not None
-        # The pass at u = t+1 measures the messages of t; evaluate it for u = 1..T.
-        cset = message_counterfactuals(
-            ro.cf_logits[1:], ro.message_logits, ro.messages, valid=valid
+        # Row u of cf_logits is the listeners' policy at u (row T: the next evaluation).
+        cset = message_counterfactuals(ro.cf_logits, ro.message_logits, ro.messages)
+        return credited_influence(
+            cset.dense(),
+            ro.message_logits,
+            ro.messages,
+            alignment="next_step",
+            divergence=divergence,
+            dones=~has_next,
+            influencee_actions=actions_by_step,
+            base=base,
         )
-        return pairwise_from_counterfactuals(
-            cset, divergence=divergence, influencee_action=nxt, base=base
-        )
-    if spec.setting == "moa":
-        cset = moa_counterfactuals(ro.cf_logits[:t_len], ro.logits, ro.actions, valid=valid)
-        return pairwise_from_counterfactuals(
-            cset, divergence=divergence, influencee_action=nxt, base=base
-        )
-    raise ShapeError(f"setting {spec.setting!r} has no influence")
+    cset = moa_counterfactuals(ro.cf_logits[:t_len], ro.logits, ro.actions)
+    return credited_influence(
+        cset.dense(),
+        ro.logits,
+        ro.actions,
+        alignment="next_step",
+        predicts_next_step=True,
+        divergence=divergence,
+        dones=~has_next,
+        influencee_actions=actions_by_step,
+        base=base,
+    )

@@ -149,6 +149,19 @@ def _methods(result: AnalysisResult) -> str:
     )
 
 
+def _influence_unit(metadata: dict[str, Any]) -> str:
+    """Unit of the stored influence, from the trajectory metadata when it names one."""
+    unit = metadata.get("influence_unit")
+    if isinstance(unit, str) and unit:
+        return unit
+    divergence = metadata.get("divergence")
+    if divergence == "tv":
+        return "total variation"
+    if divergence in ("kl", "jsd", "pmi"):
+        return "nats"
+    return "unit as stored"
+
+
 def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -219,7 +232,7 @@ def write_report(
         matrix = matrix_of(table, ids, "mean")
         sig = matrix_of(table, ids, "q_value") <= alpha
         heat_title = "Mean pairwise influence"
-        heat_unit = "stored unit"
+        heat_unit = _influence_unit(s.metadata)
     else:
         table = _ic_all(result, "action/action")
         matrix = matrix_of(table, ids, "value")

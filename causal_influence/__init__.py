@@ -60,6 +60,7 @@ from causal_influence.models import (
     TabularModel,
     TorchModel,
 )
+from causal_influence.rewards import credited_influence, influence_reward, reward_from_pairwise
 from causal_influence.social import gini, social_outcomes
 from causal_influence.trajectory import Trajectory, TrajectoryMeta, concat
 
@@ -93,12 +94,14 @@ __all__ = [
     "concat",
     "conditional_mutual_information",
     "context_independence",
+    "credited_influence",
     "divergence",
     "entropy",
     "expected_influence",
     "g_test",
     "gini",
     "influence",
+    "influence_reward",
     "influential_moments",
     "instantaneous_coordination",
     "js_divergence",
@@ -111,6 +114,7 @@ __all__ = [
     "pairwise_influence",
     "permutation_test",
     "pointwise_mutual_information",
+    "reward_from_pairwise",
     "save",
     "social_outcomes",
     "speaker_consistency",

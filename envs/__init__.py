@@ -12,6 +12,7 @@ from envs import cleanup, harvest
 from envs._engine import Game, StepResult
 from envs.config import ACTION_NAMES, SSDConfig, cleanup_config, harvest_config
 from envs.maps import MAPS, parse_map
+from envs.recording import RecordTrajectories
 from envs.render import record_episode, save_gif
 from envs.stats import EpisodeRecorder, episode_statistics
 from envs.vector import VectorEnv, make_vector
@@ -25,6 +26,7 @@ __all__ = [
     "MAPS",
     "EpisodeRecorder",
     "Game",
+    "RecordTrajectories",
     "SSDConfig",
     "StepResult",
     "VectorEnv",
