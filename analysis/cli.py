@@ -3,15 +3,19 @@
 Subcommands:
 
 - ``analyze PATH --out DIR``: statistics of saved trajectories and a self-contained HTML report
-  (:func:`analysis.stats.analyze`, :func:`analysis.report.write_report`);
+  (:func:`analysis.stats.analyze`, :func:`analysis.report.write_report`); with ``--ray
+  [ADDRESS]`` the shards are summarised in parallel on Ray (:func:`analysis.shards.analyze_shards`,
+  same numbers);
 - ``graph PATH --out DIR``: the influence graph as GraphML and JSON node-link, node measures,
   and optionally time-windowed graphs (:mod:`analysis.graph`);
 - ``train ...``: train agents (forwarded to ``agents.trainer.main``; see
   ``causal-influence train --help``);
+- ``sweep CONFIG``: a sweep of training runs (seeds x settings x hyperparameters) on Ray, then
+  the gathered table and learning curves (:mod:`analysis.sweep`);
 - ``demo``: synthetic speaker/listener data analysed end to end (:func:`analysis.demo.run`).
 
-Exit status: 0 on success, 2 on bad input (a one-line ``causal-influence: error: ...`` on
-stderr, no traceback), 130 when interrupted.
+Exit status: 0 on success, 1 when runs of a sweep failed (after their retry), 2 on bad input
+(a one-line ``causal-influence: error: ...`` on stderr, no traceback), 130 when interrupted.
 
 Examples
 --------
@@ -198,6 +202,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--bits", action="store_true", help="information in bits instead of nats")
     analyze.add_argument("--title", default=None, help="title of the report")
+    analyze.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="summarise the shards in parallel on Ray (same numbers): bare --ray starts a local "
+        "cluster, --ray ADDRESS connects to a running one ('auto', HOST:6379); put it after "
+        "PATH; needs the 'ray' extra",
+    )
+    analyze.add_argument(
+        "--num-cpus",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="CPUs of the local Ray cluster of a bare --ray (default: all of this machine's)",
+    )
 
     graph = sub.add_parser(
         "graph",
@@ -227,6 +248,48 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="STEPS",
         help="distance between window starts (default: the window, i.e. disjoint windows)",
+    )
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="a sweep of training runs on Ray, gathered into a table and learning curves",
+        description=(
+            "Train every combination of seeds, settings and hyperparameters of the sweep file "
+            "CONFIG (TOML or JSON; format in the docs of analysis.sweep) as Ray tasks, each "
+            "run in DIR/runs/NAME; a failed run is retried once, and runs finished by an "
+            "earlier call are not redone. Then write DIR/results.csv (one row per run and "
+            "update), DIR/curves.csv and DIR/learning_curves.png (mean and 95% interval over "
+            "seeds per condition)."
+        ),
+        formatter_class=_Formatter,
+    )
+    sweep.add_argument("config", metavar="CONFIG", help="sweep file (.toml or .json)")
+    sweep.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="address of a running Ray cluster ('auto', HOST:6379, ray://HOST:10001); "
+        "default: start a local cluster",
+    )
+    sweep.add_argument(
+        "--num-cpus",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="CPUs of the local cluster (default: all of this machine's)",
+    )
+    sweep.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="sweep directory (default: the file's 'out', else a directory named after the "
+        "file, beside it)",
+    )
+    sweep.add_argument(
+        "--metric",
+        default=None,
+        help="column of the runs' progress.csv drawn in the learning curves (default: the "
+        "file's 'metric', else episode_collective_return)",
     )
 
     sub.add_parser(
@@ -281,21 +344,29 @@ def _analyze(ns: argparse.Namespace) -> int:
     from analysis.report import write_report
     from analysis.stats import analyze
 
-    result = analyze(
-        ns.path,
-        lag=ns.lag,
-        alignment=ns.alignment,
-        variable=ns.variable,
-        estimator=ns.estimator,
-        n_bootstrap=ns.bootstrap,
-        n_permutations=ns.permutations,
-        confidence_level=ns.confidence,
-        max_units=ns.max_units,
-        visible_only=ns.visible_only,
-        base=2 if ns.bits else None,
-        rng=ns.seed,
-        progress=not ns.no_progress,
-    )
+    options: dict[str, Any] = {
+        "lag": ns.lag,
+        "alignment": ns.alignment,
+        "variable": ns.variable,
+        "estimator": ns.estimator,
+        "n_bootstrap": ns.bootstrap,
+        "n_permutations": ns.permutations,
+        "confidence_level": ns.confidence,
+        "max_units": ns.max_units,
+        "visible_only": ns.visible_only,
+        "base": 2 if ns.bits else None,
+        "rng": ns.seed,
+        "progress": not ns.no_progress,
+    }
+    if ns.ray is not None:
+        from analysis.shards import analyze_shards
+
+        address = None if ns.ray == "local" else ns.ray
+        result = analyze_shards(ns.path, address=address, num_cpus=ns.num_cpus, **options)
+    elif ns.num_cpus is not None:
+        raise CausalInfluenceError("--num-cpus sizes the local Ray cluster of --ray; add --ray")
+    else:
+        result = analyze(ns.path, **options)
     path = write_report(
         result,
         ns.out,
@@ -395,6 +466,39 @@ def _graph(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(ns: argparse.Namespace) -> int:
+    from analysis.sweep import gather_sweep, load_sweep_config, run_sweep
+
+    spec = load_sweep_config(ns.config)
+    runs = spec.runs()
+    out = Path(ns.out) if ns.out else spec.out or Path(ns.config).with_suffix("")
+    metric = ns.metric or spec.metric
+
+    def log(message: str) -> None:
+        print(f"sweep: {message}", file=sys.stderr)
+
+    print(f"sweep: {len(runs)} runs into {out}", file=sys.stderr)
+    report = run_sweep(runs, out, address=ns.address, num_cpus=ns.num_cpus, log=log)
+    failed = report[report["status"] == "failed"]
+    counts = report["status"].value_counts()
+    if len(failed) < len(report):
+        results = gather_sweep(out, metric=metric)
+        print(
+            f"sweep: {counts.get('finished', 0)} runs finished, {counts.get('skipped', 0)} "
+            f"finished earlier, {len(failed)} failed; table: {results.paths['table']}; "
+            f"learning curves: {results.paths['plot']}"
+        )
+    if len(failed):
+        first = failed.iloc[0]
+        print(
+            f"{PROG}: error: {len(failed)} of {len(report)} runs failed after a retry (first: "
+            f"{first['run']}: {first['error']}); run the same command again to retry them",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _demo(ns: argparse.Namespace) -> int:
     from analysis.demo import run
 
@@ -443,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.command is None:
         parser.print_help()
         return 2
-    handlers = {"analyze": _analyze, "graph": _graph, "demo": _demo}
+    handlers = {"analyze": _analyze, "graph": _graph, "sweep": _sweep, "demo": _demo}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -1,0 +1,494 @@
+"""Shard-parallel dataset statistics on Ray: the numbers of :func:`analysis.stats.analyze`.
+
+A directory of trajectory shards is split into contiguous groups of files; one Ray task
+summarises each group with :func:`analysis.dataset.summarize`, and :func:`merge_summaries`
+joins the parts, in shard order, into the :class:`~analysis.dataset.DatasetSummary` that one
+process reading every shard would have built. :func:`analyze_shards` then runs
+:func:`analysis.stats.analyze` on it, so the tables, bootstrap intervals and permutation
+p-values are those of the single-process path for the same ``rng``.
+
+Merging
+-------
+Counts add. Bootstrap units need care: episode number e (counted over the whole dataset, in
+shard order) belongs to unit ``e % max_units``. A part that starts at global episode E put its
+local episode e' in unit ``e' % max_units``, so its unit u is global unit
+``(u + E) % max_units``: each part's unit tables are rotated by E before they are added, and
+the result keeps ``min(max_units, episodes)`` units. Social-outcome rows are renumbered the
+same way. Every count table, and hence every coordination, speaker-consistency and
+permutation result, is identical to the single-process one. Sums of floats (stored influence,
+CIC) are identical too while each unit's episodes lie in one part (always the case when there
+are at most ``max_units`` episodes); beyond that, a unit sums episodes from several parts in a
+different order and can differ in the last bits (relative 1e-15), and so can the per-step
+influence profile of the report's plot.
+
+Every shard must be readable from every node of the cluster (a shared file system), and the
+package must be installed there.
+
+Examples
+--------
+>>> import numpy as np
+>>> from analysis.dataset import summarize
+>>> from analysis.shards import merge_summaries
+>>> rng = np.random.default_rng(0)
+>>> parts = [{"actions": rng.integers(0, 3, size=(50, 2)),
+...           "episode_ids": np.repeat(np.arange(5), 10)} for _ in range(3)]
+>>> whole = summarize(parts, max_units=4)
+>>> merged = merge_summaries([summarize(parts[:2], max_units=4),
+...                           summarize(parts[2:], max_units=4)], max_units=4)
+>>> merged.num_units, bool(np.array_equal(merged.ic_action, whole.ic_action))
+(4, True)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
+from analysis.dataset import DEFAULT_MAX_UNITS, DatasetSummary, summarize
+from analysis.stats import AnalysisResult, analyze
+from causal_influence.errors import ConfigError, FileFormatError
+
+__all__ = [
+    "analyze_shards",
+    "merge_summaries",
+    "shard_groups",
+    "summarize_shards",
+]
+
+# Tables with a leading unit axis, and the positions of their alphabet axes.
+_UNIT_TABLES: dict[str, tuple[int, ...]] = {
+    "unit_episodes": (),
+    "unit_steps": (),
+    "ic_action": (3, 4),
+    "ic_action_high": (3, 4),
+    "ic_message": (3, 4),
+    "ic_message_high": (3, 4),
+    "sc": (2, 3),
+    "influence_sum": (),
+    "influence_count": (),
+    "dependence": (3, 4),
+    "cic_sum": (),
+    "cic_compat_sum": (),
+    "cic_count": (),
+}
+
+
+# ------------------------------------------------------------------------------ merging
+
+
+def _alphabet(name: str, a: int, m: int, k: int) -> tuple[int, ...]:
+    if name in ("ic_action", "ic_action_high"):
+        return (a, a)
+    if name in ("ic_message", "ic_message_high", "sc"):
+        return (m, a)
+    if name == "dependence":
+        return (k, a)
+    return ()
+
+
+def _padded(arr: np.ndarray, axes: tuple[int, ...], sizes: tuple[int, ...]) -> np.ndarray:
+    widths = [(0, 0)] * arr.ndim
+    for ax, size in zip(axes, sizes, strict=True):
+        widths[ax] = (0, size - arr.shape[ax])
+    return np.pad(arr, widths) if any(w[1] for w in widths) else arr
+
+
+def _check_parts(parts: Sequence[DatasetSummary], max_units: int) -> None:
+    if not parts:
+        raise FileFormatError("no summaries to merge: expected at least one DatasetSummary")
+    for i, part in enumerate(parts):
+        if not isinstance(part, DatasetSummary):
+            raise ConfigError(
+                f"parts[{i}]: expected an analysis.dataset.DatasetSummary; got "
+                f"{type(part).__name__}"
+            )
+        if part.num_units != min(max_units, part.num_episodes):
+            raise ConfigError(
+                f"parts[{i}] has {part.num_units} bootstrap units for {part.num_episodes} "
+                f"episodes, which max_units={max_units} would not give; merge with the "
+                f"max_units the parts were summarised with"
+            )
+    first = parts[0]
+    for i, part in enumerate(parts[1:], start=1):
+        if part.agent_ids != first.agent_ids:
+            raise FileFormatError(
+                f"parts[{i}] has agents {list(part.agent_ids)} but the first part has "
+                f"{list(first.agent_ids)}; every shard needs the same agents"
+            )
+        if part.lag != first.lag:
+            raise ConfigError(f"parts[{i}] has lag={part.lag}, the first part lag={first.lag}")
+        if first.has_messages and not part.has_messages:
+            raise FileFormatError(
+                f"the first trajectory had messages but parts[{i}] has none; every shard needs "
+                f"the same fields"
+            )
+        if first.has_influence and not part.has_influence:
+            raise FileFormatError(
+                f"the first trajectory had influence but parts[{i}] has none; every shard "
+                f"needs the same fields"
+            )
+        if first.has_influence and (part.alignment, part.variable) != (
+            first.alignment,
+            first.variable,
+        ):
+            raise FileFormatError(
+                f"parts[{i}] read the stored influence as {part.variable} with alignment "
+                f"{part.alignment!r}, the first part as {first.variable} with "
+                f"{first.alignment!r}; the shards' metadata disagree: pass alignment= and "
+                f"variable= explicitly"
+            )
+        if first.has_cic and not part.has_cic:
+            raise FileFormatError(
+                f"the first trajectory had counterfactual_logits but parts[{i}] has none; "
+                f"every shard needs the same fields"
+            )
+
+
+def merge_summaries(
+    parts: Sequence[DatasetSummary], *, max_units: int = DEFAULT_MAX_UNITS
+) -> DatasetSummary:
+    """Join summaries of consecutive groups of trajectories into the summary of all of them.
+
+    Parameters
+    ----------
+    parts : sequence of DatasetSummary
+        Summaries (:func:`analysis.dataset.summarize`, same options) of consecutive groups of
+        trajectories, in reading order.
+    max_units : int
+        The ``max_units`` the parts were summarised with.
+
+    Returns
+    -------
+    DatasetSummary
+        The summary :func:`~analysis.dataset.summarize` gives when it reads the groups one
+        after the other (see the module docstring for the bootstrap units and float sums).
+        Fields the first part lacks (messages, influence, CIC) are dropped from the others,
+        as the single pass ignores them after the first trajectory.
+
+    Raises
+    ------
+    FileFormatError
+        Parts with different agents, or missing fields the first part has.
+    ConfigError
+        Parts summarised with different options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.dataset import summarize
+    >>> a = {"actions": np.array([[0, 1], [1, 1], [1, 0]]), "episode_ids": [0, 0, 1]}
+    >>> b = {"actions": np.array([[2, 2], [0, 2]]), "episode_ids": [0, 0]}
+    >>> merged = merge_summaries([summarize(a, max_units=2), summarize(b, max_units=2)],
+    ...                          max_units=2)
+    >>> merged.num_episodes, merged.num_actions, merged.unit_episodes.tolist()
+    (3, 3, [2, 1])
+    """
+    if max_units < 1:
+        raise ConfigError(f"max_units: expected a positive integer; got {max_units}")
+    _check_parts(parts, max_units)
+    first = parts[0]
+    a = max(p.num_actions for p in parts)
+    m = max(p.num_symbols for p in parts) if first.has_messages else 0
+    k = m if first.variable == "messages" else a
+    total_episodes = sum(p.num_episodes for p in parts)
+    units = min(max_units, total_episodes)
+    merged: dict[str, np.ndarray | None] = {}
+    for name, axes in _UNIT_TABLES.items():
+        ref = getattr(first, name)
+        if ref is None:  # the first part lacks it: the single pass ignores it in later ones
+            merged[name] = None
+            continue
+        sizes = _alphabet(name, a, m, k)
+        shape = [max_units, *ref.shape[1:]]
+        for ax, size in zip(axes, sizes, strict=True):
+            shape[ax] = size
+        out = np.zeros(shape, dtype=ref.dtype)
+        offset = 0
+        for part in parts:
+            arr = getattr(part, name)
+            arr = _padded(arr, (0, *axes), (max_units, *sizes))
+            out += np.roll(arr, offset % max_units, axis=0)
+            offset += part.num_episodes
+        merged[name] = out[:units]
+
+    high_steps = profile_sum = profile_count = None
+    example_reward = example_moments = None
+    if first.has_influence and first.high_steps is not None:
+        high_steps = np.zeros_like(first.high_steps)
+        length = max(p.profile_sum.shape[0] for p in parts if p.profile_sum is not None)
+        profile_sum = np.zeros((length, first.num_agents), dtype=np.float64)
+        profile_count = np.zeros(length, dtype=np.int64)
+        for part in parts:
+            if part.high_steps is not None:
+                high_steps += part.high_steps
+            if part.profile_sum is not None and part.profile_count is not None:
+                profile_sum[: part.profile_sum.shape[0]] += part.profile_sum
+                profile_count[: part.profile_count.shape[0]] += part.profile_count
+        example_reward, example_moments = first.example_reward, first.example_moments
+
+    social_parts = []
+    offset = 0
+    for part in parts:
+        if part.social is not None:
+            frame = part.social.copy()
+            frame["episode"] = frame["episode"] + offset
+            social_parts.append(frame)
+        offset += part.num_episodes
+    social = None
+    if social_parts:
+        import pandas as pd
+
+        social = pd.concat(social_parts, ignore_index=True)
+
+    unit_episodes, unit_steps, ic_action = (
+        merged.pop("unit_episodes"),
+        merged.pop("unit_steps"),
+        merged.pop("ic_action"),
+    )
+    assert unit_episodes is not None
+    assert unit_steps is not None
+    assert ic_action is not None
+    return DatasetSummary(
+        agent_ids=first.agent_ids,
+        num_actions=a,
+        num_symbols=m,
+        lag=first.lag,
+        alignment=first.alignment,
+        variable=first.variable,
+        influence_lag=first.influence_lag,
+        num_steps=sum(p.num_steps for p in parts),
+        num_episodes=total_episodes,
+        unit_episodes=unit_episodes,
+        unit_steps=unit_steps,
+        ic_action=ic_action,
+        high_steps=high_steps,
+        profile_sum=profile_sum,
+        profile_count=profile_count,
+        example_reward=example_reward,
+        example_moments=example_moments,
+        social=social,
+        metadata=dict(first.metadata),
+        **merged,
+    )
+
+
+# ------------------------------------------------------------------------------ on Ray
+
+
+def shard_groups(paths: Sequence[Any], num_groups: int) -> list[list[Any]]:
+    """Split ``paths`` into at most ``num_groups`` contiguous groups of nearly equal size.
+
+    Examples
+    --------
+    >>> shard_groups(["a", "b", "c", "d", "e"], 2)
+    [['a', 'b', 'c'], ['d', 'e']]
+    >>> shard_groups(["a"], 4)
+    [['a']]
+    """
+    if num_groups < 1:
+        raise ConfigError(f"num_groups: expected a positive integer; got {num_groups}")
+    count = min(num_groups, len(paths))
+    bounds = [-(-i * len(paths) // count) for i in range(count + 1)] if count else [0]
+    return [list(paths[bounds[i] : bounds[i + 1]]) for i in range(count)]
+
+
+def _summarize_group(paths: list[str], options: dict[str, Any]) -> DatasetSummary:
+    """Body of the Ray task: the summary of a group of shard files (read in order)."""
+    import causal_influence.io as ci_io
+
+    return summarize(ci_io.open_dataset(paths), **options)
+
+
+def _shard_paths(source: Any) -> list[Path]:
+    import causal_influence.io as ci_io
+
+    if isinstance(source, ci_io.TrajectoryDataset):
+        dataset = source
+    elif isinstance(source, (str, os.PathLike)) or (
+        isinstance(source, Sequence) and all(isinstance(p, (str, os.PathLike)) for p in source)
+    ):
+        dataset = ci_io.open_dataset(source)
+    else:
+        raise ConfigError(
+            f"source: expected a directory of shards, a glob pattern, a trajectory file or a "
+            f"list of files; got {type(source).__name__} (in-memory trajectories: use "
+            f"analysis.stats.analyze)"
+        )
+    dataset.metadata  # noqa: B018 (reads the headers: shards must agree, as in one pass)
+    return list(dataset.paths)
+
+
+def summarize_shards(
+    source: Any,
+    *,
+    lag: int = 1,
+    alignment: str | None = None,
+    variable: str | None = None,
+    num_actions: int | None = None,
+    num_symbols: int | None = None,
+    max_units: int = DEFAULT_MAX_UNITS,
+    visible_only: bool = False,
+    num_tasks: int | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    progress: bool = False,
+) -> DatasetSummary:
+    """:func:`analysis.dataset.summarize` of trajectory shards, one Ray task per group of files.
+
+    Parameters
+    ----------
+    source : path, glob pattern, sequence of paths, or TrajectoryDataset
+        Shards as :func:`causal_influence.io.open_dataset` reads them (a directory in natural
+        name order); the order of the files is the reading order.
+    lag, alignment, variable, num_actions, num_symbols, max_units, visible_only
+        As in :func:`analysis.dataset.summarize`.
+    num_tasks : int, optional
+        Number of groups (Ray tasks), each a contiguous run of files; default: the cluster's
+        CPUs (at most one per shard).
+    address : str, optional
+        A running Ray cluster (``"auto"``, ``"HOST:6379"``); default: a local cluster
+        started for this call (or the connection of an earlier ``ray.init``).
+    num_cpus : int, optional
+        CPUs of the local cluster (default: all).
+    progress : bool
+        A progress bar (tqdm, stderr) over finished groups.
+
+    Returns
+    -------
+    DatasetSummary
+        Equal to ``summarize(source, ...)`` (see the module docstring).
+
+    Raises
+    ------
+    FileNotFoundError
+        No shards at ``source``.
+    FileFormatError, ShapeError, ConfigError
+        As :func:`analysis.dataset.summarize` (raised in a task, re-raised here), or shards
+        whose metadata disagree.
+
+    Examples
+    --------
+    >>> summary = summarize_shards("shards/", num_cpus=2)  # doctest: +SKIP
+    >>> summary.num_episodes  # doctest: +SKIP
+    400
+    """
+    if num_tasks is not None and num_tasks < 1:
+        raise ConfigError(f"num_tasks: expected a positive integer; got {num_tasks}")
+    if max_units < 1:
+        raise ConfigError(f"max_units: expected a positive integer; got {max_units}")
+    check_options(address, num_cpus)
+    paths = _shard_paths(source)
+    options: dict[str, Any] = {
+        "lag": lag,
+        "alignment": alignment,
+        "variable": variable,
+        "num_actions": num_actions,
+        "num_symbols": num_symbols,
+        "max_units": max_units,
+        "visible_only": visible_only,
+    }
+    from tqdm.auto import tqdm
+
+    with ray_session(address, num_cpus=num_cpus) as ray:
+        groups = shard_groups(paths, num_tasks or cluster_cpus(ray))
+        task = ray.remote(num_cpus=1)(_summarize_group)
+        refs = [task.remote([str(p) for p in g], options) for g in groups]
+        index = {ref: i for i, ref in enumerate(refs)}
+        parts: list[DatasetSummary | None] = [None] * len(refs)
+        pending = list(refs)
+        with tqdm(
+            total=len(refs), desc="summarising", unit="task", disable=not progress, delay=0.5
+        ) as bar:
+            try:
+                while pending:
+                    done, pending = ray.wait(pending, num_returns=1)
+                    for ref in done:
+                        try:
+                            parts[index[ref]] = ray.get(ref)
+                        except Exception as err:
+                            cause = remote_cause(err)
+                            if cause is err:
+                                raise
+                            raise cause from None
+                        bar.update()
+            except BaseException:
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise
+    return merge_summaries([p for p in parts if p is not None], max_units=max_units)
+
+
+def analyze_shards(
+    source: Any,
+    *,
+    lag: int = 1,
+    alignment: str | None = None,
+    variable: str | None = None,
+    estimator: str = "plugin",
+    n_bootstrap: int = 1000,
+    n_permutations: int = 1000,
+    confidence_level: float = 0.95,
+    max_units: int = DEFAULT_MAX_UNITS,
+    visible_only: bool = False,
+    base: float | None = None,
+    rng: Any = None,
+    progress: bool = False,
+    num_tasks: int | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+) -> AnalysisResult:
+    """:func:`analysis.stats.analyze` of trajectory shards summarised on Ray.
+
+    The shards are summarised by :func:`summarize_shards` (in parallel); the tables, their
+    bootstrap intervals and permutation tests are then computed here, in the same order and
+    from the same generator as :func:`~analysis.stats.analyze`, so the same ``rng`` gives the
+    same tables.
+
+    Parameters
+    ----------
+    source : path, glob pattern, sequence of paths, or TrajectoryDataset
+        See :func:`summarize_shards`.
+    lag, alignment, variable, estimator, n_bootstrap, n_permutations, confidence_level,
+    max_units, visible_only, base, rng, progress
+        As in :func:`analysis.stats.analyze`.
+    num_tasks, address, num_cpus
+        As in :func:`summarize_shards`.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Examples
+    --------
+    >>> result = analyze_shards("shards/", n_bootstrap=500, rng=0)  # doctest: +SKIP
+    >>> result.influence[["influencer", "influencee", "mean", "p_value"]]  # doctest: +SKIP
+    """
+    summary = summarize_shards(
+        source,
+        lag=lag,
+        alignment=alignment,
+        variable=variable,
+        max_units=max_units,
+        visible_only=visible_only,
+        num_tasks=num_tasks,
+        address=address,
+        num_cpus=num_cpus,
+        progress=progress,
+    )
+    return analyze(
+        summary,
+        estimator=estimator,
+        n_bootstrap=n_bootstrap,
+        n_permutations=n_permutations,
+        confidence_level=confidence_level,
+        max_units=max_units,
+        visible_only=visible_only,
+        base=base,
+        rng=rng,
+        progress=progress,
+    )

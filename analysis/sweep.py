@@ -1,0 +1,975 @@
+"""Sweeps of training runs on Ray: seeds x settings x hyperparameters, resumable.
+
+:func:`expand_grid` turns a base :class:`agents.config.TrainConfig`, named settings, a grid of
+overrides and a list of seeds into one :class:`SweepRun` per combination;
+:func:`run_sweep` trains every run as a Ray task (on a local cluster by default, or on a
+running cluster given its address), each in its own results directory; :func:`gather_sweep`
+reads the finished runs into one tidy table and draws the learning curves (mean and 95%
+interval over seeds, per condition). ``causal-influence sweep CONFIG`` does all three from a
+sweep file (:func:`load_sweep_config`).
+
+Layout of a sweep directory::
+
+    OUT/sweep.json              the runs (name, condition, seed, parameters, full config)
+    OUT/runs/NAME/              one run: config.json, progress.csv, final.pt, checkpoints/
+    OUT/runs/NAME/done.json     completion marker, written atomically when the run ends
+    OUT/results.csv             the gathered table (one row per run and update)
+    OUT/curves.csv              mean and interval per condition and x
+    OUT/learning_curves.png     the learning-curve plot
+
+Failures and restarts: a run that raises (or whose worker dies) is reported and submitted
+once more; a run that fails twice is reported as failed and the others carry on. Running the
+same sweep again skips every run whose ``done.json`` records the same configuration, resumes
+an unfinished run from its latest checkpoint when it wrote one (``checkpoint_every > 0``;
+exact, see :mod:`agents.trainer`), and starts any other unfinished run again from scratch.
+On a cluster of several machines, OUT must be on a file system every node shares.
+
+Sweep file
+----------
+TOML (Python >= 3.11, or with ``tomli`` installed) or JSON with the same keys::
+
+    out = "sweeps/harvest"      # optional: output directory, relative to this file
+    seeds = [0, 1, 2]           # a list of seeds, or a count n for seeds 0 .. n-1
+    metric = "episode_collective_return"   # optional: the learning-curve column
+
+    [base]                      # TrainConfig fields shared by every run
+    num_envs = 4
+    total_env_steps = 20000
+    [base.env]                  # envs.config.SSDConfig fields
+    game = "harvest"
+    map = "small_harvest"
+    num_agents = 3
+
+    [settings.baseline]         # one table per setting: the TrainConfig fields it sets
+    setting = "none"
+    [settings.moa]
+    setting = "moa"
+    influence_coef = 1.0
+
+    [grid]                      # every combination of these values, for every setting
+    lr = [0.001, 0.0003]
+    "env.view_radius" = [2, 3]
+
+``settings`` may also be a list of setting names (``settings = ["none", "moa"]``); without
+it there is one setting, named after ``base``'s. Keys ``env.FIELD`` set one field of the
+env; ``seed``, ``out_dir`` and ``setting`` cannot be grid keys (they come from ``seeds``, the
+sweep and ``settings``). A condition is a setting with one value of every grid key; its runs
+differ only in the seed.
+
+Examples
+--------
+>>> from agents.config import TrainConfig
+>>> from envs.config import harvest_config
+>>> base = TrainConfig(env=harvest_config(map="small_harvest", num_agents=2))
+>>> runs = expand_grid(base, seeds=[0, 1],
+...                    settings={"none": {}, "moa": {"setting": "moa", "influence_coef": 1.0}},
+...                    grid={"lr": [1e-3, 3e-3]})
+>>> len(runs), runs[-1].name, runs[-1].config.influence_coef
+(8, 'moa_lr=0.003_seed=1', 1.0)
+>>> results = run_sweep(runs, "sweeps/demo", num_cpus=2)  # doctest: +SKIP
+>>> gather_sweep("sweeps/demo").table.groupby("condition").size()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import re
+import shutil
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agents.config import TrainConfig
+from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
+from causal_influence.errors import ConfigError, FileFormatError
+from causal_influence.io import atomic_write
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "DEFAULT_METRIC",
+    "SweepResults",
+    "SweepRun",
+    "SweepSpec",
+    "expand_grid",
+    "gather_sweep",
+    "learning_curves",
+    "load_sweep_config",
+    "plot_learning_curves",
+    "run_sweep",
+    "save_figure",
+]
+
+#: Default learning-curve metric: the collective return of the episodes that just ended.
+DEFAULT_METRIC = "episode_collective_return"
+
+SWEEP_FILE = "sweep.json"
+DONE_FILE = "done.json"
+TABLE_FILE = "results.csv"
+CURVES_FILE = "curves.csv"
+PLOT_FILE = "learning_curves.png"
+SWEEP_FORMAT = "causal-influence-sweep/1"
+
+# Fields that do not change what a run computes (a finished run with other values is kept).
+_IRRELEVANT = frozenset({"out_dir", "progress", "tensorboard", "checkpoint_every"})
+# Fields that may differ between a checkpoint and the run that resumes from it (agents.trainer).
+_RESUMABLE = _IRRELEVANT | {"total_env_steps"}
+_GRID_RESERVED = frozenset({"seed", "out_dir", "setting"})
+_FILE_KEYS = ("out", "seeds", "metric", "base", "settings", "grid")
+
+logger = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------ the grid
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One training run of a sweep.
+
+    Attributes
+    ----------
+    name : str
+        Unique, file-system safe; the run's directory is ``OUT/runs/NAME``.
+    condition : str
+        The setting and grid values (the runs of a condition differ only in the seed).
+    seed : int
+    params : dict
+        The table columns of the run: ``setting`` (the setting's name) and one per grid key.
+    config : agents.config.TrainConfig
+    """
+
+    name: str
+    condition: str
+    seed: int
+    params: dict[str, Any]
+    config: TrainConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the config as :meth:`TrainConfig.to_dict`)."""
+        return {
+            "name": self.name,
+            "condition": self.condition,
+            "seed": self.seed,
+            "params": json.loads(json.dumps(self.params)),
+            "config": self.config.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SweepRun:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            name=str(data["name"]),
+            condition=str(data["condition"]),
+            seed=int(data["seed"]),
+            params=dict(data["params"]),
+            config=TrainConfig.from_dict(dict(data["config"])),
+        )
+
+
+def _apply(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with ``overrides`` applied (``env`` tables merged, ``env.FIELD`` keys)."""
+    out = dict(config)
+    env_over: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key == "env":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"env: expected a table of SSDConfig fields; got {value!r}")
+            env_over.update(value)
+        elif key.startswith("env."):
+            env_over[key[len("env.") :]] = value
+        else:
+            out[key] = value
+    if env_over:
+        env = dict(out.get("env") or {})
+        if "game" in env_over and env_over["game"] != env.get("game", "harvest"):
+            env.pop("map", None)  # another game: its own map unless one is given
+        env.update(env_over)
+        out["env"] = env
+    return out
+
+
+def _config(data: dict[str, Any], where: str) -> TrainConfig:
+    try:
+        return TrainConfig.from_dict(data)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
+    except TypeError as err:  # an unknown SSDConfig field
+        raise ConfigError(f"{where}: {err}; see envs.config.SSDConfig for the env fields") from None
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "-".join(_label(v) for v in value)
+    return str(value)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "_", name).strip("_") or "run"
+
+
+def _seeds(seeds: Any) -> tuple[int, ...]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ConfigError(f"seeds: expected a positive count or a list of ints; got {seeds}")
+        return tuple(range(seeds))
+    if (
+        not isinstance(seeds, Sequence)
+        or isinstance(seeds, str)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
+        raise ConfigError(
+            f"seeds: expected a non-empty list of integers (or a count n for 0 .. n-1); got "
+            f"{seeds!r}"
+        )
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds: expected distinct seeds; got {list(seeds)}")
+    return tuple(int(s) for s in seeds)
+
+
+def expand_grid(
+    base: TrainConfig | Mapping[str, Any],
+    *,
+    seeds: Sequence[int] | int,
+    settings: Mapping[str, Mapping[str, Any]] | Sequence[str] | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+) -> list[SweepRun]:
+    """Every combination of settings, grid values and seeds, as runs.
+
+    Parameters
+    ----------
+    base : TrainConfig or mapping
+        Fields shared by every run (a mapping in the form of :meth:`TrainConfig.to_dict`;
+        ``env`` may name a map).
+    seeds : sequence of int, or int
+        Seeds of every condition (an int n means 0 .. n-1).
+    settings : mapping of name to overrides, or sequence of setting names, optional
+        Named settings, each a mapping of the TrainConfig fields it sets; a name alone sets
+        ``setting`` to it. Default: one setting, named after ``base``'s.
+    grid : mapping of field to sequence of values, optional
+        Hyperparameters; every combination is crossed with every setting. Keys are
+        TrainConfig fields or ``env.FIELD``.
+
+    Returns
+    -------
+    list of SweepRun
+        Ordered by setting, then grid combination (the last key varying fastest), then seed.
+
+    Raises
+    ------
+    ConfigError
+        Unknown fields, invalid configs (naming the run), empty value lists, reserved grid
+        keys, or names that collide.
+
+    Examples
+    --------
+    >>> runs = expand_grid({"env": {"map": "small_harvest", "num_agents": 2}}, seeds=2,
+    ...                    settings=["none", "moa"])
+    >>> [(r.name, r.params["setting"], r.config.setting) for r in runs][2:]
+    [('moa_seed=0', 'moa', 'moa'), ('moa_seed=1', 'moa', 'moa')]
+    """
+    seed_list = _seeds(seeds)
+    if isinstance(base, TrainConfig):
+        base_dict = base.to_dict()
+    elif isinstance(base, Mapping):
+        base_dict = dict(base)
+        _config(_apply({}, base_dict), "base")
+    else:
+        raise ConfigError(
+            f"base: expected a TrainConfig or a mapping of its fields; got {type(base).__name__}"
+        )
+    base_dict = _apply({}, base_dict)
+    if settings is None:
+        named: dict[str, Mapping[str, Any]] = {
+            str(base_dict.get("setting", TrainConfig.setting)): {}
+        }
+    elif isinstance(settings, Mapping):
+        named = {}
+        for name, over in settings.items():
+            if not isinstance(over, Mapping):
+                raise ConfigError(
+                    f"settings.{name}: expected a table of TrainConfig fields; got {over!r}"
+                )
+            named[str(name)] = over
+    elif isinstance(settings, Sequence) and not isinstance(settings, str):
+        named = {}
+        for name in settings:
+            if not isinstance(name, str):
+                raise ConfigError(f"settings: expected setting names; got {name!r}")
+            named[name] = {"setting": name}
+    else:
+        raise ConfigError(
+            f"settings: expected a mapping of name to overrides or a list of setting names; got "
+            f"{settings!r}"
+        )
+    if not named:
+        raise ConfigError("settings: expected at least one setting")
+    grid = dict(grid or {})
+    for key, values in grid.items():
+        if key in _GRID_RESERVED:
+            raise ConfigError(
+                f"grid: {key!r} cannot be a grid key (seeds come from 'seeds', settings from "
+                f"'settings' and out_dir from the sweep)"
+            )
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ConfigError(f"grid.{key}: expected a non-empty list of values; got {values!r}")
+    keys = list(grid)
+    runs: list[SweepRun] = []
+    names: set[str] = set()
+    for label, over in named.items():
+        for combo in itertools.product(*(grid[k] for k in keys)):
+            chosen = dict(zip(keys, combo, strict=True))
+            condition = " ".join([label, *(f"{k}={_label(v)}" for k, v in chosen.items())])
+            merged = _apply(_apply(base_dict, over), chosen)
+            for seed in seed_list:
+                name = _safe(f"{condition} seed={seed}")
+                if name in names:
+                    raise ConfigError(
+                        f"two runs would share the directory name {name!r}; give the settings "
+                        f"distinct names"
+                    )
+                names.add(name)
+                config = _config({**merged, "seed": seed}, f"run {name}")
+                runs.append(SweepRun(name, condition, seed, {"setting": label, **chosen}, config))
+    return runs
+
+
+# ------------------------------------------------------------------------------ sweep file
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A sweep file read by :func:`load_sweep_config`.
+
+    Attributes
+    ----------
+    base : dict
+        TrainConfig fields shared by every run.
+    seeds : tuple of int
+    settings : dict or list or None
+    grid : dict
+    out : pathlib.Path or None
+        Output directory (relative paths resolved against the file's directory).
+    metric : str
+        Learning-curve column.
+    source : pathlib.Path or None
+        The file read.
+    """
+
+    base: dict[str, Any]
+    seeds: tuple[int, ...]
+    settings: dict[str, dict[str, Any]] | list[str] | None = None
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    out: Path | None = None
+    metric: str = DEFAULT_METRIC
+    source: Path | None = None
+
+    def runs(self) -> list[SweepRun]:
+        """The runs of the sweep (:func:`expand_grid`)."""
+        return expand_grid(self.base, seeds=self.seeds, settings=self.settings, grid=self.grid)
+
+
+def _parse_file(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise FileFormatError(f"{path}: not valid JSON ({err})") from None
+    elif suffix == ".toml":
+        try:
+            import tomllib  # type: ignore[import-not-found,unused-ignore]
+        except ModuleNotFoundError:  # Python 3.10
+            try:
+                import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+            except ModuleNotFoundError:
+                raise ConfigError(
+                    f"{path}: reading TOML needs Python >= 3.11 or the 'tomli' package; "
+                    f"install tomli or write the sweep file as JSON"
+                ) from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise FileFormatError(f"{path}: not valid TOML ({err})") from None
+    else:
+        raise ConfigError(
+            f"{path}: expected a sweep file ending in .toml or .json; got {path.suffix!r}"
+        )
+    if not isinstance(data, dict):
+        raise FileFormatError(f"{path}: expected a table of sweep keys; got {type(data).__name__}")
+    return data
+
+
+def load_sweep_config(path: str | Path) -> SweepSpec:
+    """Read a sweep file (TOML or JSON; format in the module docstring) and check its runs.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.toml`` or ``.json`` file.
+
+    Returns
+    -------
+    SweepSpec
+        Its runs were built once, so an invalid configuration fails here, before any run.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        Not valid TOML / JSON.
+    ConfigError
+        Unknown keys, values of the wrong kind, invalid run configurations.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sweep.json"
+    >>> _ = path.write_text(json.dumps({
+    ...     "seeds": 2, "base": {"env": {"map": "small_harvest", "num_agents": 2}},
+    ...     "settings": ["none", "moa"], "grid": {"lr": [0.001, 0.003]}}))
+    >>> spec = load_sweep_config(path)
+    >>> len(spec.runs()), spec.out is None
+    (8, True)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such sweep file")
+    data = _parse_file(path)
+    unknown = sorted(set(data) - set(_FILE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {list(_FILE_KEYS)}")
+    base = data.get("base", {})
+    if not isinstance(base, dict):
+        raise ConfigError(f"{path}: base: expected a table of TrainConfig fields; got {base!r}")
+    grid = data.get("grid", {})
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{path}: grid: expected a table of lists; got {grid!r}")
+    out = data.get("out")
+    if out is not None and not isinstance(out, str):
+        raise ConfigError(f"{path}: out: expected a path string; got {out!r}")
+    metric = data.get("metric", DEFAULT_METRIC)
+    if not isinstance(metric, str):
+        raise ConfigError(f"{path}: metric: expected a column name; got {metric!r}")
+    try:
+        spec = SweepSpec(
+            base=base,
+            seeds=_seeds(data.get("seeds", [0])),
+            settings=data.get("settings"),
+            grid=grid,
+            out=None if out is None else path.parent / out,
+            metric=metric,
+            source=path,
+        )
+        spec.runs()
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return spec
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any], ignore: frozenset[str]) -> bool:
+    keys = (set(a) | set(b)) - ignore
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def _finished(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
+    """The completion marker of ``run_dir`` when it records ``config``, else None."""
+    try:
+        marker = json.loads((run_dir / DONE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or not isinstance(marker.get("config"), dict):
+        return None
+    if not (run_dir / "progress.csv").is_file():
+        return None
+    return marker if _same(marker["config"], config.to_dict(), _IRRELEVANT) else None
+
+
+def _resume_point(run_dir: Path, config: TrainConfig) -> Path | None:
+    """The latest checkpoint of ``run_dir`` that ``config`` can resume from exactly."""
+    from agents.trainer import load_checkpoint
+
+    found = sorted((run_dir / "checkpoints").glob("ckpt_*.pt"))
+    if not found:
+        return None
+    try:
+        state = load_checkpoint(found[-1])
+        saved = TrainConfig.from_json(state["config"]).to_dict()
+    except Exception:  # unreadable or foreign: start over
+        return None
+    if not _same(saved, config.to_dict(), frozenset(_RESUMABLE)):
+        return None
+    if int(state.get("env_steps", 0)) > config.total_env_steps or not state.get("resumable"):
+        return None
+    return found[-1]
+
+
+def _execute_run(run: dict[str, Any], train_fn: Callable[..., Any] | None) -> dict[str, Any]:
+    """Body of the Ray task: train one run in its directory and mark it finished."""
+    config = TrainConfig.from_dict(run["config"])
+    assert config.out_dir is not None
+    run_dir = Path(config.out_dir)
+    if _finished(run_dir, config) is not None:
+        return {"status": "skipped", "seconds": 0.0, "resumed": False}
+    (run_dir / DONE_FILE).unlink(missing_ok=True)
+    resume = _resume_point(run_dir, config)
+    if resume is None and run_dir.exists():
+        shutil.rmtree(run_dir)  # a half-finished run without a usable checkpoint: start over
+    if train_fn is None:
+        from agents.trainer import train
+
+        fn: Callable[..., Any] = train
+    else:
+        fn = train_fn
+    start = time.perf_counter()
+    if resume is None:
+        fn(config)
+    else:
+        fn(config, resume=resume)
+    seconds = time.perf_counter() - start
+    if not (run_dir / "progress.csv").is_file():
+        raise FileFormatError(
+            f"{run_dir}: the training function wrote no progress.csv; it must train "
+            f"config.out_dir as agents.trainer.train does"
+        )
+    marker = {
+        "format": SWEEP_FORMAT,
+        "name": run["name"],
+        "condition": run["condition"],
+        "seed": run["seed"],
+        "params": run["params"],
+        "config": config.to_dict(),
+        "seconds": seconds,
+        "resumed_from": None if resume is None else resume.name,
+        "host": socket.gethostname(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_text(run_dir / DONE_FILE, json.dumps(marker, indent=2))
+    return {"status": "finished", "seconds": seconds, "resumed": resume is not None}
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as (tmp,):
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def run_sweep(
+    runs: Sequence[SweepRun],
+    out_dir: str | Path,
+    *,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    train_fn: Callable[..., Any] | None = None,
+    retries: int = 1,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Train every run as a Ray task, each in ``out_dir/runs/NAME``; skip finished ones.
+
+    Parameters
+    ----------
+    runs : sequence of SweepRun
+        From :func:`expand_grid` or :meth:`SweepSpec.runs`; their ``out_dir`` is replaced.
+    out_dir : str or pathlib.Path
+        The sweep directory (layout in the module docstring).
+    address : str, optional
+        A running Ray cluster (``"auto"``, ``"HOST:6379"``, ``"ray://HOST:10001"``); default:
+        a local cluster for this call (or the connection of an earlier ``ray.init``).
+    num_cpus : int, optional
+        CPUs of the local cluster (default: all). Each run takes ``config.num_threads`` CPUs.
+    train_fn : callable, optional
+        Trains one run: ``train_fn(config)`` or ``train_fn(config, resume=checkpoint)``,
+        writing ``config.out_dir`` as :func:`agents.trainer.train` (the default) does. It is
+        sent to the workers, so it must be picklable.
+    retries : int
+        Further attempts of a run that failed (default 1: a failed run is tried twice).
+    log : callable, optional
+        Receives one line per event (run finished, failed, retried, skipped); default: the
+        ``analysis.sweep`` logger.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run: ``run``, ``condition``, ``seed``, ``status`` ("finished",
+        "skipped" when an earlier sweep finished it, or "failed"), ``attempts``, ``seconds``,
+        ``resumed`` (continued from a checkpoint) and ``error`` (the last failure, or "").
+
+    Raises
+    ------
+    ConfigError
+        No runs, duplicate names, bad Ray options, Ray missing or unreachable.
+    """
+    import pandas as pd
+
+    runs = list(runs)
+    if not runs:
+        raise ConfigError("runs: expected at least one SweepRun; got none")
+    names = [r.name for r in runs]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigError(f"runs: names must be unique; repeated: {dup}")
+    if retries < 0:
+        raise ConfigError(f"retries: expected a non-negative integer; got {retries}")
+    check_options(address, num_cpus)
+
+    def emit(message: str, level: int = logging.INFO) -> None:
+        if log is not None:
+            log(message)
+        else:
+            logger.log(level, message)
+
+    out = Path(out_dir)
+    planned = [
+        dataclasses.replace(
+            run,
+            config=dataclasses.replace(
+                run.config, out_dir=str(out / "runs" / run.name), progress=False
+            ),
+        )
+        for run in runs
+    ]
+    _write_text(
+        out / SWEEP_FILE,
+        json.dumps({"format": SWEEP_FORMAT, "runs": [r.to_dict() for r in planned]}, indent=2),
+    )
+    rows: dict[str, dict[str, Any]] = {
+        r.name: {
+            "run": r.name,
+            "condition": r.condition,
+            "seed": r.seed,
+            "status": "pending",
+            "attempts": 0,
+            "seconds": float("nan"),
+            "resumed": False,
+            "error": "",
+        }
+        for r in planned
+    }
+    todo = []
+    for run in planned:
+        assert run.config.out_dir is not None
+        if _finished(Path(run.config.out_dir), run.config) is not None:
+            rows[run.name]["status"] = "skipped"
+            emit(f"{run.name}: finished earlier, skipped")
+        else:
+            todo.append(run)
+    if todo:
+        with ray_session(address, num_cpus=num_cpus) as ray:
+            cpus = cluster_cpus(ray)
+            task = ray.remote(_execute_run)
+            shared_fn = ray.put(train_fn)
+
+            def submit(run: SweepRun) -> Any:
+                rows[run.name]["attempts"] += 1
+                need = min(cpus, max(1, int(run.config.num_threads or 1)))
+                return task.options(num_cpus=need, max_retries=0, name=run.name).remote(
+                    run.to_dict(), shared_fn
+                )
+
+            pending = {submit(run): run for run in todo}
+            try:
+                while pending:
+                    done, _ = ray.wait(list(pending), num_returns=1)
+                    for ref in done:
+                        run = pending.pop(ref)
+                        row = rows[run.name]
+                        try:
+                            outcome = ray.get(ref)
+                        except Exception as err:
+                            row["error"] = _one_line(remote_cause(err))
+                            total = retries + 1
+                            if row["attempts"] <= retries:
+                                emit(
+                                    f"{run.name}: failed on attempt {row['attempts']} of "
+                                    f"{total} ({row['error']}); retrying",
+                                    logging.WARNING,
+                                )
+                                pending[submit(run)] = run
+                            else:
+                                row["status"] = "failed"
+                                emit(
+                                    f"{run.name}: failed on attempt {row['attempts']} of "
+                                    f"{total} ({row['error']}); giving up",
+                                    logging.ERROR,
+                                )
+                            continue
+                        row.update(
+                            status=outcome["status"],
+                            seconds=outcome["seconds"],
+                            resumed=outcome["resumed"],
+                        )
+                        how = " (resumed from a checkpoint)" if outcome["resumed"] else ""
+                        emit(f"{run.name}: {outcome['status']} in {outcome['seconds']:.1f} s{how}")
+            except BaseException:
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise
+    return pd.DataFrame(list(rows.values()))
+
+
+# ------------------------------------------------------------------------------ results
+
+
+def learning_curves(
+    table: pd.DataFrame,
+    *,
+    metric: str = DEFAULT_METRIC,
+    x: str = "env_steps",
+    confidence_level: float = 0.95,
+) -> pd.DataFrame:
+    """Mean of ``metric`` over seeds per condition and ``x``, with a Student-t interval.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``condition``, ``seed``, ``x`` and ``metric`` (as :func:`gather_sweep`'s).
+    metric, x : str
+    confidence_level : float
+        The interval is ``mean +- t(n-1) * sd / sqrt(n)`` over the n seeds that logged the
+        metric at that x (NaN when n < 2); rows where the metric is NaN are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``condition``, ``x`` (named after ``x``), ``mean``, ``ci_low``, ``ci_high``,
+        ``n_seeds``; conditions in order of appearance, x increasing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"condition": ["a"] * 4, "seed": [0, 0, 1, 1],
+    ...                       "env_steps": [10, 20, 10, 20], "r": [1.0, 2.0, 3.0, 4.0]})
+    >>> learning_curves(table, metric="r")[["env_steps", "mean", "n_seeds"]].to_numpy().tolist()
+    [[10.0, 2.0, 2.0], [20.0, 3.0, 2.0]]
+    """
+    from scipy import stats as sps
+
+    if not 0 < confidence_level < 1:
+        raise ConfigError(f"confidence_level: expected a value in (0, 1); got {confidence_level}")
+    for column in ("condition", "seed", x, metric):
+        if column not in table.columns:
+            numeric = [c for c in table.columns if table[c].dtype.kind in "fi"]
+            raise ConfigError(f"the table has no column {column!r}; metrics available: {numeric}")
+    data = table[["condition", "seed", x, metric]].dropna(subset=[metric])
+    order = {c: i for i, c in enumerate(dict.fromkeys(table["condition"]))}
+    grouped = data.groupby(["condition", x], sort=False)[metric]
+    curves = grouped.agg(mean="mean", sd="std", n_seeds="count").reset_index()
+    n = curves["n_seeds"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tcrit = sps.t.ppf(0.5 + confidence_level / 2, np.maximum(n - 1, 1))
+        half = np.where(n >= 2, tcrit * curves["sd"].to_numpy() / np.sqrt(n), np.nan)
+    curves["ci_low"] = curves["mean"] - half
+    curves["ci_high"] = curves["mean"] + half
+    curves["rank"] = curves["condition"].map(order)
+    curves = curves.sort_values(["rank", x], kind="stable").reset_index(drop=True)
+    return curves[["condition", x, "mean", "ci_low", "ci_high", "n_seeds"]]
+
+
+def plot_learning_curves(
+    table: pd.DataFrame,
+    *,
+    metric: str = DEFAULT_METRIC,
+    x: str = "env_steps",
+    confidence_level: float = 0.95,
+    title: str | None = None,
+) -> Figure:
+    """Learning curves, one line per condition: mean over seeds and its interval (shaded).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`learning_curves` takes it.
+    metric, x, confidence_level
+        See :func:`learning_curves`.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Built without pyplot (Agg canvas); save it with :func:`save_figure`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"condition": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
+    ...                       "env_steps": [10, 10, 10, 10], "r": [1.0, 2.0, 3.0, 5.0]})
+    >>> fig = plot_learning_curves(table, metric="r")
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['a (2 seeds)', 'b (2 seeds)']
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    curves = learning_curves(table, metric=metric, x=x, confidence_level=confidence_level)
+    fig = Figure(figsize=(7.0, 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for condition, part in curves.groupby("condition", sort=False):
+        seeds = int(part["n_seeds"].max())
+        (line,) = ax.plot(
+            part[x],
+            part["mean"],
+            marker="o" if len(part) < 20 else None,
+            markersize=3,
+            label=f"{condition} ({seeds} seed{'s' if seeds != 1 else ''})",
+        )
+        ax.fill_between(
+            part[x],
+            part["ci_low"],
+            part["ci_high"],
+            color=line.get_color(),
+            alpha=0.2,
+            linewidth=0,
+        )
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(metric.replace("_", " "))
+    level = f"{100 * confidence_level:g}%"
+    ax.set_title(title or f"{metric.replace('_', ' ')}: mean and {level} interval over seeds")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
+    """Save ``fig`` atomically (a temporary file renamed over ``path``); format from suffix.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from matplotlib.figure import Figure
+    >>> path = save_figure(Figure(), pathlib.Path(tempfile.mkdtemp()) / "empty.png")
+    >>> path.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    with atomic_write(path) as (tmp,):
+        fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
+    return path
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResults:
+    """What :func:`gather_sweep` returns.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per finished run and update: ``run``, ``condition``, ``setting``, one
+        column per grid key, ``seed``, then the columns of the run's ``progress.csv`` (a log
+        column named as a grid key, such as ``lr``, becomes ``lr_logged``).
+    curves : pandas.DataFrame
+        :func:`learning_curves` of the table.
+    figure : matplotlib.figure.Figure
+        :func:`plot_learning_curves` of the table.
+    missing : tuple of str
+        Runs of the sweep that have not finished (failed, or not run yet).
+    paths : dict of str to pathlib.Path
+        Files written (``table``, ``curves``, ``plot``); empty with ``write=False``.
+    """
+
+    table: pd.DataFrame
+    curves: pd.DataFrame
+    figure: Figure
+    missing: tuple[str, ...]
+    paths: dict[str, Path]
+
+
+def gather_sweep(
+    out_dir: str | Path,
+    *,
+    metric: str = DEFAULT_METRIC,
+    x: str = "env_steps",
+    confidence_level: float = 0.95,
+    write: bool = True,
+) -> SweepResults:
+    """Read every finished run of a sweep into one table; draw and save the learning curves.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        A sweep directory written by :func:`run_sweep`.
+    metric, x, confidence_level
+        See :func:`learning_curves`.
+    write : bool
+        Write ``results.csv``, ``curves.csv`` and ``learning_curves.png`` into ``out_dir``
+        (atomically).
+
+    Returns
+    -------
+    SweepResults
+
+    Raises
+    ------
+    FileFormatError
+        ``out_dir`` is not a sweep directory, or no run has finished.
+    ConfigError
+        ``metric`` or ``x`` is not a column of the runs' logs.
+    """
+    import pandas as pd
+
+    out = Path(out_dir)
+    try:
+        spec = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
+        runs = [SweepRun.from_dict(r) for r in spec["runs"]]
+    except FileNotFoundError:
+        raise FileFormatError(
+            f"{out}: not a sweep directory (no {SWEEP_FILE}); run the sweep first "
+            f"(analysis.sweep.run_sweep or `causal-influence sweep`)"
+        ) from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise FileFormatError(f"{out / SWEEP_FILE}: not a sweep description ({err})") from None
+    frames, missing = [], []
+    for run in runs:
+        run_dir = out / "runs" / run.name
+        if _finished(run_dir, run.config) is None:
+            missing.append(run.name)
+            continue
+        frame = pd.read_csv(run_dir / "progress.csv")
+        front = {"run": run.name, "condition": run.condition, **run.params, "seed": run.seed}
+        logged = {key: f"{key}_logged" for key in front if key in frame.columns}
+        frame = frame.rename(columns=logged)
+        for i, (key, value) in enumerate(front.items()):
+            frame.insert(i, key, [value] * len(frame))
+        frames.append(frame)
+    if not frames:
+        raise FileFormatError(
+            f"{out}: no finished runs (no {DONE_FILE} markers); run the sweep first"
+        )
+    table = pd.concat(frames, ignore_index=True)
+    curves = learning_curves(table, metric=metric, x=x, confidence_level=confidence_level)
+    figure = plot_learning_curves(table, metric=metric, x=x, confidence_level=confidence_level)
+    paths: dict[str, Path] = {}
+    if write:
+        for key, name, frame in (("table", TABLE_FILE, table), ("curves", CURVES_FILE, curves)):
+            with atomic_write(out / name) as (tmp,):
+                frame.to_csv(tmp, index=False)
+            paths[key] = out / name
+        paths["plot"] = save_figure(figure, out / PLOT_FILE)
+    return SweepResults(table, curves, figure, tuple(missing), paths)
