@@ -323,6 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="B",
         help="permutation resamples",
     )
+    demo.add_argument(
+        "--agents",
+        action="store_true",
+        help=(
+            "instead: train agents with a message channel on small Harvest, record and analyse "
+            "them (what `make demo` shows first; a few minutes)"
+        ),
+    )
+    demo.add_argument(
+        "--env-steps",
+        type=_positive_int,
+        default=300_000,
+        metavar="N",
+        help="with --agents: training budget in env steps",
+    )
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return parser
 
@@ -500,6 +515,17 @@ def _sweep(ns: argparse.Namespace) -> int:
 
 
 def _demo(ns: argparse.Namespace) -> int:
+    if ns.agents:
+        from analysis import demo_agents
+
+        config = demo_agents.DemoConfig(
+            env_steps=ns.env_steps,
+            seed=ns.seed,
+            n_bootstrap=ns.bootstrap,
+            n_permutations=ns.permutations,
+        )
+        demo_agents.run(ns.out, config, progress=not ns.no_progress)
+        return 0
     from analysis.demo import run
 
     run(

@@ -235,3 +235,15 @@ def test_demo_command(tmp_path, capsys) -> None:
     assert "expected" in out
     assert (tmp_path / "report.html").is_file()
     assert len(list((tmp_path / "trajectories").glob("*.parquet"))) == 2
+
+
+@pytest.mark.filterwarnings("ignore::causal_influence.errors.FewSamplesWarning")
+@pytest.mark.filterwarnings("ignore::causal_influence.errors.EstimatorWarning")
+def test_demo_command_with_trained_agents(tmp_path, capsys) -> None:
+    code = main(["demo", "--agents", "--out", str(tmp_path), "--env-steps", "320", *FAST])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "training 4 agents with a 4-symbol message channel" in out
+    assert "strongest influence of messages on next actions" in out
+    assert (tmp_path / "report.html").is_file()
+    assert (tmp_path / "run" / "final.pt").is_file()
