@@ -136,6 +136,7 @@ def plot(curves: pd.DataFrame, path: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
     from scipy import stats
 
     panels = ("episode_collective_return", "equality", "sustainability")
@@ -152,7 +153,10 @@ def plot(curves: pd.DataFrame, path: Path, title: str) -> None:
                 mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), alpha=0.25
             )
         ax.set_xlabel("env steps")
+        ax.xaxis.set_major_formatter(EngFormatter())
         ax.set_title(LABELS[metric])
+        if metric == "equality":
+            ax.set_ylim(0.0, 1.0)  # 1 - Gini lies in [0, 1]; t-intervals over 3 seeds do not
     axes[0].legend()
     fig.suptitle(title)
     fig.tight_layout()
