@@ -156,6 +156,7 @@ def iter_trajectories(source: Any) -> Iterator[Any]:
                     f"expected trajectories, mappings of arrays or paths; got an item that is "
                     f"{describe(item)}"
                 )
+            del item  # hold nothing while the next item (e.g. a shard) loads
         return
     raise ConfigError(
         f"expected a Trajectory, a mapping of arrays, a path, or an iterable of these; got "
@@ -828,8 +829,12 @@ def summarize(
         max_units=int(max_units),
         visible_only=visible_only,
     )
-    for traj in tqdm(
-        iter_trajectories(source), desc="reading", unit="traj", disable=not progress, delay=0.5
-    ):
+    bar = tqdm(desc="reading", unit="traj", disable=not progress, delay=0.5)
+    for traj in iter_trajectories(source):
         acc.add(traj)
+        # Drop the reference before the next shard loads: otherwise the loop variable (or a
+        # wrapping iterator's) holds this shard while the next one is read, two at a time.
+        del traj
+        bar.update()
+    bar.close()
     return acc.finish()

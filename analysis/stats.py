@@ -56,13 +56,13 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis.dataset import DEFAULT_MAX_UNITS, DatasetSummary, summarize
-from causal_influence.communication import SC_DEFINITIONS, speaker_consistency
-from causal_influence.errors import ConfigError, UndefinedConditionalWarning
+from causal_influence.communication import SC_DEFINITIONS, speaker_consistency_from_counts
+from causal_influence.errors import ConfigError, ShapeError, UndefinedConditionalWarning
 from causal_influence.information import (
     ESTIMATORS,
+    _permutation_test_counts,
     bootstrap_ci,
     mutual_information_from_counts,
-    permutation_test,
     resolve_rng,
 )
 
@@ -119,28 +119,31 @@ def benjamini_hochberg(pvalues: Any) -> np.ndarray:
     return out
 
 
-def _labels_from_table(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Paired labels (x, y) whose contingency table is ``table`` (X, Y)."""
-    ny = table.shape[1]
-    codes = np.repeat(np.arange(table.size, dtype=np.int64), table.ravel().astype(np.int64))
-    return codes // ny, codes % ny
-
-
-def _labels_from_tables(tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Label matrices (n, N) whose column k has the table ``tables[k]``; equal totals."""
-    cols = [_labels_from_table(t) for t in tables]
-    return np.stack([c[0] for c in cols], axis=1), np.stack([c[1] for c in cols], axis=1)
-
-
 def _permutation(
     table: np.ndarray, n_permutations: int, gen: np.random.Generator
 ) -> tuple[float, float]:
-    """(p-value, null mean in nats) of the permutation test of a pooled table."""
+    """(p-value, null mean in nats) of the permutation test of a pooled table.
+
+    :func:`~causal_influence.information.permutation_test` of the pairs behind the table,
+    computed from the table itself (same draws, same result), so neither the time nor the
+    memory grows with the number of steps.
+    """
     if n_permutations <= 0 or table.sum() == 0:
         return _NAN, _NAN
-    x, y = _labels_from_table(table)
-    res = permutation_test(x, y, n_resamples=n_permutations, rng=gen)
+    res = _permutation_test_counts(table, n_resamples=n_permutations, rng=gen)
     return res.pvalue, res.null_mean
+
+
+def _speaker_consistency_counts(
+    tables: np.ndarray, definition: str, m: int, a: int, base: float | None
+) -> float:
+    """Speaker consistency of the (message, action) pairs behind ``tables`` ((M, A) for one
+    agent, (N, M, A) for all) with the core's counts-based form, so its cost does not grow with
+    the number of steps; ``"mi"`` gives the first (or only) table's value."""
+    if tables.shape[-2:] != (m, a):
+        raise ShapeError(f"tables: expected (..., {m}, {a}); got shape {tables.shape}")
+    value = speaker_consistency_from_counts(tables, definition=definition, base=base)
+    return float(value[0]) if definition == "mi" else float(value)
 
 
 def _bootstrap(
@@ -435,15 +438,7 @@ def speaker_consistency_table(
     total = int(pooled[0].sum())
 
     def sc_of(definition: str, table: np.ndarray) -> float:
-        if table.ndim == 2:
-            x, y = _labels_from_table(table)
-        else:
-            x, y = _labels_from_tables(table)
-        return float(
-            speaker_consistency(
-                x, y, definition=definition, num_symbols=m, num_actions=a, base=base
-            )
-        )
+        return _speaker_consistency_counts(table, definition, m, a, base)
 
     rows = []
     bar = _progress(n * (len(definitions) + 1), "speaker consistency", progress)
@@ -452,15 +447,7 @@ def speaker_consistency_table(
         bar.update()
         for definition in definitions:
             if definition == "mi":
-                value = float(
-                    speaker_consistency(
-                        *_labels_from_table(pooled[k]),
-                        definition="mi",
-                        num_symbols=m,
-                        num_actions=a,
-                        base=base,
-                    )
-                )
+                value = sc_of("mi", pooled[k])
 
                 def stat(tabs: np.ndarray, d: str = definition) -> float:
                     return float(mutual_information_from_counts(tabs.sum(axis=0), base=base))

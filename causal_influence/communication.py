@@ -57,6 +57,7 @@ __all__ = [
     "instantaneous_coordination",
     "lagged_pairs",
     "speaker_consistency",
+    "speaker_consistency_from_counts",
 ]
 
 #: Definitions accepted by :func:`speaker_consistency`.
@@ -158,34 +159,10 @@ def speaker_consistency(
     m = _size(msg, num_symbols, "messages")
     a = _size(act, num_actions, "actions")
     tables = _pair_tables(msg, act, m, a)  # (N, M, A)
-    if definition == "mi":
-        mi = mutual_information_from_counts(tables, base=base)
-        return float(mi[0]) if one_agent else mi
-    if m < 2 or a < 2:
-        raise ConfigError(
-            f"the Jaques forms divide by log|A| and log|M|, which needs at least 2 symbols and "
-            f"2 actions; got |M| = {m}, |A| = {a}; pass num_symbols / num_actions"
-        )
-    h_a_given_c = _entropy_counts(tables, axis=-1) / math.log(a)  # (N, M)
-    h_c_given_a = _entropy_counts(tables, axis=-2) / math.log(m)  # (N, A)
-    c_defined = tables.sum(axis=-1) > 0
-    a_defined = tables.sum(axis=-2) > 0
-    if not (c_defined.all() and a_defined.all()):
-        warnings.warn(
-            f"{int((~c_defined).sum())} (agent, symbol) and {int((~a_defined).sum())} "
-            f"(agent, action) conditionals never occur and were skipped",
-            UndefinedConditionalWarning,
-            stacklevel=2,
-        )
-    first = np.where(c_defined, 1.0 - h_a_given_c, 0.0)
-    second = np.where(a_defined, 1.0 - h_c_given_a, 0.0)
-    if definition == "jaques_literal":
-        return float(0.5 * (first.sum() + second.sum()))
-    with np.errstate(invalid="ignore"):
-        per_agent = 0.5 * (
-            first.sum(axis=1) / c_defined.sum(axis=1) + second.sum(axis=1) / a_defined.sum(axis=1)
-        )
-    return float(np.nanmean(per_agent))
+    value = speaker_consistency_from_counts(tables, definition=definition, base=base)
+    if definition == "mi" and one_agent:
+        return float(value[0])
+    return value
 
 
 def _episode_ids(episode_ids: Any, t: int) -> np.ndarray:
@@ -503,3 +480,79 @@ def context_independence(
             stacklevel=2,
         )
     return float(np.mean(p_a_given_c[best, cols] * p_c_given_a[best, cols]))
+
+
+def speaker_consistency_from_counts(
+    tables: Any, *, definition: str | None = None, base: float | None = None
+) -> Any:
+    r"""Speaker consistency from each agent's (message, action) count table.
+
+    What :func:`speaker_consistency` computes once it has tabulated the labels, for callers
+    that already hold the counts (streamed datasets): its cost does not grow with the number
+    of steps.
+
+    Parameters
+    ----------
+    tables : array_like, shape (N, M, A) or (M, A)
+        ``tables[k, c, a]``: steps at which agent k sent symbol c and took action a. |M| and |A|
+        (which set the entropy maxima of the Jaques forms) are the table's sizes.
+    definition : {"jaques", "jaques_literal", "mi"}
+        As in :func:`speaker_consistency`.
+    base : float, optional
+        Unit of the ``"mi"`` form.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``"mi"``: I(m^k; a^k) per agent, shape (N,) ((1,) for one table); the Jaques forms: a
+        float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts = np.array([[4, 1], [1, 4]])  # METRICS.md case 9, 10 steps
+    >>> round(speaker_consistency_from_counts(counts, definition="jaques"), 6)
+    0.278072
+    """
+    if definition not in SC_DEFINITIONS:
+        raise ConfigError(
+            f"speaker_consistency: pass definition= one of {SC_DEFINITIONS}; got {definition!r}"
+        )
+    tables = np.asarray(tables)
+    if tables.ndim == 2:
+        tables = tables[None]
+    if tables.ndim != 3 or not np.issubdtype(tables.dtype, np.number):
+        raise ShapeError(
+            f"tables: expected numeric counts of shape (N, M, A) or (M, A); got "
+            f"{tables.dtype} array of shape {tables.shape}"
+        )
+    if (tables < 0).any():
+        raise ShapeError("tables: expected non-negative counts; got a negative entry")
+    m, a = tables.shape[1], tables.shape[2]
+    if definition == "mi":
+        return mutual_information_from_counts(tables, base=base)
+    if m < 2 or a < 2:
+        raise ConfigError(
+            f"the Jaques forms divide by log|A| and log|M|, which needs at least 2 symbols and "
+            f"2 actions; got |M| = {m}, |A| = {a}; pass num_symbols / num_actions"
+        )
+    h_a_given_c = _entropy_counts(tables, axis=-1) / math.log(a)  # (N, M)
+    h_c_given_a = _entropy_counts(tables, axis=-2) / math.log(m)  # (N, A)
+    c_defined = tables.sum(axis=-1) > 0
+    a_defined = tables.sum(axis=-2) > 0
+    if not (c_defined.all() and a_defined.all()):
+        warnings.warn(
+            f"{int((~c_defined).sum())} (agent, symbol) and {int((~a_defined).sum())} "
+            f"(agent, action) conditionals never occur and were skipped",
+            UndefinedConditionalWarning,
+            stacklevel=2,
+        )
+    first = np.where(c_defined, 1.0 - h_a_given_c, 0.0)
+    second = np.where(a_defined, 1.0 - h_c_given_a, 0.0)
+    if definition == "jaques_literal":
+        return float(0.5 * (first.sum() + second.sum()))
+    with np.errstate(invalid="ignore"):
+        per_agent = 0.5 * (
+            first.sum(axis=1) / c_defined.sum(axis=1) + second.sum(axis=1) / a_defined.sum(axis=1)
+        )
+    return float(np.nanmean(per_agent))

@@ -647,7 +647,52 @@ def permutation_test(
     # Each stratum belongs to one value of z (z is part of the strata code when given).
     stratum_z = np.zeros(ns, dtype=np.int64)
     stratum_z[strata] = z_code
-    nz = int(z_code.max()) + 1
+    return _permutation_null(tables, stratum_z, int(n_resamples), gen, base)
+
+
+def _permutation_test_counts(
+    counts: Any, *, n_resamples: int = 1000, base: float | None = None, rng: Any = None
+) -> PermutationResult:
+    """:func:`permutation_test` of the pairs whose contingency table is ``counts`` (X, Y).
+
+    The same result, draw for draw, as ``permutation_test(x, y)`` on labels with that table
+    (empty rows and columns are dropped as the relabelling of the labels drops them), at a
+    cost independent of the number of samples: the labels are never materialised.
+
+    Examples
+    --------
+    >>> r = _permutation_test_counts([[50, 0], [0, 50]], n_resamples=99, rng=0)
+    >>> round(r.statistic, 6), r.pvalue
+    (0.693147, 0.01)
+    """
+    if int(n_resamples) < 1:
+        raise ConfigError(f"n_resamples: expected a positive integer; got {n_resamples!r}")
+    table = np.asarray(counts)
+    if table.ndim != 2 or table.dtype.kind not in "iub" or (table.size and table.min() < 0):
+        raise ShapeError(
+            f"counts: expected a 2-D table of non-negative integer counts; got {describe(table)}"
+        )
+    if table.sum() == 0:
+        raise ShapeError("counts: expected at least one sample; got an empty table")
+    table = table.astype(np.int64, copy=False)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    return _permutation_null(
+        table[None], np.zeros(1, dtype=np.int64), int(n_resamples), resolve_rng(rng), base
+    )
+
+
+def _permutation_null(
+    tables: np.ndarray,
+    stratum_z: np.ndarray,
+    n_resamples: int,
+    gen: np.random.Generator,
+    base: float | None,
+) -> PermutationResult:
+    """Permutation test from per-stratum tables (ns, nx, ny) with no empty row or column in
+    the pooled margins; ``stratum_z[s]`` is the value of z of stratum s."""
+    ns, nx, ny = tables.shape
+    n = int(tables.sum())
+    nz = int(stratum_z.max()) + 1
 
     to_z = np.zeros((ns, nz))
     to_z[np.arange(ns), stratum_z] = 1.0
@@ -660,10 +705,10 @@ def permutation_test(
         return np.where(weights > 0, weights * np.nan_to_num(mi), 0.0).sum(axis=-1)
 
     observed = float(statistic(tables[None])[0])
-    null = np.zeros(int(n_resamples))
-    chunk = max(1, min(int(n_resamples), 2_000_000 // max(1, ns * nx * ny)))
-    for start in range(0, int(n_resamples), chunk):
-        size = min(chunk, int(n_resamples) - start)
+    null = np.zeros(n_resamples)
+    chunk = max(1, min(n_resamples, 2_000_000 // max(1, ns * nx * ny)))
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
         sims = np.zeros((size, ns, nx, ny), dtype=np.int64)
         for s in range(ns):
             rows = tables[s].sum(axis=1)
@@ -680,7 +725,7 @@ def permutation_test(
         pvalue=p,
         null_mean=float(null.mean()) / scale,
         null_std=float(null.std()) / scale,
-        n_resamples=int(n_resamples),
+        n_resamples=n_resamples,
     )
 
 

@@ -401,7 +401,9 @@ def test_property_ranges(pair: tuple[np.ndarray, np.ndarray]) -> None:
     assert float(kl_divergence(p, p)) == pytest.approx(0.0, abs=1e-12)
     assert float(js_divergence(p, p)) == pytest.approx(0.0, abs=1e-12)
     # Pinsker: TV <= sqrt(KL / 2); JSD <= TV * ln 2 (both standard bounds).
-    assert tv <= math.sqrt(kl / 2.0) + 1e-9
+    # KL carries an absolute rounding error of ~1e-16 (sums of O(1) terms), which the square
+    # root turns into ~1e-8 when the distributions nearly coincide.
+    assert tv <= math.sqrt(kl / 2.0 + 1e-15) + 1e-9
     assert jsd <= tv * LN2 + 1e-9
     # KL is infinite exactly on a support mismatch.
     mismatch = bool((np.isfinite(p) & np.isneginf(q)).any())
@@ -427,7 +429,7 @@ def test_property_torch_matches_numpy_and_gradients_are_finite(
         if math.isinf(ref):
             assert value == ref
         else:
-            assert value == pytest.approx(ref, rel=1e-12, abs=1e-12)
+            assert value == pytest.approx(ref, rel=1e-9, abs=1e-11)
         out.backward()
         assert tp.grad is not None
         assert tq.grad is not None
