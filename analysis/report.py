@@ -136,8 +136,11 @@ def _methods(result: AnalysisResult) -> str:
     level = round(100 * o["confidence_level"])
     return (
         "<div class='note'>"
-        f"Intervals: {level}% percentile bootstrap ({o['n_bootstrap']} resamples) over whole "
-        f"episodes ({o['num_units']} resampling units). p-values: permutation tests of "
+        f"Intervals: {level}% bootstrap ({o['n_bootstrap']} resamples) over whole "
+        f"episodes ({o['num_units']} resampling units): percentile intervals for means, basic "
+        f"(reverse percentile) intervals floored at 0 for plug-in information measures, whose "
+        f"bootstrap distribution is shifted up by the plug-in bias. p-values: permutation "
+        f"tests of "
         f"independence ({o['n_permutations']} resamples, statistic plug-in MI); q-values: "
         f"Benjamini-Hochberg within each table family. Information in {html.escape(unit)}; "
         f"coordination estimator {html.escape(str(o['estimator']))}, lag {o['lag']}. "

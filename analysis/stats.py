@@ -11,9 +11,12 @@ The measures themselves come from :mod:`causal_influence`: mutual information
 Conventions
 -----------
 - Pairs are ordered: ``influencer`` k, ``influencee`` j (k != j); agent ids as stored.
-- Intervals are percentile bootstrap intervals that resample whole episodes (or fixed groups
-  of whole episodes beyond ``max_units``, see :mod:`analysis.dataset`); steps within an
-  episode are dependent, so resampling steps would understate the uncertainty.
+- Intervals are bootstrap intervals that resample whole episodes (or fixed groups of whole
+  episodes beyond ``max_units``, see :mod:`analysis.dataset`); steps within an episode are
+  dependent, so resampling steps would understate the uncertainty. Means (influence, CIC,
+  social outcomes) get percentile intervals; plug-in information measures (coordination,
+  speaker consistency) get basic (reverse percentile) intervals floored at 0, which correct
+  the upward shift of their bootstrap distribution.
 - p-values are permutation tests of independence (statistic: plug-in MI; null: random
   re-pairing of the two variables), ``(1 + #{null >= observed}) / (1 + B)``. The test depends
   only on the pooled contingency table, so it is run on the accumulated table.
@@ -154,10 +157,18 @@ def _bootstrap(
     gen: np.random.Generator,
     *,
     quiet: tuple[type[Warning], ...] = (),
-) -> tuple[float, float]:
-    """Percentile interval over resampling units (rows of ``arrays``)."""
+    information: bool = False,
+) -> tuple[float, float, float]:
+    """Bootstrap interval over resampling units (rows of ``arrays``).
+
+    Means use the percentile interval. Plug-in information measures (``information=True``)
+    use the basic (reverse percentile) interval, floored at 0: their bootstrap distribution is
+    shifted above the estimate by the plug-in bias, which a percentile interval inherits (it
+    can even exclude the estimate; METRICS.md section 4.3). Returns (low, high, bootstrap
+    estimate of the bias).
+    """
     if n_bootstrap <= 0 or arrays[0].shape[0] == 0:
-        return _NAN, _NAN
+        return _NAN, _NAN, _NAN
 
     def stat(*resampled: np.ndarray) -> float:
         with warnings.catch_warnings():
@@ -166,9 +177,16 @@ def _bootstrap(
             return float(statistic(*resampled))
 
     res = bootstrap_ci(
-        stat, *arrays, n_resamples=n_bootstrap, confidence_level=confidence_level, rng=gen
+        stat,
+        *arrays,
+        n_resamples=n_bootstrap,
+        confidence_level=confidence_level,
+        rng=gen,
+        method="basic" if information else "percentile",
     )
-    return res.low, res.high
+    if information:
+        return max(res.low, 0.0), max(res.high, 0.0), res.bias
+    return res.low, res.high, res.bias
 
 
 def _ratio(sums: np.ndarray, counts: np.ndarray) -> float:
@@ -266,7 +284,7 @@ def influence_table(
     bar = _progress(n * (n - 1), "influence", progress)
     for k, j in _pairs(n):
         s_kj = sums[:, k, j]
-        low, high_ci = _bootstrap(_ratio, (s_kj, counts), n_bootstrap, confidence_level, gen)
+        low, high_ci, _ = _bootstrap(_ratio, (s_kj, counts), n_bootstrap, confidence_level, gen)
         p, _ = _permutation(pooled[k, j], n_permutations, gen)
         rows.append(
             {
@@ -324,8 +342,10 @@ def coordination_table(
     pandas.DataFrame
         One row per (``kind``, ``subset``, ordered pair): ``kind`` in {"symbol/action",
         "action/action"}, ``subset`` in {"all", "high_influence"}, ``influencer``,
-        ``influencee``, ``k``, ``j``, ``value``, ``ci_low``, ``ci_high``, ``null_mean`` (mean
-        plug-in MI under the permutation null, the bias of an independent pair), ``p_value``,
+        ``influencee``, ``k``, ``j``, ``value``, ``ci_low``, ``ci_high`` (basic bootstrap,
+        floored at 0), ``bias`` (bootstrap estimate of the bias of ``value``), ``null_mean``
+        (mean plug-in MI under the permutation null, the bias of an independent pair),
+        ``p_value``,
         ``q_value`` (BH within each kind and subset), ``n`` (pooled pairs), ``estimator``,
         ``lag``.
     """
@@ -362,7 +382,9 @@ def coordination_table(
                 if table.sum()
                 else _NAN
             )
-            low, high = _bootstrap(mi, (per_unit,), n_bootstrap, confidence_level, gen)
+            low, high, bias = _bootstrap(
+                mi, (per_unit,), n_bootstrap, confidence_level, gen, information=True
+            )
             p, null_mean = _permutation(table, n_permutations, gen)
             rows.append(
                 {
@@ -375,6 +397,7 @@ def coordination_table(
                     "value": value,
                     "ci_low": low,
                     "ci_high": high,
+                    "bias": bias,
                     "null_mean": null_mean / scale,
                     "p_value": p,
                     "n": int(table.sum()),
@@ -416,7 +439,8 @@ def speaker_consistency_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``agent``, ``definition``, ``value``, ``ci_low``, ``ci_high``, ``p_value``,
+        Columns ``agent``, ``definition``, ``value``, ``ci_low``, ``ci_high`` (basic bootstrap,
+        floored at 0), ``bias`` (bootstrap estimate of the bias of ``value``), ``p_value``,
         ``q_value`` (BH across agents, per definition), ``n``.
 
     Raises
@@ -457,13 +481,14 @@ def speaker_consistency_table(
                 def stat(tabs: np.ndarray, d: str = definition) -> float:
                     return sc_of(d, tabs.sum(axis=0))
 
-            low, high = _bootstrap(
+            low, high, bias = _bootstrap(
                 stat,
                 (tables[:, k],),
                 n_bootstrap,
                 confidence_level,
                 gen,
                 quiet=(UndefinedConditionalWarning,),
+                information=True,
             )
             rows.append(
                 {
@@ -472,6 +497,7 @@ def speaker_consistency_table(
                     "value": value,
                     "ci_low": low,
                     "ci_high": high,
+                    "bias": bias,
                     "p_value": p,
                     "n": total,
                 }
@@ -492,13 +518,14 @@ def speaker_consistency_table(
         def stat_all(tabs: np.ndarray, d: str = definition) -> float:
             return sc_of(d, tabs.sum(axis=0))
 
-        low, high = _bootstrap(
+        low, high, bias = _bootstrap(
             stat_all,
             (tables,),
             n_bootstrap,
             confidence_level,
             gen,
             quiet=(UndefinedConditionalWarning,),
+            information=True,
         )
         extra.append(
             {
@@ -507,6 +534,7 @@ def speaker_consistency_table(
                 "value": value,
                 "ci_low": low,
                 "ci_high": high,
+                "bias": bias,
                 "p_value": _NAN,
                 "n": total,
                 "q_value": _NAN,
@@ -561,7 +589,9 @@ def cic_table(
     infl = summary.mean_influence() if summary.influence_sum is not None else None
     rows = []
     for k, j in _pairs(summary.num_agents):
-        low, high = _bootstrap(_ratio, (sums[:, k, j], counts), n_bootstrap, confidence_level, gen)
+        low, high, _ = _bootstrap(
+            _ratio, (sums[:, k, j], counts), n_bootstrap, confidence_level, gen
+        )
         rows.append(
             {
                 "influencer": summary.agent_ids[k],
@@ -624,7 +654,7 @@ def social_summary(
                 {"metric": metric, "mean": _NAN, "ci_low": _NAN, "ci_high": _NAN, "n_episodes": 0}
             )
             continue
-        low, high = _bootstrap(np.mean, (values,), n_bootstrap, confidence_level, gen)
+        low, high, _ = _bootstrap(np.mean, (values,), n_bootstrap, confidence_level, gen)
         rows.append(
             {
                 "metric": metric,

@@ -729,6 +729,10 @@ def _permutation_null(
     )
 
 
+#: Interval methods of :func:`bootstrap_ci`.
+BOOTSTRAP_METHODS: tuple[str, ...] = ("percentile", "basic")
+
+
 @dataclass(frozen=True)
 class BootstrapResult:
     """Result of :func:`bootstrap_ci`: point estimate, interval, standard error."""
@@ -740,6 +744,8 @@ class BootstrapResult:
     confidence_level: float
     n_resamples: int
     n_groups: int
+    method: str = "percentile"
+    bias: float = float("nan")
 
 
 def bootstrap_ci(
@@ -749,9 +755,10 @@ def bootstrap_ci(
     n_resamples: int = 1000,
     confidence_level: float = 0.95,
     rng: Any = None,
+    method: str = "percentile",
 ) -> BootstrapResult:
-    """Percentile bootstrap confidence interval, resampling whole episodes when ``groups`` is
-    given.
+    r"""Bootstrap confidence interval (percentile or basic), resampling whole episodes when
+    ``groups`` is given.
 
     Steps within an episode are dependent, so resampling single steps understates the
     uncertainty; with ``groups`` (one id per sample, e.g. the episode) each resample draws
@@ -768,10 +775,19 @@ def bootstrap_ci(
     n_resamples : int
     confidence_level : float in (0, 1)
     rng : int, numpy.random.Generator, torch.Generator or None
+    method : {"percentile", "basic"}
+        ``"percentile"``: the quantiles of the resampled statistic. ``"basic"`` (reverse
+        percentile): :math:`[2\hat\theta - q_{1-\alpha/2}, 2\hat\theta - q_{\alpha/2}]`, which
+        undoes a shift of the bootstrap distribution. Use it for plug-in information measures:
+        their bootstrap distribution sits *above* the estimate (the plug-in bias grows as the
+        resample has fewer distinct samples), so a percentile interval can exclude the
+        estimate itself (METRICS.md section 4.3). The same draws give both.
 
     Returns
     -------
     BootstrapResult
+        ``bias`` is the bootstrap estimate of the statistic's bias (mean of the resamples minus
+        the estimate).
 
     Warns
     -----
@@ -790,6 +806,8 @@ def bootstrap_ci(
         raise ShapeError("bootstrap_ci: pass at least one data array after the statistic")
     if not 0 < confidence_level < 1:
         raise ConfigError(f"confidence_level: expected a value in (0, 1); got {confidence_level}")
+    if method not in BOOTSTRAP_METHODS:
+        raise ConfigError(f"method: expected one of {BOOTSTRAP_METHODS}; got {method!r}")
     gen = resolve_rng(rng)
     data = [np.asarray(a) for a in arrays]
     n = _same_length(**{f"array {i}": a for i, a in enumerate(data)})
@@ -825,6 +843,8 @@ def bootstrap_ci(
             values[b] = statistic(*(a[idx] for a in data))
     alpha = (1 - confidence_level) / 2
     low, high = np.quantile(values, [alpha, 1 - alpha])
+    if method == "basic":
+        low, high = 2.0 * estimate - high, 2.0 * estimate - low
     return BootstrapResult(
         estimate=estimate,
         low=float(low),
@@ -833,4 +853,6 @@ def bootstrap_ci(
         confidence_level=confidence_level,
         n_resamples=int(n_resamples),
         n_groups=n_groups,
+        method=method,
+        bias=float(values.mean() - estimate) if values.size else float("nan"),
     )

@@ -68,3 +68,30 @@ def test_pvalues_uniform_for_independent_agents() -> None:
 def test_pvalues_uniform_for_independent_agents_many_seeds() -> None:
     for name, p in pvalues(range(1000, 1600), permutations=499).items():
         check_uniform(p, name)
+
+
+def test_information_intervals_cover_zero_for_independent_agents() -> None:
+    """Plug-in MI of independent variables is positive and its bootstrap distribution sits
+    higher still, so percentile intervals would exclude the true value 0 almost always; the
+    basic intervals of the tables (floored at 0) contain it in most datasets, and the
+    bootstrap bias estimate is close to the permutation null's mean (the bias of an
+    independent pair)."""
+    covered, total, bias, null = 0, 0, [], []
+    for seed in range(8):
+        data = independent_data(seed, steps=1200)
+        data["episode_ids"] = np.repeat(np.arange(24), 50)
+        s = summarize(data)
+        ic = coordination_table(s, n_bootstrap=200, n_permutations=200, rng=seed)
+        sc = speaker_consistency_table(
+            s, definitions=("mi",), n_bootstrap=200, n_permutations=0, rng=seed
+        )
+        rows = ic[ic["subset"] == "all"]
+        for frame in (rows, sc):
+            assert (frame["ci_low"] <= frame["ci_high"]).all()
+            assert (frame["value"] > 0).all()
+            covered += int((frame["ci_low"] == 0.0).sum())
+            total += len(frame)
+        bias.extend(rows["bias"])
+        null.extend(rows["null_mean"])
+    assert covered / total > 0.8
+    assert np.median(bias) == pytest.approx(np.median(null), rel=0.5)

@@ -303,6 +303,34 @@ def test_bootstrap_resamples_whole_episodes() -> None:
         bootstrap_ci(np.mean, values[:30], groups=groups[:30], n_resamples=10, rng=0)
 
 
+def test_basic_bootstrap_reflects_the_percentile_interval_and_corrects_mi_bias() -> None:
+    # Independent labels: the plug-in MI is biased up, and its bootstrap distribution is
+    # shifted up again (fewer distinct samples per resample), so the percentile interval lies
+    # above the estimate; the basic interval reflects it about the estimate.
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 4, 300), rng.integers(0, 4, 300)
+    groups = np.repeat(np.arange(30), 10)
+
+    def mi(a: np.ndarray, b: np.ndarray) -> float:
+        return float(mutual_information(a, b))
+
+    perc = bootstrap_ci(mi, x, y, groups=groups, n_resamples=400, rng=1)
+    basic = bootstrap_ci(mi, x, y, groups=groups, n_resamples=400, rng=1, method="basic")
+    assert basic.estimate == perc.estimate
+    assert basic.low == pytest.approx(2 * perc.estimate - perc.high, abs=1e-15)
+    assert basic.high == pytest.approx(2 * perc.estimate - perc.low, abs=1e-15)
+    # The bootstrap bias estimate is positive and about the first-order plug-in bias,
+    # (|X| - 1)(|Y| - 1) / (2 n) nats (METRICS.md section 4.1).
+    assert perc.bias > 0
+    assert perc.bias == pytest.approx(9 / 600, rel=0.5)
+    assert (perc.low + perc.high) / 2 > perc.estimate  # the shift the percentile inherits
+    assert (basic.low + basic.high) / 2 < basic.estimate  # ... and the basic interval undoes
+    assert basic.low < perc.estimate - perc.bias < basic.high
+    assert (basic.method, perc.method) == ("basic", "percentile")
+    with pytest.raises(ConfigError, match="method"):
+        bootstrap_ci(mi, x, y, n_resamples=10, method="bca")
+
+
 @pytest.mark.slow
 def test_permutation_pvalues_are_uniform_under_the_null() -> None:
     rng = np.random.default_rng(11)
