@@ -246,9 +246,12 @@ def run(
     sc = analysis.speaker_consistency
     if sc is not None and len(sc):
         mi = sc[sc["definition"] == "mi"].sort_values("value", ascending=False)
-        say("speaker consistency I(message; own action) (nats, 95% CI, q-value):")
+        say("speaker consistency I(message; own action) (plug-in nats, 95% CI, bias, q-value):")
         for _, row in mi.iterrows():
-            say(f"  {row['agent']}: {_fmt_interval(row, 'value')}  q = {row['q_value']:.3g}")
+            say(
+                f"  {row['agent']}: {_fmt_interval(row, 'value')}  bias {row['bias']:.2g}  "
+                f"q = {row['q_value']:.3g}"
+            )
     ic = analysis.coordination
     if ic is not None and len(ic):
         sym = ic[(ic["kind"] == "symbol/action") & (ic["subset"] == "all")]
@@ -257,7 +260,8 @@ def run(
             significant = int((sym["q_value"] < 0.05).sum())
             say(
                 f"instantaneous coordination (symbol -> next action): strongest "
-                f"{best['influencer']} -> {best['influencee']} {_fmt_interval(best, 'value')}; "
+                f"{best['influencer']} -> {best['influencee']} {_fmt_interval(best, 'value')} "
+                f"(plug-in bias {best['bias']:.2g}); "
                 f"{significant} of {len(sym)} pairs significant at q < 0.05"
             )
     return report
