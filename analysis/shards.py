@@ -16,10 +16,11 @@ local episode e' in unit ``e' % max_units``, so its unit u is global unit
 the result keeps ``min(max_units, episodes)`` units. Social-outcome rows are renumbered the
 same way. Every count table, and hence every coordination, speaker-consistency and
 permutation result, is identical to the single-process one. Sums of floats (stored influence,
-CIC) are identical too while each unit's episodes lie in one part (always the case when there
-are at most ``max_units`` episodes); beyond that, a unit sums episodes from several parts in a
-different order and can differ in the last bits (relative 1e-15), and so can the per-step
-influence profile of the report's plot.
+CIC, the per-step influence profile) depend on the order of the additions: the single pass
+adds each shard's sums to running totals, so each Ray task also returns its shards' own sums
+and the driver adds them shard by shard in reading order, which makes them bit-identical too.
+(:func:`merge_summaries` of arbitrary parts adds part totals: identical while each unit's
+episodes lie in one part, else equal up to rounding, relative 1e-15.)
 
 Every shard must be readable from every node of the cluster (a shared file system), and the
 package must be installed there.
@@ -41,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -297,11 +299,54 @@ def shard_groups(paths: Sequence[Any], num_groups: int) -> list[list[Any]]:
     return [list(paths[bounds[i] : bounds[i + 1]]) for i in range(count)]
 
 
-def _summarize_group(paths: list[str], options: dict[str, Any]) -> DatasetSummary:
-    """Body of the Ray task: the summary of a group of shard files (read in order)."""
+#: Per-unit sums of floats: the single pass adds each shard's sums to the running totals.
+_FLOAT_TABLES: tuple[str, ...] = ("influence_sum", "cic_sum", "cic_compat_sum")
+
+#: One shard's float sums: (episodes, {table: per-unit sums or None}, influence profile sum).
+_ShardFloats = tuple[int, dict[str, np.ndarray | None], np.ndarray | None]
+
+
+def _summarize_group(
+    paths: list[str], options: dict[str, Any]
+) -> tuple[DatasetSummary, list[_ShardFloats]]:
+    """Body of the Ray task: the summary of a group of shard files (read in order), and each
+    shard's own float sums, so that the driver can add them in the single pass's order."""
     import causal_influence.io as ci_io
 
-    return summarize(ci_io.open_dataset(paths), **options)
+    per_shard = [summarize(ci_io.open_dataset([p]), **options) for p in paths]
+    floats = [
+        (s.num_episodes, {name: getattr(s, name) for name in _FLOAT_TABLES}, s.profile_sum)
+        for s in per_shard
+    ]
+    return merge_summaries(per_shard, max_units=options["max_units"]), floats
+
+
+def _exact_float_sums(
+    merged: DatasetSummary, shards: Sequence[_ShardFloats], max_units: int
+) -> DatasetSummary:
+    """Replace the float sums of ``merged`` by the shards' sums added one shard at a time in
+    reading order, the association of the single pass (float addition is not associative, so
+    adding group totals could differ from it in the last bits)."""
+    fields: dict[str, np.ndarray] = {}
+    for name in _FLOAT_TABLES:
+        ref = getattr(merged, name)
+        if ref is None:
+            continue
+        out = np.zeros((max_units, *ref.shape[1:]), dtype=np.float64)
+        offset = 0
+        for episodes, tables, _ in shards:
+            arr = tables.get(name)
+            if arr is not None:
+                out += np.roll(_padded(arr, (0,), (max_units,)), offset % max_units, axis=0)
+            offset += episodes
+        fields[name] = out[: merged.num_units]
+    if merged.profile_sum is not None:
+        profile = np.zeros_like(merged.profile_sum)
+        for _, _, part in shards:
+            if part is not None:
+                profile[: part.shape[0]] += part
+        fields["profile_sum"] = profile
+    return dataclasses.replace(merged, **fields)  # type: ignore[arg-type]
 
 
 def _shard_paths(source: Any) -> list[Path]:
@@ -399,7 +444,7 @@ def summarize_shards(
         task = ray.remote(num_cpus=1)(_summarize_group)
         refs = [task.remote([str(p) for p in g], options) for g in groups]
         index = {ref: i for i, ref in enumerate(refs)}
-        parts: list[DatasetSummary | None] = [None] * len(refs)
+        parts: list[tuple[DatasetSummary, list[_ShardFloats]] | None] = [None] * len(refs)
         pending = list(refs)
         with tqdm(
             total=len(refs), desc="summarising", unit="task", disable=not progress, delay=0.5
@@ -420,7 +465,9 @@ def summarize_shards(
                 for ref in pending:
                     ray.cancel(ref, force=True)
                 raise
-    return merge_summaries([p for p in parts if p is not None], max_units=max_units)
+    results = [p for p in parts if p is not None]
+    merged = merge_summaries([summary for summary, _ in results], max_units=max_units)
+    return _exact_float_sums(merged, [f for _, floats in results for f in floats], max_units)
 
 
 def analyze_shards(
