@@ -153,6 +153,16 @@ def _agent_index(agents: Sequence[int], num_agents: int, name: str) -> list[int]
     return out
 
 
+def _select_agents(x: Array, agents: Sequence[int], num_agents: int, name: str, axis: int) -> Array:
+    """``x`` restricted to ``agents`` along ``axis``; ``x`` itself (no copy) when they are all
+    the agents in order, the usual request of a training loop."""
+    index = _agent_index(agents, num_agents, name)
+    if index == list(range(num_agents)):
+        return x
+    where: tuple[Any, ...] = (slice(None),) * axis + (index,)
+    return x[where]
+
+
 def _check_values(values: Array, num_values: int, name: str) -> None:
     if is_torch(values):
         bad = bool(((values < 0) | (values >= num_values)).any())
@@ -340,15 +350,14 @@ class TabularModel:
     def counterfactual_logits(
         self, influencers: Sequence[int], influencees: Sequence[int]
     ) -> Array:
-        ks = _agent_index(influencers, self.num_agents, "influencers")
-        js = _agent_index(influencees, self.num_agents, "influencees")
-        return self._cf[:, ks][:, :, js]
+        cf = _select_agents(self._cf, influencers, self.num_agents, "influencers", axis=1)
+        return _select_agents(cf, influencees, self.num_agents, "influencees", axis=2)
 
     def influencer_logits(self, influencers: Sequence[int]) -> Array:
-        return self._prior[:, _agent_index(influencers, self.num_agents, "influencers")]
+        return _select_agents(self._prior, influencers, self.num_agents, "influencers", axis=1)
 
     def influencer_values(self, influencers: Sequence[int]) -> Array:
-        return self._values[:, _agent_index(influencers, self.num_agents, "influencers")]
+        return _select_agents(self._values, influencers, self.num_agents, "influencers", axis=1)
 
 
 # ------------------------------------------------------------------------------------------

@@ -91,6 +91,7 @@ from causal_influence._backend import Array, is_torch, to_float, to_int, validat
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.engine import ALIGNMENTS, pairwise_influence
 from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe
+from causal_influence.models import TabularModel
 
 __all__ = ["credited_influence", "influence_reward", "reward_from_pairwise"]
 
@@ -156,45 +157,6 @@ def _unfold(x: Any, batch: tuple[int, ...], rows: int, keep: int) -> Any:
     if is_torch(x):
         return x.narrow(nb, 0, keep).movedim(nb, 0)
     return np.moveaxis(np.take(x, np.arange(keep), axis=nb), nb, 0)
-
-
-class _BatchTables:
-    """A :class:`~causal_influence.models.JointPolicyModel` over already validated tables.
-
-    Like :class:`~causal_influence.models.TabularModel`, without a second validation pass and
-    without copies when every agent is requested (the hot path of a training loop).
-    """
-
-    def __init__(self, cf: Any, prior: Any, values: Any, *, predicts_next_step: bool) -> None:
-        self._cf, self._prior, self._values = cf, prior, values
-        self._predicts_next_step = predicts_next_step
-
-    @property
-    def num_agents(self) -> int:
-        return int(self._cf.shape[1])
-
-    @property
-    def num_steps(self) -> int:
-        return int(self._cf.shape[0])
-
-    @property
-    def predicts_next_step(self) -> bool:
-        return self._predicts_next_step
-
-    def _all(self, agents: Sequence[int]) -> bool:
-        return list(agents) == list(range(self.num_agents))
-
-    def counterfactual_logits(
-        self, influencers: Sequence[int], influencees: Sequence[int]
-    ) -> Array:
-        cf = self._cf if self._all(influencers) else self._cf[:, list(influencers)]
-        return cf if self._all(influencees) else cf[:, :, list(influencees)]
-
-    def influencer_logits(self, influencers: Sequence[int]) -> Array:
-        return self._prior if self._all(influencers) else self._prior[:, list(influencers)]
-
-    def influencer_values(self, influencers: Sequence[int]) -> Array:
-        return self._values if self._all(influencers) else self._values[:, list(influencers)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,7 +355,7 @@ def _credited(
     values = _pad_last_row(values, rows)
     if acts is not None:
         acts = _fold(_pad_last_row(acts, rows), nb)
-    model = _BatchTables(
+    model = TabularModel(
         _fold(cf, nb),
         _fold(prior, nb),
         _fold(values, nb),

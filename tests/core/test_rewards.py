@@ -334,7 +334,7 @@ def test_errors_say_what_was_expected() -> None:
         influence_reward(cf[:-1], bad, actions, alignment="same_step")
     bad_cf = cf.copy()
     bad_cf[2, 1, 0, 1, 0, 0] = np.inf
-    with pytest.raises(InvalidDistributionError, match="cf_logits"):
+    with pytest.raises(InvalidDistributionError, match="counterfactual_logits: expected finite"):
         influence_reward(bad_cf, logits, actions, alignment="next_step")
     with pytest.raises(ShapeError, match="pairwise"):
         reward_from_pairwise(np.zeros((3, 2)))
