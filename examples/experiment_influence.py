@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from agents.config import TrainConfig
 from agents.trainer import train
+from analysis.sweep import learning_curves
 from envs.config import cleanup_config, harvest_config
 from envs.maps import MAPS
 
@@ -77,18 +76,19 @@ def base_config(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def t_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95 % Student-t interval of the finite values (NaN when fewer than two)."""
-    from scipy import stats
-
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(v.mean())
-    if v.size < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return mean, mean - half, mean + half
+def summarize_finals(finals: pd.DataFrame) -> pd.DataFrame:
+    """Per condition: seeds, and the mean and 95 % Student-t interval over seeds of each metric
+    (the interval of :func:`analysis.sweep.learning_curves`, NaN with fewer than two seeds)."""
+    conditions = list(dict.fromkeys(finals["condition"]))
+    summary = pd.DataFrame({"condition": conditions})
+    summary["seeds"] = summary["condition"].map(finals.groupby("condition").size())
+    staged = finals.assign(stage="final")
+    for m in METRICS:
+        stats = learning_curves(staged, metric=m, x="stage").set_index("condition")
+        summary[m] = summary["condition"].map(stats["mean"])
+        summary[f"{m}_ci_low"] = summary["condition"].map(stats["ci_low"])
+        summary[f"{m}_ci_high"] = summary["condition"].map(stats["ci_high"])
+    return summary
 
 
 def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -119,15 +119,7 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
             )
     curve_df = pd.concat(curves, ignore_index=True)
     final_df = pd.DataFrame(finals)
-    summary = []
-    for name in conditions:
-        sub = final_df[final_df["condition"] == name]
-        row = {"condition": name, "seeds": len(sub)}
-        for m in METRICS:
-            mean, lo, hi = t_interval(sub[m].to_numpy(dtype=float))
-            row[m], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = mean, lo, hi
-        summary.append(row)
-    return curve_df, final_df, pd.DataFrame(summary)
+    return curve_df, final_df, summarize_finals(final_df)
 
 
 def plot(curves: pd.DataFrame, path: Path, title: str) -> None:
@@ -137,21 +129,14 @@ def plot(curves: pd.DataFrame, path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import EngFormatter
-    from scipy import stats
 
     panels = ("episode_collective_return", "equality", "sustainability")
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
     for ax, metric in zip(axes, panels, strict=True):
-        for name, sub in curves.groupby("condition"):
-            g = sub.groupby("env_steps")[metric]
-            mean = g.mean()
-            n = g.count()
-            sem = g.std(ddof=1) / np.sqrt(n)
-            half = sem * stats.t.ppf(0.975, np.maximum(n - 1, 1))
-            ax.plot(mean.index, mean.to_numpy(), label=str(name))
-            ax.fill_between(
-                mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), alpha=0.25
-            )
+        lines = learning_curves(curves, metric=metric)
+        for name, part in lines.groupby("condition", sort=False):
+            ax.plot(part["env_steps"], part["mean"], label=str(name))
+            ax.fill_between(part["env_steps"], part["ci_low"], part["ci_high"], alpha=0.25)
         ax.set_xlabel("env steps")
         ax.xaxis.set_major_formatter(EngFormatter())
         ax.set_title(LABELS[metric])
