@@ -1,11 +1,11 @@
 """Influence rewards of the three settings of Jaques et al. 2019, computed with the core.
 
 The networks of :mod:`agents.networks` return counterfactual logits in a layout that suits
-each setting. The functions here rearrange them into the common pairwise layout
+each setting. The functions here rearrange them into the core's pairwise layout
 ``cf (..., N, N, K, A)`` (row = influencer k, column = influencee j, K counterfactual values of
-k's variable, A actions of j) with k's policy over its variable as the prior, and evaluate every
-pair in one call of :func:`causal_influence.influence.influence`. No divergence or marginal is
-computed here: the formulas live in the core.
+k's variable, A actions of j), which :func:`causal_influence.rewards.credited_influence`
+scores and aligns in time (:func:`agents.sampler.rollout_influence`). No divergence or marginal
+is computed here: the formulas live in the core.
 
 Time alignment (METRICS.md, Conventions):
 
@@ -30,25 +30,20 @@ tensor([0.0500, 1.0000])
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError, ShapeError, describe
-from causal_influence.influence import influence
 from causal_influence.rewards import reward_from_pairwise
 
 __all__ = [
-    "CounterfactualSet",
     "basic_counterfactuals",
     "influence_weight",
     "message_counterfactuals",
     "moa_counterfactuals",
     "other_slot",
-    "pairwise_from_counterfactuals",
     "per_agent_influence",
     "shaped_influence",
 ]
@@ -75,43 +70,11 @@ def other_slot(num_agents: int) -> Tensor:
     return slot.fill_diagonal_(0)
 
 
-@dataclass
-class CounterfactualSet:
-    """Counterfactual logits of the P (influencer, influencee) pairs of a setting.
-
-    Attributes
-    ----------
-    cf_logits : tensor of shape (..., P, K, A)
-        ``cf_logits[..., p, c]``: logits of influencee ``influencees[p]``'s action (or of the
-        influencer's MOA's prediction of it) when influencer ``influencers[p]``'s variable takes
-        the value c, everything else as observed.
-    prior_logits : tensor of shape (..., P, K)
-        The influencer's policy over its variable (action or message) when it chose it.
-    actual : int64 tensor of shape (..., P)
-        The value the influencer actually took.
-    influencers, influencees : int64 tensors of shape (P,)
-        Row k and column j of each pair in the (N, N) pairwise tensor.
-    num_agents : int
-    valid : bool tensor of shape (..., P), optional
-        False where the influencer's variable has nothing to influence (e.g. a message nobody
-        hears because the episode ended); such pairs give 0.
-    """
-
-    cf_logits: Tensor
-    prior_logits: Tensor
-    actual: Tensor
-    influencers: Tensor
-    influencees: Tensor
-    num_agents: int
-    valid: Tensor | None = None
-
-    def dense(self) -> Tensor:
-        """The counterfactual logits in the (..., N, N, K, A) layout (zeros off the pairs)."""
-        lead = self.cf_logits.shape[:-3]
-        n = self.num_agents
-        out = self.cf_logits.new_zeros((*lead, n, n, *self.cf_logits.shape[-2:]))
-        out[..., self.influencers, self.influencees, :, :] = self.cf_logits
-        return out
+def _pairwise(values: Tensor, k: Tensor, j: Tensor, n: int) -> Tensor:
+    """Scatter per-pair logits (..., P, K, A) into (..., N, N, K, A), zeros off the pairs."""
+    out = values.new_zeros((*values.shape[:-3], n, n, *values.shape[-2:]))
+    out[..., k, j, :, :] = values
+    return out
 
 
 def _off_diagonal(n: int) -> tuple[Tensor, Tensor]:
@@ -120,10 +83,8 @@ def _off_diagonal(n: int) -> tuple[Tensor, Tensor]:
     return k[keep], j[keep]
 
 
-def basic_counterfactuals(
-    cf_logits: Tensor, logits: Tensor, actions: Tensor, *, num_influencers: int
-) -> CounterfactualSet:
-    """Pairs of basic (same-step, centralised) influence: influencers x influencees.
+def basic_counterfactuals(cf_logits: Tensor) -> Tensor:
+    """Pairwise layout of basic (same-step, centralised) influence: influencers x influencees.
 
     Parameters
     ----------
@@ -131,28 +92,26 @@ def basic_counterfactuals(
         Influencee ``I + j``'s policy logits with influencer i's current action replaced by
         each value (``ActOutput.cf_logits`` of setting "basic"); influencers are agents
         ``0 .. I-1``, influencees ``I .. N-1``.
-    logits : tensor of shape (..., N, A)
-        Every agent's policy logits at the same step (the prior of influencer k).
-    actions : int64 tensor of shape (..., N)
-    num_influencers : int
+
+    Returns
+    -------
+    tensor of shape (..., N, N, A, A)
+        Zeros except rows ``0 .. I-1`` x columns ``I .. N-1``.
     """
-    n, ni = logits.shape[-2], num_influencers
-    if tuple(cf_logits.shape[-4:-2]) != (n - ni, ni):
+    if cf_logits.ndim < 4:
         raise ShapeError(
-            f"cf_logits: expected shape (..., N-I={n - ni}, I={ni}, A, A); got "
-            f"{describe(cf_logits)}"
+            f"cf_logits: expected shape (..., N-I, I, A, A); got {describe(cf_logits)}"
         )
+    ni = int(cf_logits.shape[-3])
+    n = int(cf_logits.shape[-4]) + ni
     k, j = torch.meshgrid(torch.arange(ni), torch.arange(ni, n), indexing="ij")
     k, j = k.reshape(-1), j.reshape(-1)
-    return CounterfactualSet(
-        cf_logits[..., j - ni, k, :, :], logits[..., k, :], actions[..., k], k, j, n
-    )
+    return _pairwise(cf_logits[..., j - ni, k, :, :], k, j, n)
 
 
-def message_counterfactuals(
-    cf_logits: Tensor, message_logits: Tensor, messages: Tensor, *, valid: Tensor | None = None
-) -> CounterfactualSet:
-    """Pairs of the influence of messages (next step): every speaker k to every listener j != k.
+def message_counterfactuals(cf_logits: Tensor) -> Tensor:
+    """Pairwise layout of the influence of messages (next step): every speaker k to every
+    listener j != k.
 
     Parameters
     ----------
@@ -160,115 +119,46 @@ def message_counterfactuals(
         Listener j's policy logits at step t+1 with the message of step t of the other agent in
         slot s (index order, j skipped) replaced by each symbol (``ActOutput.cf_logits`` of
         setting "comm" at t+1).
-    message_logits : tensor of shape (..., N, M)
-        Each speaker's message logits at t (the policy its message was drawn from).
-    messages : int64 tensor of shape (..., N)
-        The messages sent at t.
-    valid : bool tensor of shape (..., N), optional
-        False where the speaker's message is never heard (episode end after t).
+
+    Returns
+    -------
+    tensor of shape (..., N, N, M, A)
+        Row k = speaker, column j = listener; zeros on the diagonal.
     """
-    n = message_logits.shape[-2]
-    if tuple(cf_logits.shape[-4:-2]) != (n, n - 1):
+    if cf_logits.ndim < 4 or cf_logits.shape[-3] != cf_logits.shape[-4] - 1:
         raise ShapeError(
-            f"cf_logits: expected shape (..., N={n}, N-1={n - 1}, M, A); got {describe(cf_logits)}"
+            f"cf_logits: expected shape (..., N, N-1, M, A); got {describe(cf_logits)}"
         )
+    n = int(cf_logits.shape[-4])
     k, j = _off_diagonal(n)
     slot = other_slot(n)[j, k]  # position of k among j's others
-    return CounterfactualSet(
-        cf_logits[..., j, slot, :, :],
-        message_logits[..., k, :],
-        messages[..., k],
-        k,
-        j,
-        n,
-        None if valid is None else valid[..., k],
-    )
+    return _pairwise(cf_logits[..., j, slot, :, :], k, j, n)
 
 
-def moa_counterfactuals(
-    cf_logits: Tensor, logits: Tensor, actions: Tensor, *, valid: Tensor | None = None
-) -> CounterfactualSet:
-    """Pairs of influence through a model of other agents (MOA): every k to every j != k.
+def moa_counterfactuals(cf_logits: Tensor) -> Tensor:
+    """Pairwise layout of influence through a model of other agents (MOA): every k to every
+    j != k.
 
     Parameters
     ----------
     cf_logits : tensor of shape (..., N, A, N-1, A)
         Agent k's MOA prediction of each other agent's action at t+1 when k's action at t is
         replaced by each value (``ActOutput.cf_logits`` of setting "moa").
-    logits : tensor of shape (..., N, A)
-        k's policy logits at t (the distribution its action was drawn from).
-    actions : int64 tensor of shape (..., N)
-        Actions at t.
-    valid : bool tensor of shape (..., N), optional
-        False where there is no step t+1 (episode end).
-    """
-    n = logits.shape[-2]
-    if cf_logits.shape[-4] != n or cf_logits.shape[-2] != n - 1:
-        raise ShapeError(
-            f"cf_logits: expected shape (..., N={n}, A, N-1={n - 1}, A); got {describe(cf_logits)}"
-        )
-    k, j = _off_diagonal(n)
-    slot = other_slot(n)[k, j]  # position of j among k's others
-    by_other = cf_logits.transpose(-3, -2)  # (..., N, N-1, K, A)
-    return CounterfactualSet(
-        by_other[..., k, slot, :, :],
-        logits[..., k, :],
-        actions[..., k],
-        k,
-        j,
-        n,
-        None if valid is None else valid[..., k],
-    )
-
-
-def pairwise_from_counterfactuals(
-    cset: CounterfactualSet,
-    *,
-    divergence: str = "kl",
-    influencee_action: Tensor | None = None,
-    base: float | None = None,
-) -> Tensor:
-    """Per-step influence of every pair, by the core's ``causal_influence.influence.influence``.
-
-    Parameters
-    ----------
-    cset : CounterfactualSet
-    divergence : {"kl", "jsd", "pmi", "tv"}
-    influencee_action : int64 tensor of shape (..., N), optional
-        The action each influencee j actually took at the step the counterfactuals describe;
-        required by ``"pmi"``.
-    base : float, optional
-        Logarithm base (None = nats).
 
     Returns
     -------
-    tensor of shape (..., N, N)
-        Row = influencer k, column = influencee j; 0 for pairs that do not exist in the setting
-        and for invalid ones.
+    tensor of shape (..., N, N, A, A)
+        Row k = influencer, column j = predicted agent; zeros on the diagonal.
     """
-    if divergence not in DIVERGENCES:
-        raise ConfigError(f"divergence: expected one of {DIVERGENCES}; got {divergence!r}")
-    k_vals = cset.cf_logits.shape[-2]
-    actual = cset.actual
-    valid = (actual >= 0) & (actual < k_vals)
-    if cset.valid is not None:
-        valid = valid & cset.valid
-    actual = torch.where(valid, actual, torch.zeros_like(actual))
-    kwargs = {}
-    if divergence == "pmi":
-        if influencee_action is None:
-            raise ConfigError(
-                "divergence='pmi' needs influencee_action (the action each influencee took)"
-            )
-        kwargs["influencee_action"] = influencee_action[..., cset.influencees]
-    values = influence(
-        cset.cf_logits, cset.prior_logits, actual, divergence=divergence, base=base, **kwargs
-    )
-    values = torch.where(valid, values, torch.zeros_like(values))
-    n = cset.num_agents
-    out = values.new_zeros((*values.shape[:-1], n, n))
-    out[..., cset.influencers, cset.influencees] = values
-    return out
+    if cf_logits.ndim < 4 or cf_logits.shape[-2] != cf_logits.shape[-4] - 1:
+        raise ShapeError(
+            f"cf_logits: expected shape (..., N, A, N-1, A); got {describe(cf_logits)}"
+        )
+    n = int(cf_logits.shape[-4])
+    k, j = _off_diagonal(n)
+    slot = other_slot(n)[k, j]  # position of j among k's others
+    by_other = cf_logits.transpose(-3, -2)  # (..., N, N-1, K, A)
+    return _pairwise(by_other[..., k, slot, :, :], k, j, n)
 
 
 def per_agent_influence(

@@ -60,16 +60,12 @@ def _cf_pairwise(ro: Rollout, net: MultiAgentNet) -> np.ndarray:
     spec = net.spec
     t_len = ro.length
     if spec.setting == "basic":
-        cset = basic_counterfactuals(
-            ro.cf_logits[:t_len], ro.logits, ro.actions, num_influencers=spec.num_influencers
-        )
+        pairwise = basic_counterfactuals(ro.cf_logits[:t_len])
     elif spec.setting == "comm":
-        assert ro.message_logits is not None
-        assert ro.messages is not None
-        cset = message_counterfactuals(ro.cf_logits[1:], ro.message_logits, ro.messages)
+        pairwise = message_counterfactuals(ro.cf_logits[1:])
     else:
-        cset = moa_counterfactuals(ro.cf_logits[:t_len], ro.logits, ro.actions)
-    return cset.dense().numpy()
+        pairwise = moa_counterfactuals(ro.cf_logits[:t_len])
+    return pairwise.numpy()
 
 
 @dataclass

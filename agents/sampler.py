@@ -315,11 +315,8 @@ def rollout_influence(
     n = spec.num_agents
     if spec.setting == "basic":
         ni = spec.num_influencers
-        cset = basic_counterfactuals(
-            ro.cf_logits[:t_len], ro.logits, ro.actions, num_influencers=ni
-        )
         return credited_influence(
-            cset.dense(),
+            basic_counterfactuals(ro.cf_logits[:t_len]),
             ro.logits,
             ro.actions,
             alignment="same_step",
@@ -338,9 +335,8 @@ def rollout_influence(
         assert ro.message_logits is not None
         assert ro.messages is not None
         # Row u of cf_logits is the listeners' policy at u (row T: the next evaluation).
-        cset = message_counterfactuals(ro.cf_logits, ro.message_logits, ro.messages)
         return credited_influence(
-            cset.dense(),
+            message_counterfactuals(ro.cf_logits),
             ro.message_logits,
             ro.messages,
             alignment="next_step",
@@ -349,9 +345,8 @@ def rollout_influence(
             influencee_actions=actions_by_step,
             base=base,
         )
-    cset = moa_counterfactuals(ro.cf_logits[:t_len], ro.logits, ro.actions)
     return credited_influence(
-        cset.dense(),
+        moa_counterfactuals(ro.cf_logits[:t_len]),
         ro.logits,
         ro.actions,
         alignment="next_step",

@@ -17,13 +17,12 @@ from agents.influence_reward import (
     message_counterfactuals,
     moa_counterfactuals,
     other_slot,
-    pairwise_from_counterfactuals,
     per_agent_influence,
     shaped_influence,
 )
 from agents.networks import MultiAgentNet, NetSpec, egocentric_order
 from agents.sampler import Sampler, rollout_influence
-from causal_influence.errors import ConfigError
+from causal_influence.errors import ConfigError, ShapeError
 from causal_influence.influence import influence
 
 S, C = 3, 2
@@ -234,82 +233,47 @@ def test_visibility_filter_uses_visibility_when_the_influencer_acted() -> None:
     torch.testing.assert_close(both, pairwise.sum(-1) + pairwise.sum(-2))
 
 
-@pytest.mark.parametrize("divergence", ["kl", "jsd", "tv", "pmi"])
-def test_pairwise_layouts_equal_per_pair_core_calls(divergence: str) -> None:
+def test_pairwise_layouts_place_each_pair_where_the_core_expects_it() -> None:
+    """Row k = influencer, column j = influencee, (K, A) = (k's values, j's actions); the
+    slices are the network's own logits, unchanged, and every other cell is zero."""
     g = torch.Generator().manual_seed(0)
     n, a, m, t = 3, 4, 5, 2
-    logits = torch.randn(t, n, a, generator=g)
-    actions = torch.randint(0, a, (t, n), generator=g)
-    nxt = torch.randint(0, a, (t, n), generator=g)
-    # basic, 1 influencer
-    cf = torch.randn(t, n - 1, 1, a, a, generator=g)
-    got = pairwise_from_counterfactuals(
-        basic_counterfactuals(cf, logits, actions, num_influencers=1),
-        divergence=divergence,
-        influencee_action=actions,
-    )
-    for j in (1, 2):
-        exp = influence(
-            cf[:, j - 1, 0],
-            logits[:, 0],
-            actions[:, 0],
-            divergence=divergence,
-            influencee_action=actions[:, j],
-        )
-        torch.testing.assert_close(got[:, 0, j], exp)
-    # comm
-    cf = torch.randn(t, n, n - 1, m, a, generator=g)
-    mlog = torch.randn(t, n, m, generator=g)
-    msgs = torch.randint(0, m, (t, n), generator=g)
-    got = pairwise_from_counterfactuals(
-        message_counterfactuals(cf, mlog, msgs), divergence=divergence, influencee_action=nxt
-    )
     ego = egocentric_order(n)
+    # basic, 1 influencer: cf (T, N-I, I, A, A)
+    cf = torch.randn(t, n - 1, 1, a, a, generator=g)
+    dense = basic_counterfactuals(cf)
+    assert dense.shape == (t, n, n, a, a)
+    for j in (1, 2):
+        assert torch.equal(dense[:, 0, j], cf[:, j - 1, 0])
+    assert torch.all(dense[:, 1:] == 0)
+    assert torch.all(dense[:, 0, 0] == 0)
+    # comm: cf (T, N listeners, N-1 speaker slots, M, A)
+    cf = torch.randn(t, n, n - 1, m, a, generator=g)
+    dense = message_counterfactuals(cf)
+    assert dense.shape == (t, n, n, m, a)
     for j in range(n):
         for s in range(n - 1):
             k = int(ego[j, s + 1])
-            exp = influence(
-                cf[:, j, s],
-                mlog[:, k],
-                msgs[:, k],
-                divergence=divergence,
-                influencee_action=nxt[:, j],
-            )
-            torch.testing.assert_close(got[:, k, j], exp)
-    # moa
+            assert torch.equal(dense[:, k, j], cf[:, j, s])
+    # moa: cf (T, N influencers, A, N-1 predicted slots, A)
     cf = torch.randn(t, n, a, n - 1, a, generator=g)
-    got = pairwise_from_counterfactuals(
-        moa_counterfactuals(cf, logits, actions), divergence=divergence, influencee_action=nxt
-    )
+    dense = moa_counterfactuals(cf)
+    assert dense.shape == (t, n, n, a, a)
     for k in range(n):
         for s in range(n - 1):
             j = int(ego[k, s + 1])
-            exp = influence(
-                cf[:, k, :, s],
-                logits[:, k],
-                actions[:, k],
-                divergence=divergence,
-                influencee_action=nxt[:, j],
-            )
-            torch.testing.assert_close(got[:, k, j], exp)
-        assert torch.all(got[:, k, k] == 0)
+            assert torch.equal(dense[:, k, j], cf[:, k, :, s])
+    for layout in (message_counterfactuals(torch.randn(t, n, n - 1, m, a)), dense):
+        assert torch.all(layout[:, torch.arange(n), torch.arange(n)] == 0)
 
 
-def test_invalid_rows_and_options() -> None:
-    g = torch.Generator().manual_seed(1)
-    cf = torch.randn(2, 2, 1, 3, 4, generator=g)
-    mlog = torch.randn(2, 2, 3, generator=g)
-    msgs = torch.tensor([[0, 3], [1, 2]])  # 3 is the "no message" fill value: no influence
-    valid = torch.tensor([[True, True], [False, True]])
-    got = pairwise_from_counterfactuals(message_counterfactuals(cf, mlog, msgs, valid=valid))
-    assert torch.all(got[0, 1] == 0)
-    assert torch.all(got[1, 0] == 0)
-    assert float(got[0, 0, 1]) > 0
-    assert float(got[1, 1, 0]) > 0
-    with pytest.raises(ConfigError):
-        pairwise_from_counterfactuals(message_counterfactuals(cf, mlog, msgs), divergence="pmi")
-    with pytest.raises(ConfigError):
-        pairwise_from_counterfactuals(message_counterfactuals(cf, mlog, msgs), divergence="l2")
+def test_layouts_reject_wrong_shapes() -> None:
+    with pytest.raises(ShapeError, match=r"\(\.\.\., N, N-1, M, A\)"):
+        message_counterfactuals(torch.zeros(2, 3, 3, 4, 4))
+    with pytest.raises(ShapeError, match=r"\(\.\.\., N, A, N-1, A\)"):
+        moa_counterfactuals(torch.zeros(2, 3, 4, 3, 4))
+    with pytest.raises(ShapeError, match="N-I, I, A, A"):
+        basic_counterfactuals(torch.zeros(4, 4))
 
 
 def test_schedule_clip_and_weight() -> None:
