@@ -79,25 +79,24 @@ from causal_influence.errors import (
     describe,
 )
 from causal_influence.trajectory import (
-    _COLUMN_OF,
-    _SCALAR_COLUMNS,
-    _VECTOR_COLUMNS,
     ARRAY_FIELDS,
     EPISODE_FIELDS,
     OPTIONAL_FIELDS,
     REQUIRED_FIELDS,
     Trajectory,
     TrajectoryMeta,
-    _arrow_list_to_numpy,
-    _from_long,
-    _long_columns,
-    _merged_meta,
-    _meta_mismatch,
-    _natural_key,
-    _Origin,
-    _where,
     concat,
 )
+from causal_influence.trajectory.arrays import describe_index, error_location
+from causal_influence.trajectory.long_table import (
+    TableOrigin,
+    arrow_list_to_numpy,
+    from_long_columns,
+    long_columns,
+    natural_key,
+)
+from causal_influence.trajectory.metadata import merge_metadata, metadata_mismatch
+from causal_influence.trajectory.schema import COLUMN_OF, SCALAR_COLUMNS, VECTOR_COLUMNS
 
 __all__ = [
     "FORMAT_NAME",
@@ -224,10 +223,10 @@ def _header(traj: Trajectory, *, data_file: str, columns: bool) -> dict[str, Any
     for name in (*REQUIRED_FIELDS, *EPISODE_FIELDS, *traj.fields):
         arr = traj.to_dict()[name]
         entry: dict[str, Any] = {"dtype": str(arr.dtype), "shape": []}
-        if name in OPTIONAL_FIELDS and name not in _SCALAR_COLUMNS:
+        if name in OPTIONAL_FIELDS and name not in SCALAR_COLUMNS:
             entry["shape"] = [int(s) for s in arr.shape[2:]]
         if columns:
-            entry["column"] = _COLUMN_OF[name]
+            entry["column"] = COLUMN_OF[name]
         fields[name] = entry
     return {
         "format": FORMAT_NAME,
@@ -379,7 +378,7 @@ def save_parquet(
         raise DTypeError(f"save_parquet: expected a Trajectory; got {describe(traj)}")
     path = Path(path)
     _check_suffix(path, ".parquet", "save_parquet")
-    cols, _shapes = _long_columns(traj)
+    cols, _shapes = long_columns(traj)
     arrays, names = [], []
     for name, arr in cols.items():
         if arr.ndim == 1:
@@ -434,7 +433,7 @@ def load_parquet(
         raise FileNotFoundError(f"{path}: no such trajectory file")
     header = _read_sidecar(path)
     optional = header.optional(columns, path)
-    origin = _Origin(str(path))
+    origin = TableOrigin(str(path))
     try:
         pfile = pq.ParquetFile(path)
         schema = pfile.schema_arrow
@@ -451,14 +450,14 @@ def load_parquet(
         )
     wanted: dict[str, str | None] = {"episode": "episode_ids", "t": "t", "agent": None}
     for name in (*REQUIRED_FIELDS, *optional):
-        wanted[_COLUMN_OF[name]] = name
+        wanted[COLUMN_OF[name]] = name
     for col, fname in wanted.items():
         if col not in schema.names:
             why = f"the sidecar lists field {fname!r}" if fname else "every table has it"
             raise origin.fail(FileFormatError, col, f"missing column ({why})")
         typ = schema.field(col).type
         expected = header.fields[fname]["dtype"] if fname else _KEY_DTYPES[col]
-        _check_arrow_type(origin, col, typ, np.dtype(expected), vector=fname in _VECTOR_COLUMNS)
+        _check_arrow_type(origin, col, typ, np.dtype(expected), vector=fname in VECTOR_COLUMNS)
     try:
         table = pfile.read(columns=list(wanted))
     except _arrow_errors() as err:
@@ -468,9 +467,9 @@ def load_parquet(
     out: dict[str, np.ndarray] = {}
     for col, fname in wanted.items():
         chunked = table.column(col)
-        if fname is not None and fname in _VECTOR_COLUMNS:
+        if fname is not None and fname in VECTOR_COLUMNS:
             width = math.prod(header.fields[fname]["shape"])
-            out[col] = _arrow_list_to_numpy(chunked, col, origin, width=width)
+            out[col] = arrow_list_to_numpy(chunked, col, origin, width=width)
             continue
         if chunked.null_count:
             nulls = chunked.is_null().to_numpy(zero_copy_only=False)
@@ -480,7 +479,7 @@ def load_parquet(
         ).to_numpy(zero_copy_only=False)
         out[col] = arr.astype(np.int64, copy=False) if arr.dtype.kind in "iu" else arr
     shapes = {name: tuple(header.fields[name]["shape"]) for name in optional}
-    traj = _from_long(
+    traj = from_long_columns(
         out,
         origin,
         shapes=shapes,
@@ -493,7 +492,7 @@ def load_parquet(
 
 
 def _check_arrow_type(
-    origin: _Origin, col: str, typ: Any, expected: np.dtype, *, vector: bool
+    origin: TableOrigin, col: str, typ: Any, expected: np.dtype, *, vector: bool
 ) -> None:
     import pyarrow as pa
 
@@ -526,7 +525,7 @@ def _check_sizes(traj: Trajectory, header: _Header, path: Path) -> None:
         )
     for name in traj.fields:
         arr = traj.to_dict()[name]
-        if name not in _SCALAR_COLUMNS and list(arr.shape[2:]) != header.fields[name]["shape"]:
+        if name not in SCALAR_COLUMNS and list(arr.shape[2:]) != header.fields[name]["shape"]:
             raise FileFormatError(
                 f"{path}: {name} has trailing shape {arr.shape[2:]}, header says "
                 f"{header.fields[name]['shape']}"
@@ -655,11 +654,11 @@ def load_npz(path: str | os.PathLike[str], *, columns: Iterable[str] | None = No
     try:
         traj = Trajectory(**arrays, metadata=header.meta, copy=False)
     except CausalInfluenceError as err:
-        name = str(err.__dict__.get("ci_field") or "metadata")
-        index = err.__dict__.get("ci_index")
+        field_name, index = error_location(err)
+        name = field_name or "metadata"
         row = ""
         if index:
-            row = f", row {int(index[0])} ({_where(index, header.meta.agent_ids)})"
+            row = f", row {int(index[0])} ({describe_index(index, header.meta.agent_ids)})"
         raise FileFormatError(f"{path}: array {name!r}{row}: {err}") from err
     _check_sizes(traj, header, path)
     return traj
@@ -779,7 +778,7 @@ class TrajectoryDataset:
         return self._headers
 
     def _check_agrees(self, path: Path, meta: TrajectoryMeta, reference: TrajectoryMeta) -> None:
-        bad = _meta_mismatch(reference, meta)
+        bad = metadata_mismatch(reference, meta)
         if bad is not None:
             raise FileFormatError(
                 f"{path}: disagrees with {self.paths[0]} on {bad}; every shard of a dataset "
@@ -797,7 +796,7 @@ class TrajectoryDataset:
         FileFormatError
             If shards disagree on agents, actions, symbols or env, or a header is invalid.
         """
-        return _merged_meta([h.meta for h in self._all_headers()])
+        return merge_metadata([h.meta for h in self._all_headers()])
 
     @property
     def num_steps(self) -> int:
@@ -880,7 +879,7 @@ def open_dataset(
             ]
         else:
             raise FileNotFoundError(f"{source}: no such directory or file")
-        found.sort(key=lambda p: _natural_key(p.name))
+        found.sort(key=lambda p: natural_key(p.name))
     else:
         found = [Path(p) for p in source]
     if not found:

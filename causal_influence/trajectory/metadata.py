@@ -1,0 +1,341 @@
+"""Metadata of a trajectory (:class:`TrajectoryMeta`) and its JSON normalisation.
+
+Also what metadata two trajectories must share to be joined (:func:`metadata_mismatch`), the
+metadata of a join (:func:`merge_metadata`), and the merge of a ``metadata=`` argument with
+keyword overrides that every constructor accepts (:func:`metadata_fields`).
+
+Examples
+--------
+>>> from causal_influence.trajectory.metadata import TrajectoryMeta, metadata_mismatch
+>>> a = TrajectoryMeta(agent_ids=("agent_0",), num_actions=3, seed=1)
+>>> b = TrajectoryMeta(agent_ids=("agent_0",), num_actions=4, seed=2)
+>>> metadata_mismatch(a, b)
+'num_actions (3 vs 4)'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe
+from causal_influence.trajectory.schema import ARRAY_FIELDS
+
+__all__ = [
+    "COMPATIBLE_FIELDS",
+    "TrajectoryMeta",
+    "given_agent_ids",
+    "merge_metadata",
+    "metadata_fields",
+    "metadata_mismatch",
+]
+
+#: Keys accepted in a metadata dict in place of a field name.
+_ALIASES = {"env": "env_name"}
+
+#: Metadata fields two trajectories must share to be concatenated or read as one dataset.
+COMPATIBLE_FIELDS: tuple[str, ...] = (
+    "agent_ids",
+    "num_actions",
+    "num_symbols",
+    "action_names",
+    "symbol_names",
+    "env_name",
+    "env_version",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# normalisation of single values
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, (set, frozenset)):
+        return sorted(x)
+    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
+
+
+def _normalise_extra(extra: Any) -> dict[str, Any]:
+    """``extra`` after a JSON round trip (tuples become lists, numpy scalars Python numbers)."""
+    if extra is None:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise DTypeError(
+            f"extra: expected a dict of JSON-serialisable values; got {describe(extra)}"
+        )
+    try:
+        text = json.dumps(dict(extra), default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise DTypeError(
+            f"extra: expected JSON-serialisable values (str, numbers, bools, None, lists, dicts; "
+            f"no NaN); {err}; convert the value or drop it"
+        ) from err
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
+def _names(value: Any, name: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise DTypeError(f"{name}: expected a list of strings; got {describe(value)}")
+    out = tuple(value)
+    if not all(isinstance(v, str) for v in out):
+        raise DTypeError(f"{name}: expected a list of strings; got {list(out)!r}")
+    return out
+
+
+def _opt_int(value: Any, name: str, *, minimum: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise DTypeError(f"{name}: expected an integer; got {describe(value)} ({value!r})")
+    if int(value) < minimum:
+        raise ConfigError(f"{name}: expected an integer >= {minimum}; got {int(value)}")
+    return int(value)
+
+
+def _agent_ids(value: Any) -> tuple[str, ...]:
+    ids = _names(value, "agent_ids")
+    if not ids:
+        raise ShapeError("agent_ids: expected at least one agent id; got none")
+    if len(set(ids)) != len(ids):
+        dup = next(a for a in ids if ids.count(a) > 1)
+        raise ConfigError(f"agent_ids: expected unique ids; {dup!r} appears more than once")
+    return ids
+
+
+def _check_name_count(names: tuple[str, ...] | None, name: str, size: Any, size_name: str) -> None:
+    if names is not None and len(names) != size:
+        what = name.split("_")[0]
+        raise ShapeError(
+            f"{name}: expected {size_name}={size} names; got {len(names)}; give one name per "
+            f"{what} or leave {name} out"
+        )
+
+
+def _env_text(value: Any, name: str) -> str | None:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = str(int(value))
+    if value is not None and not isinstance(value, str):
+        raise DTypeError(f"{name}: expected a string or None; got {describe(value)}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# the type
+
+
+@dataclass(frozen=True)
+class TrajectoryMeta:
+    """Metadata of a :class:`Trajectory` (stored in the JSON sidecar of its files).
+
+    Attributes
+    ----------
+    agent_ids : tuple of str
+        Name of each agent index, ``("agent_0", ..., "agent_{N-1}")`` by default; unique.
+    num_actions : int
+        Number of actions A; actions lie in [0, A).
+    num_symbols : int
+        Message vocabulary size M (0 = no message channel); messages lie in [0, M).
+    action_names, symbol_names : tuple of str or None
+        Names of the A actions and M symbols.
+    env_name, env_version : str or None
+        Environment that produced the data (e.g. ``"harvest"``, ``"v0"``).
+    seed : int or None
+        Seed of the recording.
+    extra : dict
+        Anything else, JSON-serialisable (normalised by a JSON round trip when built, so
+        tuples become lists and numpy scalars Python numbers).
+
+    Examples
+    --------
+    >>> meta = TrajectoryMeta(agent_ids=("agent_0", "agent_1"), num_actions=3,
+    ...                       extra={"map": "small", "horizon": np.int64(100)})
+    >>> meta.num_agents, meta.extra
+    (2, {'map': 'small', 'horizon': 100})
+    >>> TrajectoryMeta.from_dict(meta.to_dict()) == meta
+    True
+    """
+
+    agent_ids: tuple[str, ...]
+    num_actions: int
+    num_symbols: int = 0
+    action_names: tuple[str, ...] | None = None
+    symbol_names: tuple[str, ...] | None = None
+    env_name: str | None = None
+    env_version: str | None = None
+    seed: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ids = _agent_ids(self.agent_ids)
+        if self.num_actions is None:
+            raise ConfigError("num_actions: required (the number of actions A)")
+        num_actions = _opt_int(self.num_actions, "num_actions", minimum=1)
+        num_symbols = _opt_int(self.num_symbols, "num_symbols", minimum=0)
+        action_names = _names(self.action_names, "action_names")
+        symbol_names = _names(self.symbol_names, "symbol_names")
+        _check_name_count(action_names, "action_names", num_actions, "num_actions")
+        _check_name_count(symbol_names, "symbol_names", num_symbols, "num_symbols")
+        env_name = _env_text(self.env_name, "env_name")
+        env_version = _env_text(self.env_version, "env_version")
+        seed = _opt_int(self.seed, "seed", minimum=-(2**63))
+        extra = _normalise_extra(self.extra)
+        checked = {
+            "agent_ids": ids,
+            "num_actions": num_actions,
+            "num_symbols": num_symbols,
+            "action_names": action_names,
+            "symbol_names": symbol_names,
+            "env_name": env_name,
+            "env_version": env_version,
+            "seed": seed,
+            "extra": extra,
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def num_agents(self) -> int:
+        """Number of agents N (``len(agent_ids)``)."""
+        return len(self.agent_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field (tuples as lists)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        out["extra"] = json.loads(json.dumps(self.extra))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrajectoryMeta:
+        """Inverse of :meth:`to_dict`; unknown keys go to ``extra``, ``env`` means env_name.
+
+        Raises
+        ------
+        ConfigError
+            If ``agent_ids`` or ``num_actions`` is missing.
+        """
+        known = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        extra = dict(data.get("extra") or {})
+        for key, value in data.items():
+            key = _ALIASES.get(key, key)
+            if key == "extra":
+                continue
+            if key in known:
+                kwargs[key] = value
+            else:
+                extra[key] = value
+        missing = [k for k in ("agent_ids", "num_actions") if kwargs.get(k) is None]
+        if missing:
+            raise ConfigError(f"metadata: missing {', '.join(missing)}")
+        return cls(**kwargs, extra=extra)
+
+
+# --------------------------------------------------------------------------------------------
+# metadata of constructors and joins
+
+
+def metadata_fields(
+    metadata: TrajectoryMeta | Mapping[str, Any] | None, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Merge ``metadata`` and keyword ``overrides`` into :class:`TrajectoryMeta` keyword arguments.
+
+    Overrides win; ``env`` means ``env_name``; keys that are no field of a dict ``metadata``
+    go to ``extra`` (merged with its ``extra``). Fields neither gives are absent, so the caller
+    can fill in defaults (agent ids, sizes inferred from the arrays) before building.
+
+    Raises
+    ------
+    TypeError
+        If an override is no metadata field (a misspelt keyword argument).
+    DTypeError
+        If ``metadata`` is neither a TrajectoryMeta nor a dict.
+
+    Examples
+    --------
+    >>> metadata_fields({"env": "harvest", "map": "small"}, {"num_actions": 8})
+    {'env_name': 'harvest', 'num_actions': 8, 'extra': {'map': 'small'}}
+    """
+    known = {f.name for f in fields(TrajectoryMeta)}
+    out: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    sources: list[Mapping[str, Any]] = []
+    if isinstance(metadata, TrajectoryMeta):
+        sources.append({f.name: getattr(metadata, f.name) for f in fields(TrajectoryMeta)})
+    elif isinstance(metadata, Mapping):
+        sources.append(metadata)
+    elif metadata is not None:
+        raise DTypeError(f"metadata: expected a TrajectoryMeta or a dict; got {describe(metadata)}")
+    unknown = sorted(k for k in overrides if _ALIASES.get(k, k) not in known)
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument(s) {unknown}; array fields are {list(ARRAY_FIELDS)} "
+            f"(plus episode_starts, dones), metadata fields are "
+            f"{[f.name for f in fields(TrajectoryMeta)]}; put free-form entries in extra={{...}}"
+        )
+    sources.append(overrides)
+    for source in sources:
+        for key, value in source.items():
+            key = _ALIASES.get(key, key)
+            if key == "extra":
+                extra.update(_normalise_extra(value))
+            elif key in known:
+                out[key] = value
+            else:
+                extra[key] = value
+    out["extra"] = extra
+    return out
+
+
+def given_agent_ids(
+    metadata: TrajectoryMeta | Mapping[str, Any] | None, overrides: Mapping[str, Any]
+) -> Any:
+    """The ``agent_ids`` a constructor was given (keyword first, then ``metadata``), or None."""
+    ids = overrides.get("agent_ids")
+    if ids is None and isinstance(metadata, TrajectoryMeta):
+        ids = metadata.agent_ids
+    elif ids is None and isinstance(metadata, Mapping):
+        ids = metadata.get("agent_ids")
+    return ids
+
+
+def metadata_mismatch(a: TrajectoryMeta, b: TrajectoryMeta) -> str | None:
+    """Name and values of the first of :data:`COMPATIBLE_FIELDS` on which ``a`` and ``b``
+    differ (``"num_actions (3 vs 4)"``), or None when they may be joined."""
+    for name in COMPATIBLE_FIELDS:
+        if getattr(a, name) != getattr(b, name):
+            return f"{name} ({getattr(a, name)!r} vs {getattr(b, name)!r})"
+    return None
+
+
+def merge_metadata(metas: Sequence[TrajectoryMeta]) -> TrajectoryMeta:
+    """Metadata of a join: the first one's, with ``seed`` only if all agree and ``extra`` only
+    the entries all share.
+
+    Examples
+    --------
+    >>> a = TrajectoryMeta(agent_ids=("x",), num_actions=2, seed=1, extra={"map": "small"})
+    >>> b = TrajectoryMeta(agent_ids=("x",), num_actions=2, seed=2, extra={"map": "small"})
+    >>> merged = merge_metadata([a, b])
+    >>> merged.seed, merged.extra
+    (None, {'map': 'small'})
+    """
+    first = metas[0]
+    seeds = {m.seed for m in metas}
+    extra = {
+        k: v for k, v in first.extra.items() if all(k in m.extra and m.extra[k] == v for m in metas)
+    }
+    return replace(first, seed=first.seed if len(seeds) == 1 else None, extra=extra)
