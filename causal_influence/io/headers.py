@@ -1,0 +1,268 @@
+"""Headers of trajectory files: the JSON sidecar of a Parquet file, ``__meta__`` of an NPZ.
+
+A header holds the format name, the schema version, the metadata, the fields present with
+their dtypes and trailing shapes, the sizes, and a write id (Parquet: also stored in the
+file's schema, so a sidecar from another write is detected). :func:`new_header` makes one,
+:class:`Header` checks one read back.
+
+Examples
+--------
+>>> import numpy as np
+>>> from causal_influence.trajectory import Trajectory
+>>> from causal_influence.io.headers import Header, new_header
+>>> traj = Trajectory([[0, 1]], [[0.0, 1.0]], logits=np.zeros((1, 2, 3)))
+>>> raw = new_header(traj, data_file="run.npz", columns=False)
+>>> raw["fields"]["logits"]
+{'dtype': 'float64', 'shape': [3]}
+>>> header = Header(raw, "run.npz")
+>>> header.num_steps, header.meta.num_actions
+(1, 3)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from causal_influence.errors import CausalInfluenceError, ConfigError, FileFormatError
+from causal_influence.trajectory import (
+    ARRAY_FIELDS,
+    EPISODE_FIELDS,
+    OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
+    Trajectory,
+    TrajectoryMeta,
+)
+from causal_influence.trajectory.schema import COLUMN_OF, SCALAR_COLUMNS
+
+__all__ = [
+    "FORMAT_NAME",
+    "SCHEMA_VERSION",
+    "Header",
+    "check_sizes",
+    "check_suffix",
+    "new_header",
+    "read_sidecar",
+    "sidecar_path",
+]
+
+#: Name written into every header ("format" key).
+FORMAT_NAME = "causal-influence-trajectory"
+#: Version of the file layout; readers refuse other versions.
+SCHEMA_VERSION = 1
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    """The JSON sidecar of a Parquet trajectory file (``run.parquet`` -> ``run.json``)."""
+    return Path(path).with_suffix(".json")
+
+
+def check_suffix(path: Path, suffix: str, what: str) -> None:
+    """Raise :class:`~causal_influence.errors.ConfigError` unless ``path`` ends in ``suffix``."""
+    if path.suffix != suffix:
+        raise ConfigError(f"{what}: expected a path ending in {suffix!r}; got {str(path)!r}")
+
+
+def new_header(traj: Trajectory, *, data_file: str, columns: bool) -> dict[str, Any]:
+    """The header of a file about to hold ``traj`` (a fresh write id), JSON-ready.
+
+    ``columns`` adds each field's long-table column name (Parquet).
+    """
+    arrays = traj.to_dict()
+    fields: dict[str, Any] = {}
+    for name in (*REQUIRED_FIELDS, *EPISODE_FIELDS, *traj.fields):
+        arr = arrays[name]
+        entry: dict[str, Any] = {"dtype": str(arr.dtype), "shape": []}
+        if name in OPTIONAL_FIELDS and name not in SCALAR_COLUMNS:
+            entry["shape"] = [int(s) for s in arr.shape[2:]]
+        if columns:
+            entry["column"] = COLUMN_OF[name]
+        fields[name] = entry
+    return {
+        "format": FORMAT_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "data_file": data_file,
+        "write_id": uuid.uuid4().hex,
+        "num_steps": traj.num_steps,
+        "num_agents": traj.num_agents,
+        "num_episodes": traj.num_episodes,
+        "fields": fields,
+        "metadata": traj.metadata.to_dict(),
+    }
+
+
+class Header:
+    """A checked header: metadata, field entries and sizes.
+
+    Parameters
+    ----------
+    raw : object
+        The parsed JSON.
+    where : str
+        The file (and entry) it was read from, for errors.
+
+    Attributes
+    ----------
+    meta : TrajectoryMeta
+    fields : dict of str to dict
+        ``{field: {"dtype": str, "shape": [int, ...], ...}}`` for every field stored.
+    num_steps, num_agents : int
+    write_id, data_file : str or None
+
+    Raises
+    ------
+    FileFormatError
+        On any problem, naming ``where``: another format, another schema version, missing or
+        malformed fields, sizes or metadata.
+    """
+
+    def __init__(self, raw: Any, where: str) -> None:
+        def bad(message: str) -> FileFormatError:
+            return FileFormatError(f"{where}: {message}")
+
+        if not isinstance(raw, dict):
+            raise bad(f"expected a JSON object; got {type(raw).__name__}")
+        _check_version(raw, bad)
+        fields = raw.get("fields")
+        if not isinstance(fields, dict):
+            raise bad("fields: missing or not an object")
+        _check_fields(fields, bad)
+        for key in ("num_steps", "num_agents"):
+            if not isinstance(raw.get(key), int) or raw[key] < 0:
+                raise bad(f"{key}: expected a non-negative integer; got {raw.get(key)!r}")
+        metadata = raw.get("metadata")
+        if not isinstance(metadata, dict):
+            raise bad("metadata: missing or not an object")
+        try:
+            self.meta = TrajectoryMeta.from_dict(metadata)
+        except (CausalInfluenceError, TypeError) as err:
+            raise bad(f"metadata: {err}") from err
+        if self.meta.num_agents != raw["num_agents"]:
+            raise bad(
+                f"metadata lists {self.meta.num_agents} agent ids but num_agents is "
+                f"{raw['num_agents']}"
+            )
+        self.fields: dict[str, dict[str, Any]] = fields
+        self.num_steps: int = raw["num_steps"]
+        self.num_agents: int = raw["num_agents"]
+        self.write_id = raw.get("write_id")
+        self.data_file = raw.get("data_file")
+
+    def optional(self, columns: Iterable[str] | None, file: Path) -> list[str]:
+        """Optional fields to load: all present (None) or the requested ones.
+
+        Raises
+        ------
+        ConfigError
+            If a requested field is unknown or not in the file.
+        """
+        present = [f for f in OPTIONAL_FIELDS if f in self.fields]
+        if columns is None:
+            return present
+        wanted = [columns] if isinstance(columns, str) else list(columns)
+        unknown = [c for c in wanted if c not in OPTIONAL_FIELDS]
+        if unknown:
+            raise ConfigError(
+                f"columns: unknown fields {unknown}; choose among {OPTIONAL_FIELDS} (actions, "
+                f"rewards, episode_ids and t are always loaded)"
+            )
+        absent = [c for c in wanted if c not in self.fields]
+        if absent:
+            raise ConfigError(f"{file}: has no {absent}; fields present: {present}")
+        return [f for f in OPTIONAL_FIELDS if f in wanted]
+
+
+def _check_version(raw: dict[str, Any], bad: Callable[[str], FileFormatError]) -> None:
+    """Our format name and this schema version."""
+    if raw.get("format") != FORMAT_NAME:
+        raise bad(
+            f"not a causal-influence trajectory header (format={raw.get('format')!r}, "
+            f"expected {FORMAT_NAME!r})"
+        )
+    version = raw.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise bad(f"schema_version: expected an integer; got {version!r}")
+    if version > SCHEMA_VERSION:
+        raise bad(
+            f"schema_version {version} was written by a newer causal-influence; this one "
+            f"reads version {SCHEMA_VERSION}; upgrade causal-influence"
+        )
+    if version != SCHEMA_VERSION:
+        raise bad(f"schema_version {version} is not supported (expected {SCHEMA_VERSION})")
+
+
+def _check_fields(fields: dict[str, Any], bad: Callable[[str], FileFormatError]) -> None:
+    """Required fields listed; every entry a known field with a dtype and a trailing shape."""
+    for name in (*REQUIRED_FIELDS, *EPISODE_FIELDS):
+        if name not in fields:
+            raise bad(f"fields: required field {name!r} is not listed")
+    for name, entry in fields.items():
+        if name not in ARRAY_FIELDS:
+            raise bad(f"fields: unknown field {name!r}")
+        ok = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("dtype"), str)
+            and isinstance(entry.get("shape"), list)
+            and all(isinstance(s, int) and s >= 0 for s in entry["shape"])
+        )
+        if not ok:
+            raise bad(f"fields: entry of {name!r} must be {{'dtype': str, 'shape': [int]}}")
+        try:
+            np.dtype(entry["dtype"])
+        except TypeError as err:
+            raise bad(f"fields: {name!r} has an unknown dtype {entry['dtype']!r}") from err
+
+
+def read_sidecar(path: Path) -> Header:
+    """The checked header in the JSON sidecar of the Parquet file ``path``.
+
+    Raises
+    ------
+    FileFormatError
+        If the sidecar is missing, not UTF-8, not JSON or not a valid header.
+    """
+    side = sidecar_path(path)
+    if not side.is_file():
+        raise FileFormatError(
+            f"{path}: its JSON sidecar {side.name} is missing; a Parquet trajectory needs the "
+            f"sidecar written by save_parquet (metadata, fields, write id)"
+        )
+    try:
+        raw = json.loads(side.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise FileFormatError(f"{side}: sidecar is not UTF-8 text ({err})") from err
+    except json.JSONDecodeError as err:
+        raise FileFormatError(
+            f"{side}: sidecar is not valid JSON (line {err.lineno}, column {err.colno}: "
+            f"{err.msg}); truncated or edited by hand?"
+        ) from err
+    return Header(raw, str(side))
+
+
+def check_sizes(traj: Trajectory, header: Header, path: Path) -> None:
+    """The trajectory read from ``path`` has the steps and trailing shapes its header lists.
+
+    Raises
+    ------
+    FileFormatError
+        If it does not.
+    """
+    if traj.num_steps != header.num_steps:
+        raise FileFormatError(
+            f"{path}: holds {traj.num_steps} steps but its header says {header.num_steps}; the "
+            f"file and its metadata do not match (rows lost or added?)"
+        )
+    arrays = traj.to_dict()
+    for name in traj.fields:
+        arr = arrays[name]
+        if name not in SCALAR_COLUMNS and list(arr.shape[2:]) != header.fields[name]["shape"]:
+            raise FileFormatError(
+                f"{path}: {name} has trailing shape {arr.shape[2:]}, header says "
+                f"{header.fields[name]['shape']}"
+            )

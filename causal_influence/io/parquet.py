@@ -1,0 +1,237 @@
+"""Parquet trajectory files: a long table plus its JSON sidecar (the canonical format).
+
+One row per (episode, t, agent), in trajectory order. Scalar columns ``episode``, ``t``,
+``agent`` (index into the agent ids), ``action``, ``reward``, optional ``message``; per-agent
+vectors are fixed-size-list columns: ``logits`` (A), ``message_logits`` (M), ``visible`` (the
+row's agent as observer, N), ``influence`` (the row's agent as influencer k, N),
+``counterfactual_logits`` (the row's agent as influencer, (N, K, A) flattened) and ``obs``
+(flattened). The sidecar ``name.json`` holds the header
+(:mod:`causal_influence.io.headers`); its write id is also stored in the Parquet schema.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> import numpy as np
+>>> from causal_influence.trajectory import Trajectory
+>>> from causal_influence.io import load_parquet, save_parquet
+>>> traj = Trajectory([[0, 1], [2, 1]], [[0.0, 1.0], [1.0, 0.0]], num_actions=3)
+>>> path = save_parquet(traj, pathlib.Path(tempfile.mkdtemp()) / "run.parquet")
+>>> load_parquet(path) == traj
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from causal_influence.errors import DTypeError, FileFormatError, describe
+from causal_influence.io.atomic import atomic_write
+from causal_influence.io.headers import (
+    Header,
+    check_sizes,
+    check_suffix,
+    new_header,
+    read_sidecar,
+    sidecar_path,
+)
+from causal_influence.trajectory import REQUIRED_FIELDS, Trajectory
+from causal_influence.trajectory.long_table import (
+    TableOrigin,
+    arrow_list_to_numpy,
+    from_long_columns,
+    long_columns,
+)
+from causal_influence.trajectory.schema import COLUMN_OF, VECTOR_COLUMNS
+
+__all__ = ["load_parquet", "save_parquet"]
+
+#: Key of the Parquet schema metadata holding the write id (matched against the sidecar's).
+_WRITE_ID_KEY = b"causal_influence.write_id"
+#: dtypes of the key columns, which the sidecar does not list.
+_KEY_DTYPES = {"episode": "int64", "t": "int64", "agent": "int64"}
+
+
+def save_parquet(
+    traj: Trajectory, path: str | os.PathLike[str], *, compression: str | None = "zstd"
+) -> Path:
+    """Write ``traj`` as a Parquet long table plus its JSON sidecar, atomically.
+
+    Parameters
+    ----------
+    traj : Trajectory
+    path : str or path-like
+        Ends in ``.parquet``; the sidecar is ``path.with_suffix(".json")``.
+    compression : str or None
+        Parquet codec (``"zstd"``, ``"snappy"``, ``None``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not isinstance(traj, Trajectory):
+        raise DTypeError(f"save_parquet: expected a Trajectory; got {describe(traj)}")
+    path = Path(path)
+    check_suffix(path, ".parquet", "save_parquet")
+    cols, _shapes = long_columns(traj)
+    arrays, names = [], []
+    for name, arr in cols.items():
+        if arr.ndim == 1:
+            arrays.append(pa.array(arr))
+        else:
+            arrays.append(
+                pa.FixedSizeListArray.from_arrays(pa.array(arr.reshape(-1)), arr.shape[1])
+            )
+        names.append(name)
+    header = new_header(traj, data_file=path.name, columns=True)
+    table = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(
+        {_WRITE_ID_KEY: header["write_id"].encode()}
+    )
+    text = json.dumps(header, indent=1, allow_nan=False)
+    with atomic_write(path, sidecar_path(path)) as (tmp_data, tmp_side):
+        pq.write_table(table, str(tmp_data), compression=compression)
+        tmp_side.write_text(text, encoding="utf-8")
+    return path
+
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, EOFError, ValueError)
+
+
+def load_parquet(
+    path: str | os.PathLike[str], *, columns: Iterable[str] | None = None
+) -> Trajectory:
+    """Read a trajectory written by :func:`save_parquet`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.parquet`` file (its sidecar must sit next to it).
+    columns : iterable of str, optional
+        Optional fields to read (e.g. ``["logits"]`` to skip observations); default all.
+        ``actions``, ``rewards``, ``episode_ids`` and ``t`` are always read.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    FileFormatError
+        If the file or its sidecar is malformed (names file, column, row).
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such trajectory file")
+    header = read_sidecar(path)
+    optional = header.optional(columns, path)
+    origin = TableOrigin(str(path))
+    try:
+        pfile = pq.ParquetFile(path)
+        schema = pfile.schema_arrow
+    except _arrow_errors() as err:
+        raise FileFormatError(
+            f"{path}: not a readable Parquet file (truncated or corrupted?): {str(err).strip()}"
+        ) from err
+    _check_write_id(path, header, schema)
+    wanted: dict[str, str | None] = {"episode": "episode_ids", "t": "t", "agent": None}
+    for name in (*REQUIRED_FIELDS, *optional):
+        wanted[COLUMN_OF[name]] = name
+    _check_schema(schema, wanted, header, origin)
+    try:
+        table = pfile.read(columns=list(wanted))
+    except _arrow_errors() as err:
+        raise FileFormatError(
+            f"{path}: could not read the Parquet data (truncated or corrupted?): {str(err).strip()}"
+        ) from err
+    out = {
+        col: _column_to_numpy(table.column(col), col, fname, header, origin)
+        for col, fname in wanted.items()
+    }
+    shapes = {name: tuple(header.fields[name]["shape"]) for name in optional}
+    traj = from_long_columns(
+        out, origin, shapes=shapes, num_agents=header.num_agents, metadata=header.meta, meta={}
+    )
+    check_sizes(traj, header, path)
+    return traj
+
+
+def _check_write_id(path: Path, header: Header, schema: Any) -> None:
+    """The sidecar and the Parquet file come from the same write."""
+    stored_id = (schema.metadata or {}).get(_WRITE_ID_KEY, b"").decode(errors="replace")
+    if header.write_id != stored_id:
+        raise FileFormatError(
+            f"{path}: the sidecar {sidecar_path(path).name} belongs to another write (write id "
+            f"{header.write_id!r} vs {stored_id!r} in the Parquet file); the pair is "
+            f"inconsistent, save the trajectory again"
+        )
+
+
+def _check_schema(
+    schema: Any, wanted: dict[str, str | None], header: Header, origin: TableOrigin
+) -> None:
+    """Every wanted column (column -> field, None for ``agent``) is present with its dtype."""
+    for col, fname in wanted.items():
+        if col not in schema.names:
+            why = f"the sidecar lists field {fname!r}" if fname else "every table has it"
+            raise origin.fail(FileFormatError, col, f"missing column ({why})")
+        typ = schema.field(col).type
+        expected = header.fields[fname]["dtype"] if fname else _KEY_DTYPES[col]
+        _check_arrow_type(origin, col, typ, np.dtype(expected), vector=fname in VECTOR_COLUMNS)
+
+
+def _check_arrow_type(
+    origin: TableOrigin, col: str, typ: Any, expected: np.dtype, *, vector: bool
+) -> None:
+    import pyarrow as pa
+
+    if vector:
+        if not (pa.types.is_fixed_size_list(typ) or pa.types.is_list(typ)):
+            raise origin.fail(
+                FileFormatError,
+                col,
+                f"wrong dtype: expected a list column of {expected}; got {typ}",
+            )
+        typ = typ.value_type
+    if expected.kind in "iu":
+        ok = pa.types.is_integer(typ)
+    else:
+        try:
+            ok = np.dtype(typ.to_pandas_dtype()) == expected
+        except (NotImplementedError, TypeError):
+            ok = False
+    if not ok:
+        raise origin.fail(
+            FileFormatError, col, f"wrong dtype: expected {expected} (per the sidecar); got {typ}"
+        )
+
+
+def _column_to_numpy(
+    chunked: Any, col: str, fname: str | None, header: Header, origin: TableOrigin
+) -> np.ndarray:
+    """One column read from the file as numpy: (rows, W) for vector fields, else (rows,)
+    (integers as int64); nulls raise."""
+    import pyarrow as pa
+
+    if fname is not None and fname in VECTOR_COLUMNS:
+        width = math.prod(header.fields[fname]["shape"])
+        return arrow_list_to_numpy(chunked, col, origin, width=width)
+    if chunked.null_count:
+        nulls = chunked.is_null().to_numpy(zero_copy_only=False)
+        raise origin.fail(FileFormatError, col, "missing value (null)", int(np.argmax(nulls)))
+    if isinstance(chunked, pa.ChunkedArray):
+        chunked = chunked.combine_chunks()
+    arr = chunked.to_numpy(zero_copy_only=False)
+    return arr.astype(np.int64, copy=False) if arr.dtype.kind in "iu" else arr
