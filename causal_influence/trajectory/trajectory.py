@@ -577,6 +577,7 @@ class Trajectory:
         >>> Trajectory.from_dataframe(traj.to_dataframe()) == traj
         True
         """
+        # imported here: the dataframe module builds trajectories, so it imports this one
         from causal_influence.trajectory.dataframe import trajectory_from_dataframe
 
         return trajectory_from_dataframe(df, metadata=metadata, obs_shape=obs_shape, overrides=meta)
@@ -614,6 +615,7 @@ class Trajectory:
         2        0  1      0       1     0.5      0.0      0.0
         3        0  1      1       1     0.0      0.0      0.0
         """
+        # imported here: the dataframe module builds trajectories, so it imports this one
         from causal_influence.trajectory.dataframe import trajectory_to_dataframe
 
         return trajectory_to_dataframe(self, columns=columns, vectors=vectors)
