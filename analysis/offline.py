@@ -401,6 +401,16 @@ def _heldout_loglik(
     return pd.DataFrame(records)
 
 
+def _prior(
+    model: OtherAgentsModel, data: _Data, stored: np.ndarray | None
+) -> tuple[torch.Tensor, str]:
+    """The influencer's policy logits that weight the counterfactual marginal: the stored
+    ``logits`` when given, else the fitted policy head's; and which it is."""
+    if stored is not None:
+        return torch.as_tensor(np.array(stored, dtype=np.float32)), "stored"
+    return torch.log_softmax(model.policy(data.f), -1), "fitted"
+
+
 def _fit(
     source: Any,
     *,
@@ -447,12 +457,7 @@ def _fit(
     agent_ids = list(traj.metadata.agent_ids)
     with torch.no_grad():
         loglik = _heldout_loglik(model, data, test_rows, lag, agent_ids)
-        if use_stored_policy and traj.logits is not None:
-            prior = torch.as_tensor(np.array(traj.logits, dtype=np.float32))
-            prior_kind = "stored"
-        else:
-            prior = torch.log_softmax(model.policy(data.f), -1)
-            prior_kind = "fitted"
+        prior, prior_kind = _prior(model, data, traj.logits if use_stored_policy else None)
 
     def head(feat: Any, inputs: Any) -> Any:
         return model(feat, inputs)

@@ -283,30 +283,17 @@ def speaker_consistency_table(
     tables = summary.sc  # (U, N, M, A)
     m, a, total = summary.num_symbols, summary.num_actions, int(tables.sum(axis=0)[0].sum())
     n = summary.num_agents
-    common: dict[str, Any] = {
-        "n_bootstrap": n_bootstrap,
-        "confidence_level": confidence_level,
-        "base": base,
-        "gen": gen,
-    }
-    rows = []
+    common: dict[str, Any] = {"n_bootstrap": n_bootstrap, "confidence_level": confidence_level}
     bar = progress_bar(n * (len(definitions) + 1), "speaker consistency", progress)
+    rows = []
     for k in range(n):
         p, _ = permutation(tables[:, k].sum(axis=0), n_permutations, gen)
         bar.update()
         for definition in definitions:
-            low, high, bias, value = _sc_interval(tables[:, k], definition, m, a, **common)
+            interval = _sc_interval(tables[:, k], definition, m, a, base=base, gen=gen, **common)
             rows.append(
-                {
-                    "agent": summary.agent_ids[k],
-                    "definition": definition,
-                    "value": value,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "bias": bias,
-                    "p_value": p,
-                    "n": total,
-                }
+                {"agent": summary.agent_ids[k], "definition": definition, **interval}
+                | {"p_value": p, "n": total}
             )
             bar.update()
     bar.close()
@@ -315,24 +302,19 @@ def speaker_consistency_table(
     for definition in definitions:
         sel = frame["definition"] == definition
         frame.loc[sel, "q_value"] = benjamini_hochberg(frame.loc[sel, "p_value"].to_numpy())
-    extra = []
-    for definition in definitions:
-        if definition == "mi":
-            continue
-        low, high, bias, value = _sc_interval(tables, definition, m, a, **common)
-        extra.append(
-            {
-                "agent": "all",
-                "definition": definition,
-                "value": value,
-                "ci_low": low,
-                "ci_high": high,
-                "bias": bias,
-                "p_value": NAN,
-                "n": total,
-                "q_value": NAN,
-            }
-        )
+    # The Jaques forms also summarise all agents (mean or sum, as Eq. 8); "mi" has no such row.
+    extra = [
+        {
+            "agent": "all",
+            "definition": definition,
+            **_sc_interval(tables, definition, m, a, base=base, gen=gen, **common),
+            "p_value": NAN,
+            "n": total,
+            "q_value": NAN,
+        }
+        for definition in definitions
+        if definition != "mi"
+    ]
     if extra:
         frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
     return frame
@@ -348,9 +330,9 @@ def _sc_interval(
     confidence_level: float,
     base: float | None,
     gen: np.random.Generator,
-) -> tuple[float, float, float, float]:
-    """(low, high, bias, value) of one definition over per-unit ``tables`` ((U, M, A) of one
-    agent, or (U, N, M, A) for the "all" row)."""
+) -> dict[str, float]:
+    """``value``, ``ci_low``, ``ci_high`` and ``bias`` of one definition over per-unit
+    ``tables`` ((U, M, A) of one agent, or (U, N, M, A) for the "all" row)."""
     if definition == "mi":
 
         def stat(tabs: np.ndarray) -> float:
@@ -370,7 +352,7 @@ def _sc_interval(
         quiet=(UndefinedConditionalWarning,),
         information=True,
     )
-    return low, high, bias, value
+    return {"value": value, "ci_low": low, "ci_high": high, "bias": bias}
 
 
 # ------------------------------------------------------------------------------ all at once
