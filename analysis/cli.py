@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
-from analysis.commands import COMMANDS, by_name
+from analysis.commands import by_name
 from analysis.commands.options import PROG, Formatter
 from causal_influence.errors import CausalInfluenceError
 
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
+    for command in by_name().values():
         command.add_parser(sub)
     return parser
 

@@ -159,6 +159,8 @@ def _influence_unit(metadata: dict[str, Any]) -> str:
     if isinstance(unit, str) and unit:
         return unit
     divergence = metadata.get("divergence")
+    # The units of the divergences: to be read from the core's DIVERGENCES registry entries
+    # (which carry their unit) once the core has them; today it has only the list of names.
     if divergence == "tv":
         return "total variation"
     if divergence in ("kl", "jsd", "pmi"):

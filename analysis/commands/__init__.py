@@ -9,8 +9,9 @@ A command is a module with
 - optionally ``FORWARDS_ARGUMENTS = True``: :func:`analysis.cli.main` does not parse the
   arguments after the command's name and hands them to ``run`` as ``ns.argv``.
 
-:data:`COMMANDS` lists them in the order ``--help`` shows. Adding a subcommand is one new
-module here and one line in :data:`COMMANDS`.
+:data:`COMMANDS` holds them in the order ``--help`` shows, imported from the names in
+:data:`COMMAND_MODULES`. Adding a subcommand is one new module here and one line in
+:data:`COMMAND_MODULES`.
 
 Examples
 --------
@@ -21,11 +22,10 @@ Examples
 from __future__ import annotations
 
 import argparse
-from typing import Any, Protocol
+import importlib
+from typing import Any, Protocol, cast
 
-from analysis.commands import analyze, demo, graph, sweep, train
-
-__all__ = ["COMMANDS", "Command", "by_name"]
+__all__ = ["COMMANDS", "COMMAND_MODULES", "Command", "by_name"]
 
 
 class Command(Protocol):
@@ -40,13 +40,19 @@ class Command(Protocol):
         """Run the subcommand; returns the exit status."""
 
 
-#: The registry of subcommands, in the order of ``causal-influence --help``.
-COMMANDS: tuple[Command, ...] = (
-    analyze,
-    graph,
-    sweep,
-    train,
-    demo,
+#: The registry: modules of :mod:`analysis.commands`, one per subcommand, in the order of
+#: ``causal-influence --help``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "analyze",
+    "graph",
+    "sweep",
+    "train",
+    "demo",
+)
+
+#: The subcommand modules of :data:`COMMAND_MODULES`.
+COMMANDS: tuple[Command, ...] = tuple(
+    cast("Command", importlib.import_module(f"{__name__}.{module}")) for module in COMMAND_MODULES
 )
 
 
