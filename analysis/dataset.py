@@ -49,35 +49,41 @@ array([[188,   0],
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import special
 
+from analysis.sources import as_trajectory, iter_trajectories
+from analysis.summary import ALPHABET_AXES, DatasetSummary, alphabet_axes, pad_to
 from causal_influence.communication import (
     causal_influence_of_communication,
     influential_moments,
     lagged_pairs,
 )
-from causal_influence.errors import ConfigError, FileFormatError, ShapeError, describe
+from causal_influence.engine import ALIGNMENTS
+from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.social import social_outcomes
+from causal_influence.trajectory import Trajectory, TrajectoryMeta
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "DEFAULT_MAX_UNITS",
+    "INFLUENCE_VARIABLES",
     "DatasetSummary",
     "iter_trajectories",
     "summarize",
+    "valid_influence_steps",
 ]
 
 #: Default number of bootstrap resampling units (episodes, or groups of episodes beyond it).
 DEFAULT_MAX_UNITS = 200
+
+#: The influencer's variables a stored influence may be of.
+INFLUENCE_VARIABLES: tuple[str, ...] = ("actions", "messages")
 
 _BLOCK = 32768  # rows per block when building tables (bounds the temporary memory)
 _CIC_BLOCK = 2048  # rows per block for CIC (the per-row tensors are N * N * K * A)
@@ -85,248 +91,39 @@ _EXAMPLE_MAX = 5000  # longest influence trace kept for plots
 _PROFILE_MAX = 100_000  # longest within-episode step index kept for the profile
 
 
-# ------------------------------------------------------------------------------ reading
+# ------------------------------------------------------------------------------ summary
 
 
-def _get(obj: Any, name: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return np.asarray(special.softmax(np.asarray(logits, dtype=np.float64), axis=-1))
 
 
-def _metadata(obj: Any) -> dict[str, Any]:
-    """Metadata as one flat dict (a TrajectoryMeta's ``extra`` merged into it)."""
-    meta = _get(obj, "metadata")
-    if hasattr(meta, "to_dict"):
-        meta = meta.to_dict()
-    if not isinstance(meta, Mapping):
-        return {}
-    out = {k: v for k, v in meta.items() if k != "extra"}
-    extra = meta.get("extra")
+def _flat_metadata(meta: TrajectoryMeta) -> dict[str, Any]:
+    """Metadata as one flat dict (``extra`` merged into it, the fields winning)."""
+    data = meta.to_dict()
+    out = {k: v for k, v in data.items() if k != "extra"}
+    extra = data.get("extra")
     if isinstance(extra, Mapping):
         out.update({k: v for k, v in extra.items() if k not in out})
     return out
 
 
-def _is_trajectory(obj: Any) -> bool:
-    return isinstance(obj, Mapping) or hasattr(obj, "actions")
+def valid_influence_steps(traj: Trajectory, influence_lag: int | None) -> np.ndarray:
+    """Steps at which a stored influence is measured, bool of shape (T,).
 
-
-def iter_trajectories(source: Any) -> Iterator[Any]:
-    """Yield the trajectories of ``source`` one at a time.
-
-    Parameters
-    ----------
-    source : Trajectory, mapping, path, or iterable of these
-        A :class:`causal_influence.trajectory.Trajectory` (or any object with the same
-        attributes), a mapping of arrays (``actions`` (T, N) and optionally ``episode_ids``,
-        ``messages``, ``influence``, ``rewards``, ``logits``, ``message_logits``,
-        ``counterfactual_logits``, ``visible``, ``metadata``), a trajectory file (``.parquet``
-        or ``.npz``), a directory of shards (read lazily, one shard at a time), or an iterable
-        of any of these.
-
-    Raises
-    ------
-    FileNotFoundError
-        When a path does not exist.
-    ConfigError
-        When ``source`` is none of the above.
+    Every step for same-step influence (``influence_lag`` 0 or None); for next-step influence
+    (``influence_lag`` 1) every step but the last of each episode, which has no next action.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> parts = [{"actions": np.zeros((3, 2), int)}, {"actions": np.ones((2, 2), int)}]
-    >>> [t["actions"].shape for t in iter_trajectories(parts)]
-    [(3, 2), (2, 2)]
+    >>> from causal_influence.trajectory import Trajectory
+    >>> traj = Trajectory([[0], [1], [1]], [[0.0]] * 3, episode_ids=[0, 0, 1], num_actions=2)
+    >>> valid_influence_steps(traj, 1)
+    array([ True, False, False])
     """
-    if isinstance(source, (str, os.PathLike)):
-        yield from _iter_path(Path(source))
-        return
-    if _is_trajectory(source):
-        yield source
-        return
-    if isinstance(source, Iterable):
-        for item in source:
-            if isinstance(item, (str, os.PathLike)):
-                yield from _iter_path(Path(item))
-            elif _is_trajectory(item):
-                yield item
-            else:
-                raise ConfigError(
-                    f"expected trajectories, mappings of arrays or paths; got an item that is "
-                    f"{describe(item)}"
-                )
-            del item  # hold nothing while the next item (e.g. a shard) loads
-        return
-    raise ConfigError(
-        f"expected a Trajectory, a mapping of arrays, a path, or an iterable of these; got "
-        f"{describe(source)}"
-    )
-
-
-def _iter_path(path: Path) -> Iterator[Any]:
-    import causal_influence.io as ci_io
-
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or directory")
-    if path.is_dir():
-        yield from ci_io.open_dataset(path)
-    else:
-        loaded = ci_io.load(path)
-        if _is_trajectory(loaded):
-            yield loaded
-        else:
-            yield from cast("Iterable[Any]", loaded)
-
-
-# ------------------------------------------------------------------------------ summary
-
-
-@dataclass(frozen=True, eq=False)
-class DatasetSummary:
-    """Accumulated tables and sums of a dataset of trajectories (see the module docstring).
-
-    Arrays indexed by unit have a leading dimension U = :attr:`num_units`. Tables are int64
-    counts; ``(k, j)`` = (influencer, influencee); the diagonal of pairwise tables is filled
-    but never reported.
-
-    Attributes
-    ----------
-    agent_ids : tuple of str
-    num_actions, num_symbols : int
-        Alphabet sizes |A| and |M| (``num_symbols`` is 0 without messages).
-    lag : int
-        Lag of the coordination tables.
-    alignment : str or None
-        Time alignment of the stored influence ("same_step" or "next_step"); None without one.
-    variable : str or None
-        The influencer's variable of the stored influence: "actions" or "messages".
-    influence_lag : int or None
-        0 for same-step, 1 for next-step influence.
-    num_steps, num_episodes : int
-    unit_episodes, unit_steps : numpy.ndarray of shape (U,)
-    ic_action, ic_action_high : numpy.ndarray of shape (U, N, N, A, A)
-        Action/action tables, over all steps and over k's moments of high influence (None
-        without influence).
-    ic_message, ic_message_high : numpy.ndarray of shape (U, N, N, M, A) or None
-    sc : numpy.ndarray of shape (U, N, M, A) or None
-    influence_sum : numpy.ndarray of shape (U, N, N) or None
-    influence_count : numpy.ndarray of shape (U,) or None
-        Valid influence steps per unit.
-    dependence : numpy.ndarray of shape (U, N, N, K, A) or None
-        Counts of (k's variable at t, j's action at t + influence_lag).
-    high_steps : numpy.ndarray of shape (N,) or None
-        Number of moments of high influence of each agent.
-    cic_sum, cic_compat_sum : numpy.ndarray of shape (U, N, N) or None
-        Sums over valid steps of the per-step CIC (nats), correct and ``lowe_compat`` forms.
-    cic_count : numpy.ndarray of shape (U,) or None
-    profile_sum : numpy.ndarray of shape (L, N) or None
-        Sum of each agent's influence reward (summed over influencees) at each step within
-        the episode; ``profile_count`` (L,) the number of episodes contributing.
-    example_reward, example_moments : numpy.ndarray of shape (T0, N) or None
-        Influence reward of the first episode read, and its moments of high influence.
-    social : pandas.DataFrame or None
-        One row per episode (:func:`causal_influence.social.social_outcomes`), ``episode`` the
-        running episode number and ``episode_id`` the id within its trajectory.
-    metadata : dict
-        Metadata of the first trajectory.
-    """
-
-    agent_ids: tuple[str, ...]
-    num_actions: int
-    num_symbols: int
-    lag: int
-    alignment: str | None
-    variable: str | None
-    influence_lag: int | None
-    num_steps: int
-    num_episodes: int
-    unit_episodes: np.ndarray
-    unit_steps: np.ndarray
-    ic_action: np.ndarray
-    ic_action_high: np.ndarray | None = None
-    ic_message: np.ndarray | None = None
-    ic_message_high: np.ndarray | None = None
-    sc: np.ndarray | None = None
-    influence_sum: np.ndarray | None = None
-    influence_count: np.ndarray | None = None
-    dependence: np.ndarray | None = None
-    high_steps: np.ndarray | None = None
-    cic_sum: np.ndarray | None = None
-    cic_compat_sum: np.ndarray | None = None
-    cic_count: np.ndarray | None = None
-    profile_sum: np.ndarray | None = None
-    profile_count: np.ndarray | None = None
-    example_reward: np.ndarray | None = None
-    example_moments: np.ndarray | None = None
-    social: pd.DataFrame | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_agents(self) -> int:
-        """N, the number of agents."""
-        return len(self.agent_ids)
-
-    @property
-    def num_units(self) -> int:
-        """U, the number of bootstrap resampling units."""
-        return int(self.unit_episodes.shape[0])
-
-    @property
-    def has_messages(self) -> bool:
-        """Whether the trajectories carried messages."""
-        return self.ic_message is not None
-
-    @property
-    def has_influence(self) -> bool:
-        """Whether the trajectories carried a pairwise influence tensor."""
-        return self.influence_sum is not None
-
-    @property
-    def has_cic(self) -> bool:
-        """Whether counterfactual logits were stored (so CIC could be computed)."""
-        return self.cic_sum is not None
-
-    def mean_influence(self) -> np.ndarray:
-        """Mean influence of each ordered pair over all valid steps, shape (N, N).
-
-        Raises
-        ------
-        ConfigError
-            Without stored influence.
-        """
-        if self.influence_sum is None or self.influence_count is None:
-            raise ConfigError("the trajectories carry no pairwise influence tensor")
-        total = int(self.influence_count.sum())
-        if total == 0:
-            return np.full((self.num_agents, self.num_agents), np.nan)
-        return np.asarray(self.influence_sum.sum(axis=0) / total)
-
-
-def _pad_to(arr: np.ndarray, axes: tuple[int, ...], sizes: tuple[int, ...]) -> np.ndarray:
-    widths = [(0, 0)] * arr.ndim
-    for ax, size in zip(axes, sizes, strict=True):
-        widths[ax] = (0, max(0, size - arr.shape[ax]))
-    return np.pad(arr, widths) if any(w[1] for w in widths) else arr
-
-
-def _as_labels(x: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.shape != shape:
-        raise ShapeError(f"{name}: expected shape {shape}; got {describe(arr)}")
-    if arr.dtype.kind not in "iub":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise ShapeError(f"{name}: expected integer labels; got {describe(arr)}")
-    arr = arr.astype(np.int64, copy=False)
-    if arr.size and arr.min() < 0:
-        raise ShapeError(f"{name}: expected non-negative labels; got minimum {int(arr.min())}")
-    return arr
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    return np.asarray(special.softmax(np.asarray(logits, dtype=np.float64), axis=-1))
+    if influence_lag == 1:
+        return np.asarray(~traj.episode_ends)
+    return np.ones(traj.num_steps, dtype=bool)
 
 
 class _Accumulator:
@@ -369,53 +166,48 @@ class _Accumulator:
 
     # -------------------------------------------------------------- set-up
 
-    def _start(self, obj: Any, actions: np.ndarray) -> None:
-        meta = _metadata(obj)
+    def _start(self, traj: Trajectory) -> None:
+        """Read what every later trajectory must share from the first one."""
+        meta = _flat_metadata(traj.metadata)
         self.metadata = meta
-        self.n = actions.shape[1]
-        ids = meta.get("agent_ids")
-        if ids is not None and len(ids) == self.n:
-            self.agent_ids = tuple(str(i) for i in ids)
-        else:
-            self.agent_ids = tuple(f"agent_{i}" for i in range(self.n))
-        self.has_messages = _get(obj, "messages") is not None
-        self.has_influence = _get(obj, "influence") is not None
-        self.has_cf = self.has_influence and _get(obj, "counterfactual_logits") is not None
+        self.n = traj.num_agents
+        self.agent_ids = traj.metadata.agent_ids
+        self.has_messages = traj.messages is not None
+        self.has_influence = traj.influence is not None
+        self.has_cf = self.has_influence and traj.counterfactual_logits is not None
         if self.has_influence:
-            align = self.alignment_opt or meta.get("influence_alignment")
-            if align not in ("same_step", "next_step"):
-                raise ConfigError(
-                    f"the trajectories carry an influence tensor but its time alignment is "
-                    f"unknown (metadata influence_alignment = {align!r}); pass "
-                    f"alignment='same_step' (a^k_t -> a^j_t) or 'next_step' "
-                    f"(a^k_t or m^k_t -> a^j_(t+1))"
-                )
-            self.alignment = align
-            self.influence_lag = 0 if align == "same_step" else 1
-            var = self.variable_opt or meta.get("influence_variable")
-            if var is None:
-                var = "messages" if meta.get("setting") == "comm" else "actions"
-            if var not in ("actions", "messages"):
-                raise ConfigError(f"variable: expected 'actions' or 'messages'; got {var!r}")
-            if var == "messages" and not self.has_messages:
-                raise ConfigError(
-                    "the influence is of messages (variable='messages') but the trajectories "
-                    "carry no messages"
-                )
-            self.variable = var
+            self._influence_reading(meta)
         self.started = True
 
-    def _sizes(self, obj: Any, actions: np.ndarray, messages: np.ndarray | None) -> None:
-        meta = _metadata(obj)
-        a = int(actions.max()) + 1 if actions.size else 1
-        logits = _get(obj, "logits")
-        if logits is not None:
-            a = max(a, int(np.shape(logits)[-1]))
-        names = meta.get("action_names")
-        if names:
-            a = max(a, len(names))
-        if meta.get("num_actions"):
-            a = max(a, int(meta["num_actions"]))
+    def _influence_reading(self, meta: dict[str, Any]) -> None:
+        """The alignment and the influencer's variable of the stored influence."""
+        align = self.alignment_opt or meta.get("influence_alignment")
+        if align not in ALIGNMENTS:
+            raise ConfigError(
+                f"the trajectories carry an influence tensor but its time alignment is "
+                f"unknown (metadata influence_alignment = {align!r}); pass "
+                f"alignment='same_step' (a^k_t -> a^j_t) or 'next_step' "
+                f"(a^k_t or m^k_t -> a^j_(t+1))"
+            )
+        self.alignment = align
+        self.influence_lag = 0 if align == "same_step" else 1
+        var = self.variable_opt or meta.get("influence_variable")
+        if var is None:
+            var = "messages" if meta.get("setting") == "comm" else "actions"
+        if var not in INFLUENCE_VARIABLES:
+            raise ConfigError(
+                f"variable: expected {' or '.join(map(repr, INFLUENCE_VARIABLES))}; got {var!r}"
+            )
+        if var == "messages" and not self.has_messages:
+            raise ConfigError(
+                "the influence is of messages (variable='messages') but the trajectories "
+                "carry no messages"
+            )
+        self.variable = var
+
+    def _sizes(self, traj: Trajectory) -> None:
+        """Grow the tables to the trajectory's alphabets (or to the sizes asked for)."""
+        a = traj.metadata.num_actions
         if self.num_actions_opt is not None:
             if a > self.num_actions_opt:
                 raise ShapeError(
@@ -424,13 +216,8 @@ class _Accumulator:
                 )
             a = self.num_actions_opt
         m = 0
-        if messages is not None:
-            m = int(messages.max()) + 1 if messages.size else 1
-            mlog = _get(obj, "message_logits")
-            if mlog is not None:
-                m = max(m, int(np.shape(mlog)[-1]))
-            if meta.get("num_symbols"):
-                m = max(m, int(meta["num_symbols"]))
+        if self.has_messages:
+            m = traj.metadata.num_symbols
             if self.num_symbols_opt is not None:
                 if m > self.num_symbols_opt:
                     raise ShapeError(
@@ -443,19 +230,9 @@ class _Accumulator:
     def _grow(self, a: int, m: int) -> None:
         """Pad every accumulated table to alphabet sizes (a, m)."""
         k = m if self.variable == "messages" else a
-        if self.t:
-            n_axes = {
-                "ic_action": (a, a),
-                "ic_action_high": (a, a),
-                "ic_message": (m, a),
-                "ic_message_high": (m, a),
-                "dependence": (k, a),
-            }
-            for name, sizes in n_axes.items():
-                if name in self.t:
-                    self.t[name] = _pad_to(self.t[name], (3, 4), sizes)
-            if "sc" in self.t:
-                self.t["sc"] = _pad_to(self.t["sc"], (2, 3), (m, a))
+        for name in ALPHABET_AXES:
+            if name in self.t:
+                self.t[name] = pad_to(self.t[name], *alphabet_axes(name, a, m, k))
         self.a, self.m, self.k = a, m, k
 
     def _zeros(self, name: str, shape: tuple[int, ...], dtype: Any = np.int64) -> np.ndarray:
@@ -511,119 +288,72 @@ class _Accumulator:
 
     # -------------------------------------------------------------- one trajectory
 
-    def add(self, obj: Any) -> None:
-        actions_raw = _get(obj, "actions")
-        if actions_raw is None:
-            raise FileFormatError(
-                f"a trajectory without actions: expected an 'actions' array of shape (T, N); got "
-                f"{describe(obj)}"
-            )
-        actions_arr = np.asarray(actions_raw)
-        if actions_arr.ndim != 2 or actions_arr.shape[0] == 0:
-            raise ShapeError(
-                f"actions: expected shape (T, N), time-major with T > 0; got "
-                f"{describe(actions_arr)}"
-            )
+    def add(self, traj: Trajectory) -> None:
+        """Add the counts and sums of one (checked) trajectory."""
+        if traj.num_steps == 0:
+            raise ShapeError("actions: expected T > 0 steps; got a trajectory without steps")
         if not self.started:
-            self._start(obj, actions_arr)
-        t_len, n = actions_arr.shape
-        if n != self.n:
+            self._start(traj)
+        if traj.num_agents != self.n:
             raise ShapeError(
                 f"every trajectory must have the same agents; the first had N = {self.n}, this "
-                f"one has actions of shape {actions_arr.shape}"
+                f"one has actions of shape {traj.actions.shape}"
             )
-        actions = _as_labels(actions_arr, "actions", (t_len, n))
         messages = None
         if self.has_messages:
-            raw = _get(obj, "messages")
-            if raw is None:
+            if traj.messages is None:
                 raise FileFormatError("the first trajectory had messages but a later one has none")
-            messages = _as_labels(raw, "messages", (t_len, n))
-        self._sizes(obj, actions, messages)
-
-        ids_raw = _get(obj, "episode_ids")
-        ids = np.zeros(t_len, dtype=np.int64) if ids_raw is None else np.asarray(ids_raw)
-        if ids.shape != (t_len,):
-            raise ShapeError(
-                f"episode_ids: expected shape ({t_len},), one id per step; got {describe(ids)}"
-            )
-        _, first, inv = np.unique(ids, return_index=True, return_inverse=True)
-        rank = np.argsort(np.argsort(first))  # episodes in order of first appearance
-        ordinal = self.num_episodes + rank[inv]
-        unit = ordinal % self.max_units
-        lengths = np.bincount(rank[inv])
-        n_ep = lengths.size
-        # Step index within each episode.
-        order = np.argsort(rank[inv], kind="stable")
-        t_in = np.empty(t_len, dtype=np.int64)
-        starts = np.cumsum(lengths) - lengths
-        t_in[order] = np.arange(t_len) - np.repeat(starts, lengths)
-
-        ep_units = (self.num_episodes + np.arange(n_ep)) % self.max_units
-        ue = self._zeros("unit_episodes", (self.max_units,))
-        us = self._zeros("unit_steps", (self.max_units,))
-        np.add.at(ue, ep_units, 1)
-        np.add.at(us, ep_units, lengths)
+            messages = traj.messages
+        self._sizes(traj)
+        actions, ids, t_len = traj.actions, traj.episode_ids, traj.num_steps
+        local = np.cumsum(traj.episode_starts) - 1  # episode number within the trajectory
+        lengths = np.bincount(local)
+        unit = (self.num_episodes + local) % self.max_units
+        t_in = np.arange(t_len) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        ep_units = (self.num_episodes + np.arange(lengths.size)) % self.max_units
+        np.add.at(self._zeros("unit_episodes", (self.max_units,)), ep_units, 1)
+        np.add.at(self._zeros("unit_steps", (self.max_units,)), ep_units, lengths)
 
         pairs = lagged_pairs(t_len, self.lag, ids)
         self._pair_counts("ic_action", actions, actions, unit, pairs, self.lag, self.a)
         if messages is not None:
             self._pair_counts("ic_message", messages, actions, unit, pairs, self.lag, self.m)
             self._own_counts(messages, actions, unit)
-
         if self.has_influence:
-            self._add_influence(obj, actions, messages, ids, unit, t_in, pairs)
-        self._add_social(obj, ids, rank[inv])
+            self._add_influence(traj, messages, unit, t_in, pairs)
+        self._add_social(traj, local)
         self.num_steps += t_len
-        self.num_episodes += n_ep
-
-    def _valid_rows(self, ids: np.ndarray) -> np.ndarray:
-        t_len = ids.shape[0]
-        valid = np.ones(t_len, dtype=bool)
-        if self.influence_lag == 1:
-            valid[-1] = False
-            valid[:-1] = ids[:-1] == ids[1:]
-        return valid
+        self.num_episodes += lengths.size
 
     def _add_influence(
         self,
-        obj: Any,
-        actions: np.ndarray,
+        traj: Trajectory,
         messages: np.ndarray | None,
-        ids: np.ndarray,
         unit: np.ndarray,
         t_in: np.ndarray,
         pairs: np.ndarray,
     ) -> None:
-        t_len, n = actions.shape
-        raw = _get(obj, "influence")
-        if raw is None:
+        """Influence sums, the tables at moments of high influence, the dependence table, the
+        profile within the episode and (with counterfactual logits) CIC."""
+        if traj.influence is None:
             raise FileFormatError("the first trajectory had influence but a later one has none")
-        infl = np.asarray(raw, dtype=np.float64)
-        if infl.shape != (t_len, n, n):
-            raise ShapeError(
-                f"influence: expected shape (T, N, N) = ({t_len}, {n}, {n}); got {describe(infl)}"
-            )
+        n, actions, ids = self.n, traj.actions, traj.episode_ids
+        infl = np.asarray(traj.influence, dtype=np.float64)
         if not np.all(np.isfinite(infl)):
             raise FileFormatError("influence: contains NaN or infinite values")
-        if self.visible_only and _get(obj, "visible") is not None:
-            vis = np.asarray(_get(obj, "visible"), dtype=bool)
-            if vis.shape != infl.shape:
-                raise ShapeError(f"visible: expected shape {infl.shape}; got {describe(vis)}")
-            infl = np.where(vis, infl, 0.0)
+        if self.visible_only and traj.visible is not None:
+            infl = np.where(traj.visible, infl, 0.0)
         infl = infl * (1.0 - np.eye(n))[None]
-        valid = self._valid_rows(ids)
+        valid = valid_influence_steps(traj, self.influence_lag)
         rows = np.flatnonzero(valid)
         self._unit_sums("influence_sum", infl[rows], unit[rows])
-        count = self._zeros("influence_count", (self.max_units,))
-        np.add.at(count, unit[rows], 1)
+        np.add.at(self._zeros("influence_count", (self.max_units,)), unit[rows], 1)
 
         reward = infl.sum(axis=-1)  # (T, N)
-        moments = np.zeros((t_len, n), dtype=bool)
+        moments = np.zeros((traj.num_steps, n), dtype=bool)
         if rows.size:
             moments[rows] = influential_moments(reward[rows], episode_ids=ids[rows])
-        high = self._zeros("high_steps", (n,))
-        high += moments.sum(axis=0)
+        self._zeros("high_steps", (n,))[...] += moments.sum(axis=0)
         self._pair_counts(
             "ic_action_high", actions, actions, unit, pairs, self.lag, self.a, moments
         )
@@ -633,17 +363,30 @@ class _Accumulator:
             )
         lag = int(self.influence_lag or 0)
         src = messages if self.variable == "messages" and messages is not None else actions
-        dep_pairs = lagged_pairs(t_len, lag, ids)
+        dep_pairs = lagged_pairs(traj.num_steps, lag, ids)
         self._pair_counts("dependence", src, actions, unit, dep_pairs, lag, self.k)
+        self._add_profile(reward, moments, t_in, rows, valid, ids)
+        if self.has_cf:
+            self._add_cic(traj, rows, unit)
 
-        # Influence by step within the episode, and the first episode's trace.
+    def _add_profile(
+        self,
+        reward: np.ndarray,
+        moments: np.ndarray,
+        t_in: np.ndarray,
+        rows: np.ndarray,
+        valid: np.ndarray,
+        ids: np.ndarray,
+    ) -> None:
+        """Influence by step within the episode, and the first episode's trace."""
+        n = self.n
         steps = np.minimum(t_in[rows], _PROFILE_MAX - 1)
         length = int(steps.max()) + 1 if steps.size else 0
         prof = self._zeros("profile_sum", (0, n), np.float64)
         pcount = self._zeros("profile_count", (0,))
         if length > prof.shape[0]:
-            prof = self.t["profile_sum"] = _pad_to(prof, (0,), (length,))
-            pcount = self.t["profile_count"] = _pad_to(pcount, (0,), (length,))
+            prof = self.t["profile_sum"] = pad_to(prof, (0,), (length,))
+            pcount = self.t["profile_count"] = pad_to(pcount, (0,), (length,))
         for k in range(n):
             prof[:length, k] += np.bincount(steps, weights=reward[rows, k], minlength=length)
         pcount[:length] += np.bincount(steps, minlength=length)
@@ -653,26 +396,15 @@ class _Accumulator:
             self.example_reward = reward[keep]
             self.example_moments = moments[keep]
 
-        if self.has_cf:
-            self._add_cic(obj, rows, unit)
-
-    def _add_cic(self, obj: Any, rows: np.ndarray, unit: np.ndarray) -> None:
+    def _add_cic(self, traj: Trajectory, rows: np.ndarray, unit: np.ndarray) -> None:
         n = self.n
-        cf = _get(obj, "counterfactual_logits")
+        cf = traj.counterfactual_logits
         prior_name = "message_logits" if self.variable == "messages" else "logits"
-        prior = _get(obj, prior_name)
+        prior = traj.message_logits if self.variable == "messages" else traj.logits
         if cf is None or prior is None:
             raise FileFormatError(
                 f"counterfactual_logits need the influencer's policy ({prior_name}) for the "
                 f"CIC weights; one of them is missing"
-            )
-        cf = np.asarray(cf)
-        prior = np.asarray(prior)
-        t_len = cf.shape[0]
-        if cf.ndim != 5 or cf.shape[1:3] != (n, n) or prior.shape[:2] != (t_len, n):
-            raise ShapeError(
-                f"counterfactual_logits: expected shape (T, N, N, K, A) with {prior_name} "
-                f"(T, N, K); got {describe(cf)} and {describe(prior)}"
             )
         if prior.shape[-1] != cf.shape[3]:
             raise ShapeError(
@@ -694,21 +426,13 @@ class _Accumulator:
         count = self._zeros("cic_count", (self.max_units,))
         np.add.at(count, unit[rows], 1)
 
-    def _add_social(self, obj: Any, ids: np.ndarray, local_episode: np.ndarray) -> None:
-        rewards = _get(obj, "extrinsic")
-        if rewards is None:
-            rewards = _get(obj, "rewards")
-        if rewards is None:
+    def _add_social(self, traj: Trajectory, local_episode: np.ndarray) -> None:
+        """Social outcomes of every episode (none when the rewards were not recorded)."""
+        rewards = np.asarray(traj.rewards, dtype=np.float64)
+        if np.isnan(rewards).all():
             return
-        timeouts = _get(obj, "timeouts")
-        frame = social_outcomes(
-            np.asarray(rewards, dtype=np.float64),
-            timeouts=None if timeouts is None else np.asarray(timeouts, dtype=bool),
-            episode_ids=local_episode,
-        )
-        uniq_ids = np.empty(int(local_episode.max()) + 1, dtype=ids.dtype)
-        uniq_ids[local_episode] = ids
-        frame.insert(1, "episode_id", uniq_ids[frame["episode"].to_numpy()])
+        frame = social_outcomes(rewards, timeouts=None, episode_ids=local_episode)
+        frame.insert(1, "episode_id", traj.episode_index[frame["episode"].to_numpy()])
         frame["episode"] = frame["episode"] + self.num_episodes
         self.social.append(frame)
 
@@ -725,9 +449,6 @@ class _Accumulator:
             arr = self.t.get(name)
             return None if arr is None else arr[:u]
 
-        unit_episodes = self.t["unit_episodes"][:u]
-        unit_steps = self.t["unit_steps"][:u]
-        ic_action = self.t["ic_action"][:u]
         return DatasetSummary(
             agent_ids=self.agent_ids,
             num_actions=self.a,
@@ -738,9 +459,9 @@ class _Accumulator:
             influence_lag=self.influence_lag,
             num_steps=self.num_steps,
             num_episodes=self.num_episodes,
-            unit_episodes=unit_episodes,
-            unit_steps=unit_steps,
-            ic_action=ic_action,
+            unit_episodes=self.t["unit_episodes"][:u],
+            unit_steps=self.t["unit_steps"][:u],
+            ic_action=self.t["ic_action"][:u],
             ic_action_high=take("ic_action_high"),
             ic_message=take("ic_message"),
             ic_message_high=take("ic_message_high"),
@@ -778,11 +499,12 @@ def summarize(
     Parameters
     ----------
     source : Trajectory, mapping of arrays, path, or iterable of these
-        See :func:`iter_trajectories`. Arrays are time-major, agent second: ``actions``
-        (T, N), ``messages`` (T, N), ``influence`` (T, N, N) (row = influencer k, column =
-        influencee j), ``counterfactual_logits`` (T, N, N, K, A) with row t aligned with
-        influence row t, ``logits`` (T, N, A), ``message_logits`` (T, N, M), ``rewards``
-        (T, N), ``episode_ids`` (T,).
+        See :func:`analysis.sources.iter_trajectories`; each item becomes a checked
+        trajectory with :func:`analysis.sources.as_trajectory`. Arrays are time-major, agent
+        second: ``actions`` (T, N), ``messages`` (T, N), ``influence`` (T, N, N) (row =
+        influencer k, column = influencee j), ``counterfactual_logits`` (T, N, N, K, A) with
+        row t aligned with influence row t, ``logits`` (T, N, A), ``message_logits``
+        (T, N, M), ``rewards`` (T, N), ``episode_ids`` (T,).
     lag : int
         Lag of instantaneous coordination (default 1: speaker at t, listener at t + 1).
     alignment : {"same_step", "next_step"}, optional
@@ -793,7 +515,7 @@ def summarize(
         ``influence_variable``; else "messages" when the metadata ``setting`` is "comm", else
         "actions").
     num_actions, num_symbols : int, optional
-        Alphabet sizes |A| and |M| (default: from the logits, the metadata, or the labels).
+        Alphabet sizes |A| and |M| (default: the trajectories' metadata).
     max_units : int
         Largest number of bootstrap resampling units (module docstring).
     visible_only : bool
@@ -810,14 +532,16 @@ def summarize(
     ConfigError
         Unknown alignment or variable, or a source of the wrong kind.
     ShapeError, FileFormatError
-        Arrays of inconsistent shapes, missing arrays, an empty source.
+        Trajectories that differ in agents or fields, non-finite influence, an empty source.
     """
     if lag < 0:
         raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
     if max_units < 1:
         raise ConfigError(f"max_units: expected a positive integer; got {max_units}")
-    if alignment is not None and alignment not in ("same_step", "next_step"):
-        raise ConfigError(f"alignment: expected 'same_step' or 'next_step'; got {alignment!r}")
+    if alignment is not None and alignment not in ALIGNMENTS:
+        raise ConfigError(
+            f"alignment: expected {' or '.join(map(repr, ALIGNMENTS))}; got {alignment!r}"
+        )
     from tqdm.auto import tqdm
 
     acc = _Accumulator(
@@ -830,11 +554,11 @@ def summarize(
         visible_only=visible_only,
     )
     bar = tqdm(desc="reading", unit="traj", disable=not progress, delay=0.5)
-    for traj in iter_trajectories(source):
-        acc.add(traj)
+    for item in iter_trajectories(source):
+        acc.add(as_trajectory(item))
         # Drop the reference before the next shard loads: otherwise the loop variable (or a
         # wrapping iterator's) holds this shard while the next one is read, two at a time.
-        del traj
+        del item
         bar.update()
     bar.close()
     return acc.finish()

@@ -146,61 +146,32 @@ def speaker_listener(
         raise ConfigError(
             f"episodes >= 1 and length >= 2 expected; got episodes={episodes}, length={length}"
         )
-    gen = resolve_rng(rng)
-    n_sym, n_agents = num_symbols, 3
     total = episodes * length
-    ids = np.repeat(np.arange(episodes), length)
     starts = np.zeros(total, dtype=bool)
     starts[::length] = True
-
-    states = gen.integers(0, n_sym, size=total)
-    uniform = gen.integers(0, n_sym, size=(total, n_agents, 2))
-    coin = gen.random((total, 2))
-    messages = uniform[:, :, 0].copy()
-    messages[:, SPEAKER] = np.where(coin[:, 0] < 1 - noise, states, uniform[:, SPEAKER, 0])
+    states, messages, actions = _play(
+        resolve_rng(rng), starts, num_symbols, noise=noise, listener_noise=listener_noise
+    )
     prev = np.roll(messages[:, SPEAKER], 1)
-    actions = uniform[:, :, 1].copy()
-    actions[:, SPEAKER] = states
-    follow = (coin[:, 1] < 1 - listener_noise) & ~starts
-    actions[:, LISTENER] = np.where(follow, prev, uniform[:, LISTENER, 1])
-
-    speaker_msg = _log(_noisy(1 - noise, n_sym))
-    listener_pol = _log(_noisy(1 - listener_noise, n_sym))
-    message_logits = np.zeros((total, n_agents, n_sym))
-    message_logits[:, SPEAKER] = speaker_msg[states]
-    logits = np.zeros((total, n_agents, n_sym))
-    logits[:, SPEAKER] = _log(np.eye(n_sym))[states]
-    logits[:, LISTENER] = np.where(starts[:, None], 0.0, listener_pol[prev])
-
-    # Counterfactual row t: each influencee's policy at t + 1; only the listener's depends on
-    # a symbol (the speaker's). The last row of an episode has no successor (filler).
-    has_next = np.zeros(total, dtype=bool)
-    has_next[:-1] = ~starts[1:]
-    nxt = np.where(has_next[:, None, None], np.roll(logits, -1, axis=0), logits)
-    cf = np.broadcast_to(nxt[:, None, :, None, :], (total, n_agents, n_agents, n_sym, n_sym)).copy()
-    cf[has_next, SPEAKER, LISTENER] = listener_pol
-
+    message_logits, logits, listener_pol = _policies(
+        states, prev, starts, num_symbols, noise=noise, listener_noise=listener_noise
+    )
+    cf = _counterfactual_logits(logits, listener_pol, starts)
     model = TabularModel(
         cf, message_logits, messages, predicts_next_step=True, episode_starts=starts
     )
     influence = np.asarray(pairwise_influence(model, alignment="next_step").influence)
-
-    rewards = np.zeros((total, n_agents))
-    hit = (~starts) & (actions[:, LISTENER] == np.roll(states, 1))
-    rewards[:, SPEAKER] = hit
-    rewards[:, LISTENER] = hit
-    rewards[:, BYSTANDER] = actions[:, BYSTANDER] == states
     return Trajectory(
         actions=actions,
-        rewards=rewards,
-        episode_ids=ids,
+        rewards=_rewards(states, actions, starts),
+        episode_ids=np.repeat(np.arange(episodes), length),
         messages=messages,
         logits=logits,
         message_logits=message_logits,
         influence=influence,
         counterfactual_logits=cf,
-        num_actions=n_sym,
-        num_symbols=n_sym,
+        num_actions=num_symbols,
+        num_symbols=num_symbols,
         env_name="speaker_listener",
         extra={
             "setting": "comm",
@@ -211,6 +182,77 @@ def speaker_listener(
             "listener_noise": listener_noise,
         },
     )
+
+
+def _play(
+    gen: np.random.Generator,
+    starts: np.ndarray,
+    n_sym: int,
+    *,
+    noise: float,
+    listener_noise: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hidden states (T,), symbols (T, 3) and actions (T, 3) of the game."""
+    total, n_agents = starts.size, 3
+    states = gen.integers(0, n_sym, size=total)
+    uniform = gen.integers(0, n_sym, size=(total, n_agents, 2))
+    coin = gen.random((total, 2))
+    messages = uniform[:, :, 0].copy()
+    messages[:, SPEAKER] = np.where(coin[:, 0] < 1 - noise, states, uniform[:, SPEAKER, 0])
+    prev = np.roll(messages[:, SPEAKER], 1)
+    actions = uniform[:, :, 1].copy()
+    actions[:, SPEAKER] = states
+    follow = (coin[:, 1] < 1 - listener_noise) & ~starts
+    actions[:, LISTENER] = np.where(follow, prev, uniform[:, LISTENER, 1])
+    return states, messages, actions
+
+
+def _policies(
+    states: np.ndarray,
+    prev: np.ndarray,
+    starts: np.ndarray,
+    n_sym: int,
+    *,
+    noise: float,
+    listener_noise: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Message logits (T, 3, M), action logits (T, 3, A) and the listener's policy table
+    (M, A) given the speaker's previous symbol."""
+    total, n_agents = states.size, 3
+    speaker_msg = _log(_noisy(1 - noise, n_sym))
+    listener_pol = _log(_noisy(1 - listener_noise, n_sym))
+    message_logits = np.zeros((total, n_agents, n_sym))
+    message_logits[:, SPEAKER] = speaker_msg[states]
+    logits = np.zeros((total, n_agents, n_sym))
+    logits[:, SPEAKER] = _log(np.eye(n_sym))[states]
+    logits[:, LISTENER] = np.where(starts[:, None], 0.0, listener_pol[prev])
+    return message_logits, logits, listener_pol
+
+
+def _counterfactual_logits(
+    logits: np.ndarray, listener_pol: np.ndarray, starts: np.ndarray
+) -> np.ndarray:
+    """Counterfactual row t (T, 3, 3, M, A): each influencee's policy at t + 1; only the
+    listener's depends on a symbol (the speaker's). The last row of an episode has no
+    successor (filler)."""
+    total, n_agents, n_sym = logits.shape
+    has_next = np.zeros(total, dtype=bool)
+    has_next[:-1] = ~starts[1:]
+    nxt = np.where(has_next[:, None, None], np.roll(logits, -1, axis=0), logits)
+    cf = np.broadcast_to(nxt[:, None, :, None, :], (total, n_agents, n_agents, n_sym, n_sym)).copy()
+    cf[has_next, SPEAKER, LISTENER] = listener_pol
+    return cf
+
+
+def _rewards(states: np.ndarray, actions: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Speaker and listener score when the listener plays the previous state; the bystander
+    when it plays the current one."""
+    rewards = np.zeros(actions.shape)
+    hit = (~starts) & (actions[:, LISTENER] == np.roll(states, 1))
+    rewards[:, SPEAKER] = hit
+    rewards[:, LISTENER] = hit
+    rewards[:, BYSTANDER] = actions[:, BYSTANDER] == states
+    return rewards
 
 
 def run(
@@ -266,75 +308,68 @@ def run(
         title="Demo: a speaker, a listener and a bystander",
         source=f"{out / 'trajectories'} ({len(shards)} shards)",
     )
-    expected = expected_values()
-    sc = result.speaker_consistency
-    ic = result.coordination
-    assert sc is not None
-    assert result.cic is not None
-    assert result.influence is not None
-
-    def pick(frame: Any, **where: Any) -> Any:
-        sel = np.ones(len(frame), dtype=bool)
-        for key, value in where.items():
-            sel &= (frame[key] == value).to_numpy()
-        return frame[sel].iloc[0]
-
-    rows = [
-        (
-            "speaker consistency (mi), agent_0",
-            pick(sc, agent="agent_0", definition="mi"),
-            "value",
-            expected["sc_mi"],
-        ),
-        (
-            "speaker consistency (jaques), agent_0",
-            pick(sc, agent="agent_0", definition="jaques"),
-            "value",
-            expected["sc_jaques"],
-        ),
-        (
-            "IC symbol/action, agent_0 -> agent_1",
-            pick(
-                ic, kind="symbol/action", subset="all", influencer="agent_0", influencee="agent_1"
-            ),
-            "value",
-            expected["ic_symbol_action"],
-        ),
-        (
-            "IC action/action, agent_0 -> agent_1",
-            pick(
-                ic, kind="action/action", subset="all", influencer="agent_0", influencee="agent_1"
-            ),
-            "value",
-            expected["ic_action_action"],
-        ),
-        (
-            "CIC, agent_0 -> agent_1",
-            pick(result.cic, influencer="agent_0", influencee="agent_1"),
-            "cic",
-            expected["cic"],
-        ),
-        (
-            "mean influence, agent_0 -> agent_1",
-            pick(result.influence, influencer="agent_0", influencee="agent_1"),
-            "mean",
-            expected["cic"],
-        ),
-    ]
+    rows = _comparison(result, expected_values())
     print(f"{traj.num_steps} steps, {episodes} episodes, {len(shards)} shards", file=echo)
     print(f"{'measure':42s} {'measured':>9s} {'interval':>19s} {'expected':>9s}", file=echo)
     for label, row, col, value in rows:
         interval = f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
         print(f"{label:42s} {row[col]:9.4f} {interval:>19s} {value:9.4f}", file=echo)
-    others = result.influence[
-        ~(
-            (result.influence["influencer"] == "agent_0")
-            & (result.influence["influencee"] == "agent_1")
-        )
-    ]
+    infl = result.influence
+    assert infl is not None
+    others = infl[~((infl["influencer"] == "agent_0") & (infl["influencee"] == "agent_1"))]
     print(
         f"largest mean influence of any other pair: {others['mean'].max():.2e} nats (expected 0)",
         file=echo,
     )
     print(f"report: {report}", file=echo)
     return report
+
+
+def _pick(frame: Any, **where: Any) -> Any:
+    """The first row of ``frame`` whose columns equal ``where``."""
+    sel = np.ones(len(frame), dtype=bool)
+    for key, value in where.items():
+        sel &= (frame[key] == value).to_numpy()
+    return frame[sel].iloc[0]
+
+
+def _comparison(result: Any, expected: dict[str, float]) -> list[tuple[str, Any, str, float]]:
+    """(label, measured row, column, expected value) of each headline measure."""
+    sc, ic, cic, infl = (
+        result.speaker_consistency,
+        result.coordination,
+        result.cic,
+        result.influence,
+    )
+    assert sc is not None
+    assert cic is not None
+    assert infl is not None
+    pair = {"influencer": "agent_0", "influencee": "agent_1"}
+    return [
+        (
+            "speaker consistency (mi), agent_0",
+            _pick(sc, agent="agent_0", definition="mi"),
+            "value",
+            expected["sc_mi"],
+        ),
+        (
+            "speaker consistency (jaques), agent_0",
+            _pick(sc, agent="agent_0", definition="jaques"),
+            "value",
+            expected["sc_jaques"],
+        ),
+        (
+            "IC symbol/action, agent_0 -> agent_1",
+            _pick(ic, kind="symbol/action", subset="all", **pair),
+            "value",
+            expected["ic_symbol_action"],
+        ),
+        (
+            "IC action/action, agent_0 -> agent_1",
+            _pick(ic, kind="action/action", subset="all", **pair),
+            "value",
+            expected["ic_action_action"],
+        ),
+        ("CIC, agent_0 -> agent_1", _pick(cic, **pair), "cic", expected["cic"]),
+        ("mean influence, agent_0 -> agent_1", _pick(infl, **pair), "mean", expected["cic"]),
+    ]

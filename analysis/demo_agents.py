@@ -161,12 +161,7 @@ def run(
     pathlib.Path
         The report.
     """
-    import causal_influence.io as ci_io
-    from agents.recording import record
     from agents.trainer import train
-    from analysis.report import write_report
-    from analysis.stats import analyze
-    from causal_influence.trajectory import concat
 
     demo = demo if demo is not None else DemoConfig()
     echo = stream if stream is not None else sys.stdout
@@ -185,19 +180,39 @@ def run(
     start = time.perf_counter()
     result = train(cfg)
     train_seconds = time.perf_counter() - start
-    returns = _episode_returns(result.frame())
-
+    history = result.frame()
     say(f"[2/3] recording {demo.record_episodes} episodes of the trained agents")
+    shards, steps = _record(result, demo, out / "trajectories")
+    say(f"[3/3] analysing {len(shards)} shards ({steps:,} steps)")
+    analysis, report = _analyse(demo, cfg.total_env_steps, out, progress=progress)
+    say("")
+    say(f"report: {report}")
+    for line in _training_lines(cfg.total_env_steps, train_seconds, history):
+        say(line)
+    for line in _analysis_lines(analysis):
+        say(line)
+    return report
+
+
+def _record(result: Any, demo: DemoConfig, directory: Path) -> tuple[list[Path], int]:
+    """Record the trained agents and save the episodes as Parquet shards; (shards, steps)."""
+    import causal_influence.io as ci_io
+    from agents.recording import record
+    from causal_influence.trajectory import concat
+
     trajectories = record(
-        result,
-        episodes=demo.record_episodes,
-        seed=demo.seed + 1,
-        counterfactual_logits=True,
+        result, episodes=demo.record_episodes, seed=demo.seed + 1, counterfactual_logits=True
     )
     data = concat(trajectories)
-    shards = ci_io.write_shards(data, out / "trajectories", episodes_per_shard=8, overwrite=True)
+    shards = ci_io.write_shards(data, directory, episodes_per_shard=8, overwrite=True)
+    return list(shards), data.num_steps
 
-    say(f"[3/3] analysing {len(shards)} shards ({data.num_steps:,} steps)")
+
+def _analyse(demo: DemoConfig, env_steps: int, out: Path, *, progress: bool) -> tuple[Any, Path]:
+    """Analyse the shards from disk and write the report; (analysis, report path)."""
+    from analysis.report import write_report
+    from analysis.stats import analyze
+
     analysis = analyze(
         out / "trajectories",
         n_bootstrap=demo.n_bootstrap,
@@ -211,25 +226,35 @@ def run(
         title=f"Influential communication on small_{demo.game} ({demo.num_agents} agents)",
         source=(
             f"{out / 'trajectories'}: {demo.record_episodes} episodes of agents trained by "
-            f"the demo ({cfg.total_env_steps:,} env steps, seed {demo.seed})"
+            f"the demo ({env_steps:,} env steps, seed {demo.seed})"
         ),
     )
+    return analysis, report
 
-    say("")
-    say(f"report: {report}")
-    say(
-        f"training: {cfg.total_env_steps:,} env steps in {train_seconds:.0f} s "
-        f"({cfg.total_env_steps / max(train_seconds, 1e-9):,.0f} env steps/s)"
-    )
+
+def _training_lines(env_steps: int, seconds: float, history: pd.DataFrame) -> list[str]:
+    """Speed of training and how the collective return moved during it."""
+    lines = [
+        f"training: {env_steps:,} env steps in {seconds:.0f} s "
+        f"({env_steps / max(seconds, 1e-9):,.0f} env steps/s)"
+    ]
+    returns = _episode_returns(history)
     if returns.size >= 2:
         k = max(1, min(10, returns.size // 4))
-        say(
+        lines.append(
             f"collective return per episode: first {k} episodes {returns[:k].mean():.1f}, "
             f"last {k} episodes {returns[-k:].mean():.1f}"
         )
+    return lines
+
+
+def _analysis_lines(analysis: Any) -> list[str]:
+    """Headline figures of the analysis: social outcomes, the strongest influence, speaker
+    consistency and symbol/action coordination."""
+    lines = []
     social = analysis.social
     if social is not None and len(social):
-        say(
+        lines.append(
             f"recorded episodes: collective return {social['collective_return'].mean():.1f}, "
             f"equality {social['equality'].mean():.3f}, "
             f"sustainability {social['sustainability'].mean():.1f}"
@@ -237,31 +262,32 @@ def run(
     influence = analysis.influence
     if influence is not None and len(influence):
         top = influence.sort_values("mean", ascending=False).head(3)
-        say("strongest influence of messages on next actions (nats, 95% CI, BH q-value):")
-        for _, row in top.iterrows():
-            say(
-                f"  {row['influencer']} -> {row['influencee']}: {_fmt_interval(row)}  "
-                f"q = {row['q_value']:.3g}"
-            )
+        lines.append("strongest influence of messages on next actions (nats, 95% CI, BH q-value):")
+        lines += [
+            f"  {row['influencer']} -> {row['influencee']}: {_fmt_interval(row)}  "
+            f"q = {row['q_value']:.3g}"
+            for _, row in top.iterrows()
+        ]
     sc = analysis.speaker_consistency
     if sc is not None and len(sc):
         mi = sc[sc["definition"] == "mi"].sort_values("value", ascending=False)
-        say("speaker consistency I(message; own action) (plug-in nats, 95% CI, bias, q-value):")
-        for _, row in mi.iterrows():
-            say(
-                f"  {row['agent']}: {_fmt_interval(row, 'value')}  bias {row['bias']:.2g}  "
-                f"q = {row['q_value']:.3g}"
-            )
+        lines.append(
+            "speaker consistency I(message; own action) (plug-in nats, 95% CI, bias, q-value):"
+        )
+        lines += [
+            f"  {row['agent']}: {_fmt_interval(row, 'value')}  bias {row['bias']:.2g}  "
+            f"q = {row['q_value']:.3g}"
+            for _, row in mi.iterrows()
+        ]
     ic = analysis.coordination
-    if ic is not None and len(ic):
-        sym = ic[(ic["kind"] == "symbol/action") & (ic["subset"] == "all")]
-        if len(sym):
-            best = sym.sort_values("value", ascending=False).iloc[0]
-            significant = int((sym["q_value"] < 0.05).sum())
-            say(
-                f"instantaneous coordination (symbol -> next action): strongest "
-                f"{best['influencer']} -> {best['influencee']} {_fmt_interval(best, 'value')} "
-                f"(plug-in bias {best['bias']:.2g}); "
-                f"{significant} of {len(sym)} pairs significant at q < 0.05"
-            )
-    return report
+    sym = ic[(ic["kind"] == "symbol/action") & (ic["subset"] == "all")]
+    if len(sym):
+        best = sym.sort_values("value", ascending=False).iloc[0]
+        significant = int((sym["q_value"] < 0.05).sum())
+        lines.append(
+            f"instantaneous coordination (symbol -> next action): strongest "
+            f"{best['influencer']} -> {best['influencee']} {_fmt_interval(best, 'value')} "
+            f"(plug-in bias {best['bias']:.2g}); "
+            f"{significant} of {len(sym)} pairs significant at q < 0.05"
+        )
+    return lines

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from causal_influence.errors import ConfigError, ShapeError, describe
+from causal_influence.io import atomic_write
 
 __all__ = [
     "EDGE_ATTRIBUTES",
@@ -114,20 +115,8 @@ def influence_graph(
     ConfigError
         When a needed column is missing or ``alpha`` is out of range.
     """
-    for col in ("influencer", "influencee", weight):
-        if col not in table.columns:
-            raise ConfigError(
-                f"influence_graph: the table needs a column {col!r}; got columns "
-                f"{list(table.columns)}"
-            )
-    if alpha is not None and not 0 <= alpha <= 1:
-        raise ConfigError(f"alpha: expected a value in [0, 1] or None; got {alpha}")
     test_col = "q_value" if use_q else "p_value"
-    if alpha is not None and test_col not in table.columns:
-        raise ConfigError(
-            f"influence_graph: alpha={alpha} thresholds on {test_col!r}, which the table does "
-            f"not have; pass alpha=None or compute the tests"
-        )
+    _check_table(table, weight, alpha, test_col)
     graph = nx.DiGraph(name=name, weight=weight, use_q=bool(use_q), min_effect=float(min_effect))
     if alpha is not None:  # GraphML has no None: leave the attribute out instead
         graph.graph["alpha"] = float(alpha)
@@ -139,24 +128,53 @@ def influence_graph(
     for node in all_nodes:
         graph.add_node(str(node), label=str(node))
     for row in table.to_dict("records"):
-        w = row[weight]
-        if w is None or not math.isfinite(float(w)) or float(w) < min_effect:
-            continue
-        if alpha is not None:
-            p = row.get(test_col)
-            if p is None or not math.isfinite(float(p)) or float(p) > alpha:
-                continue
-        k, j = str(row["influencer"]), str(row["influencee"])
-        if k == j:
-            continue
-        attrs: dict[str, Any] = {"weight": float(w)}
-        for col in EDGE_ATTRIBUTES:
-            if col in row:
-                value = _python(row[col])
-                if value is not None:
-                    attrs[col] = value
-        graph.add_edge(k, j, **attrs)
+        if _kept(row, weight, min_effect, alpha, test_col):
+            k, j = str(row["influencer"]), str(row["influencee"])
+            if k != j:
+                graph.add_edge(k, j, **_edge_attributes(row, weight))
     return graph
+
+
+def _check_table(table: pd.DataFrame, weight: str, alpha: float | None, test_col: str) -> None:
+    for col in ("influencer", "influencee", weight):
+        if col not in table.columns:
+            raise ConfigError(
+                f"influence_graph: the table needs a column {col!r}; got columns "
+                f"{list(table.columns)}"
+            )
+    if alpha is not None and not 0 <= alpha <= 1:
+        raise ConfigError(f"alpha: expected a value in [0, 1] or None; got {alpha}")
+    if alpha is not None and test_col not in table.columns:
+        raise ConfigError(
+            f"influence_graph: alpha={alpha} thresholds on {test_col!r}, which the table does "
+            f"not have; pass alpha=None or compute the tests"
+        )
+
+
+def _kept(
+    row: dict[str, Any], weight: str, min_effect: float, alpha: float | None, test_col: str
+) -> bool:
+    """Whether a table row becomes an edge: a finite weight of at least ``min_effect`` and,
+    with ``alpha``, a finite test value of at most ``alpha``."""
+    w = row[weight]
+    if w is None or not math.isfinite(float(w)) or float(w) < min_effect:
+        return False
+    if alpha is not None:
+        p = row.get(test_col)
+        if p is None or not math.isfinite(float(p)) or float(p) > alpha:
+            return False
+    return True
+
+
+def _edge_attributes(row: dict[str, Any], weight: str) -> dict[str, Any]:
+    """``weight`` and the statistics of :data:`EDGE_ATTRIBUTES` present and finite."""
+    attrs: dict[str, Any] = {"weight": float(row[weight])}
+    for col in EDGE_ATTRIBUTES:
+        if col in row:
+            value = _python(row[col])
+            if value is not None:
+                attrs[col] = value
+    return attrs
 
 
 def graph_from_matrix(
@@ -245,18 +263,7 @@ def windowed_graphs(
     if window < 1 or (stride is not None and stride < 1):
         raise ConfigError(f"window and stride: expected positive integers; got {window}, {stride}")
     t_len, n = c.shape[0], c.shape[1]
-    if time is not None:
-        steps = np.asarray(time)
-        if steps.shape != (t_len,):
-            raise ShapeError(f"time: expected shape ({t_len},); got {describe(steps)}")
-    else:
-        ids = np.zeros(t_len, dtype=np.int64) if episode_ids is None else np.asarray(episode_ids)
-        if ids.shape != (t_len,):
-            raise ShapeError(f"episode_ids: expected shape ({t_len},); got {describe(ids)}")
-        starts = np.ones(t_len, dtype=bool)
-        starts[1:] = ids[1:] != ids[:-1]
-        index = np.arange(t_len)
-        steps = index - np.maximum.accumulate(np.where(starts, index, 0))
+    steps = _window_time(t_len, episode_ids, time)
     keep = np.ones(t_len, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
     if keep.shape != (t_len,):
         raise ShapeError(f"valid: expected shape ({t_len},); got {describe(keep)}")
@@ -275,6 +282,22 @@ def windowed_graphs(
         graph.graph.update(start=int(start), stop=int(start + window), n=count)
         out.append((int(start), int(start + window), graph))
     return out
+
+
+def _window_time(t_len: int, episode_ids: Any, time: Any) -> np.ndarray:
+    """The time of each step: ``time`` when given, else the step within its episode."""
+    if time is not None:
+        steps = np.asarray(time)
+        if steps.shape != (t_len,):
+            raise ShapeError(f"time: expected shape ({t_len},); got {describe(steps)}")
+        return steps
+    ids = np.zeros(t_len, dtype=np.int64) if episode_ids is None else np.asarray(episode_ids)
+    if ids.shape != (t_len,):
+        raise ShapeError(f"episode_ids: expected shape ({t_len},); got {describe(ids)}")
+    starts = np.ones(t_len, dtype=bool)
+    starts[1:] = ids[1:] != ids[:-1]
+    index = np.arange(t_len)
+    return np.asarray(index - np.maximum.accumulate(np.where(starts, index, 0)))
 
 
 def node_measures(graph: nx.DiGraph, *, weight: str = "weight") -> pd.DataFrame:
@@ -318,15 +341,6 @@ def node_measures(graph: nx.DiGraph, *, weight: str = "weight") -> pd.DataFrame:
     return frame
 
 
-def _write_atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> dict[str, Path]:
     """Write ``graph`` as GraphML (``PATH.graphml``) and JSON node-link (``PATH.json``).
 
@@ -349,10 +363,11 @@ def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> dict[str, Pa
     stem.parent.mkdir(parents=True, exist_ok=True)
     graphml = stem.with_name(stem.name + ".graphml")
     js = stem.with_name(stem.name + ".json")
-    _write_atomic(graphml, lambda p: nx.write_graphml(graph, p))
     data = nx.node_link_data(graph, edges="edges")
     text = json.dumps(data, indent=2, default=_python, allow_nan=False)
-    _write_atomic(js, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    with atomic_write(graphml, js) as (tmp_graphml, tmp_js):
+        nx.write_graphml(graph, tmp_graphml)
+        tmp_js.write_text(text + "\n", encoding="utf-8")
     return {"graphml": graphml, "json": js}
 
 

@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -43,11 +44,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from analysis.dataset import _get
-from causal_influence.engine import InfluenceResult, pairwise_influence
+from analysis.dataset import valid_influence_steps
+from analysis.sources import as_trajectory
+from causal_influence.engine import ALIGNMENTS, InfluenceResult, pairwise_influence
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.information import resolve_rng
 from causal_influence.models import TorchModel
+from causal_influence.trajectory import Trajectory
 
 __all__ = ["OfflineInfluence", "OtherAgentsModel", "fit_offline_influence"]
 
@@ -166,13 +169,15 @@ class OfflineInfluence:
     test_episodes: np.ndarray = field(repr=False)
 
 
-def _features(source: Any, features: Any, t_len: int) -> np.ndarray:
+def _features(traj: Trajectory, features: Any) -> np.ndarray:
+    """The model's input of each step, float32 (T, F): ``features`` flattened, else the
+    flattened observations, else nothing (F = 0)."""
+    t_len = traj.num_steps
     if features is None:
-        obs = _get(source, "obs")
-        if obs is None:
+        if traj.obs is None:
             return np.zeros((t_len, 0), dtype=np.float32)
-        features = np.asarray(obs).reshape(t_len, -1)
-    f = np.asarray(features, dtype=np.float32)
+        features = np.asarray(traj.obs).reshape(t_len, -1)
+    f = np.array(features, dtype=np.float32)  # a writable copy, as torch needs
     if f.ndim == 1:
         f = f[:, None]
     if f.shape[0] != t_len:
@@ -264,6 +269,148 @@ def fit_offline_influence(
             torch.set_num_threads(previous)
 
 
+def _check_options(
+    alignment: str, test_fraction: float, epochs: int, batch_size: int, hidden: int
+) -> None:
+    if alignment not in ALIGNMENTS:
+        raise ConfigError(f"alignment: expected 'next_step' or 'same_step'; got {alignment!r}")
+    if not 0 < test_fraction < 1:
+        raise ConfigError(f"test_fraction: expected a value in (0, 1); got {test_fraction}")
+    if epochs < 1 or batch_size < 1 or hidden < 1:
+        raise ConfigError("epochs, batch_size and hidden must be positive integers")
+
+
+@dataclass(frozen=True)
+class _Data:
+    """The steps as tensors: one-hot actions ``x`` (T, N, A + 1) (the last code means
+    "withheld"), features ``f`` (T, F), actions ``y`` (T, N), the withheld code (A + 1,)."""
+
+    x: torch.Tensor
+    f: torch.Tensor
+    y: torch.Tensor
+    withheld: torch.Tensor
+
+    @classmethod
+    def of(cls, actions: np.ndarray, feats: np.ndarray, num_actions: int) -> _Data:
+        y = torch.as_tensor(np.array(actions))  # a writable copy of the trajectory's array
+        eye = torch.eye(num_actions + 1)
+        return cls(eye[y], torch.as_tensor(feats), y, eye[num_actions])
+
+
+def _split(
+    traj: Trajectory, lag: int, test_fraction: float, gen: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train rows, held-out rows, episodes, held-out episodes): whole episodes held out, or
+    the last steps of a single episode."""
+    ids = traj.episode_ids
+    rows = np.flatnonzero(valid_influence_steps(traj, lag))
+    episodes = np.unique(ids)
+    if episodes.size >= 2:
+        n_test = max(1, round(test_fraction * episodes.size))
+        test_eps = gen.choice(episodes, size=n_test, replace=False)
+        is_test = np.isin(ids[rows], test_eps)
+    else:
+        test_eps = episodes
+        cut = round((1 - test_fraction) * rows.size)
+        is_test = np.arange(rows.size) >= cut
+    train_rows, test_rows = rows[~is_test], rows[is_test]
+    if train_rows.size == 0 or test_rows.size == 0:
+        raise ShapeError("too few steps to split into training and held-out data")
+    return train_rows, test_rows, episodes, np.asarray(test_eps)
+
+
+def _train(
+    model: OtherAgentsModel,
+    data: _Data,
+    train_rows: np.ndarray,
+    lag: int,
+    *,
+    epochs: int,
+    batch_size: int,
+    opt: torch.optim.Optimizer,
+    tgen: torch.Generator,
+    progress: bool,
+) -> list[float]:
+    """Full passes of Adam over the training steps, one random agent's action withheld in half
+    of the samples; returns the mean loss of each epoch."""
+    from tqdm.auto import tqdm
+
+    n, num_actions = model.num_agents, model.num_actions
+    history: list[float] = []
+    train_t = torch.as_tensor(train_rows)
+    for _ in tqdm(range(epochs), desc="fitting", disable=not progress, leave=False, delay=0.5):
+        order = train_t[torch.randperm(train_t.numel(), generator=tgen)]
+        total = 0.0
+        for start in range(0, order.numel(), batch_size):
+            r = order[start : start + batch_size]
+            x = data.x[r].clone()
+            drop = torch.randint(0, 2 * n, (r.numel(),), generator=tgen)  # >= n: keep all
+            hit = drop < n
+            x[hit.nonzero().squeeze(1), drop[hit]] = data.withheld
+            out = model(data.f[r], x)
+            loss = torch.nn.functional.cross_entropy(
+                out.reshape(-1, num_actions), data.y[r + lag].reshape(-1)
+            )
+            pol = model.policy(data.f[r])
+            loss = loss + torch.nn.functional.cross_entropy(
+                pol.reshape(-1, num_actions), data.y[r].reshape(-1)
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * r.numel()
+        history.append(total / max(1, order.numel()))
+    return history
+
+
+def _heldout_loglik(
+    model: OtherAgentsModel, data: _Data, test_rows: np.ndarray, lag: int, agent_ids: Sequence[str]
+) -> pd.DataFrame:
+    """Held-out log-likelihood of every influencee with every action visible, and with each
+    influencer's action withheld (under ``torch.no_grad``)."""
+    n = model.num_agents
+    r = torch.as_tensor(test_rows)
+    target = data.y[r + lag]  # (B, N)
+    full = torch.log_softmax(model(data.f[r], data.x[r]), -1)
+    ll_full = full.gather(-1, target[..., None])[..., 0].double().numpy()  # (B, N)
+    records = []
+    for k in range(n):
+        x = data.x[r].clone()
+        x[:, k] = data.withheld
+        part = torch.log_softmax(model(data.f[r], x), -1)
+        ll_k = part.gather(-1, target[..., None])[..., 0].double().numpy()
+        for j in range(n):
+            if j == k:
+                continue
+            diff = ll_full[:, j] - ll_k[:, j]
+            records.append(
+                {
+                    "influencer": agent_ids[k],
+                    "influencee": agent_ids[j],
+                    "k": k,
+                    "j": j,
+                    "loglik_full": float(ll_full[:, j].mean()),
+                    "loglik_withheld": float(ll_k[:, j].mean()),
+                    "gain": float(diff.mean()),
+                    "gain_se": float(diff.std(ddof=1) / math.sqrt(diff.size))
+                    if diff.size > 1
+                    else float("nan"),
+                    "n_test": int(diff.size),
+                }
+            )
+    return pd.DataFrame(records)
+
+
+def _prior(
+    model: OtherAgentsModel, data: _Data, stored: np.ndarray | None
+) -> tuple[torch.Tensor, str]:
+    """The influencer's policy logits that weight the counterfactual marginal: the stored
+    ``logits`` when given, else the fitted policy head's; and which it is."""
+    if stored is not None:
+        return torch.as_tensor(np.array(stored, dtype=np.float32)), "stored"
+    return torch.log_softmax(model.policy(data.f), -1), "fitted"
+
+
 def _fit(
     source: Any,
     *,
@@ -280,155 +427,56 @@ def _fit(
     rng: Any,
     progress: bool,
 ) -> OfflineInfluence:
-    if alignment not in ("next_step", "same_step"):
-        raise ConfigError(f"alignment: expected 'next_step' or 'same_step'; got {alignment!r}")
-    if not 0 < test_fraction < 1:
-        raise ConfigError(f"test_fraction: expected a value in (0, 1); got {test_fraction}")
-    if epochs < 1 or batch_size < 1 or hidden < 1:
-        raise ConfigError("epochs, batch_size and hidden must be positive integers")
-    raw = _get(source, "actions")
-    if raw is None:
-        raise ShapeError(
-            f"source: expected trajectories with actions (T, N); got {describe(source)}"
-        )
-    actions = np.asarray(raw)
-    if actions.ndim != 2 or actions.shape[0] < 2 or actions.dtype.kind not in "iu":
-        raise ShapeError(
-            f"actions: expected integers of shape (T, N), T >= 2; got {describe(actions)}"
-        )
-    actions = actions.astype(np.int64)
-    t_len, n = actions.shape
-    ids_raw = _get(source, "episode_ids")
-    ids = np.zeros(t_len, dtype=np.int64) if ids_raw is None else np.asarray(ids_raw)
-    if ids.shape != (t_len,):
-        raise ShapeError(f"episode_ids: expected shape ({t_len},); got {describe(ids)}")
-    logits = _get(source, "logits")
-    num_actions = int(actions.max()) + 1
-    if logits is not None:
-        num_actions = max(num_actions, int(np.shape(logits)[-1]))
-    meta_a = getattr(_get(source, "metadata"), "num_actions", None)
-    if meta_a:
-        num_actions = max(num_actions, int(meta_a))
-    feats = _features(source, features, t_len)
+    _check_options(alignment, test_fraction, epochs, batch_size, hidden)
+    traj = as_trajectory(source)
+    if traj.num_steps < 2:
+        raise ShapeError(f"actions: expected T >= 2 steps; got {describe(traj.actions)}")
+    n, num_actions = traj.num_agents, traj.metadata.num_actions
+    data = _Data.of(traj.actions, _features(traj, features), num_actions)
     gen = resolve_rng(rng)
     tgen = torch.Generator().manual_seed(int(gen.integers(2**62)))
-
-    starts = np.ones(t_len, dtype=bool)
-    starts[1:] = ids[1:] != ids[:-1]
     lag = 1 if alignment == "next_step" else 0
-    rows = np.arange(t_len - lag)
-    rows = rows[ids[rows] == ids[rows + lag]]
-    episodes = np.unique(ids)
-    if episodes.size >= 2:
-        n_test = max(1, round(test_fraction * episodes.size))
-        test_eps = gen.choice(episodes, size=n_test, replace=False)
-        is_test = np.isin(ids[rows], test_eps)
-    else:
-        test_eps = episodes
-        cut = round((1 - test_fraction) * rows.size)
-        is_test = np.arange(rows.size) >= cut
-    train_rows, test_rows = rows[~is_test], rows[is_test]
-    if train_rows.size == 0 or test_rows.size == 0:
-        raise ShapeError("too few steps to split into training and held-out data")
+    train_rows, test_rows, episodes, test_eps = _split(traj, lag, test_fraction, gen)
 
     model = OtherAgentsModel(
-        n, num_actions, feats.shape[1], hidden=hidden, same_step=lag == 0, generator=tgen
+        n, num_actions, data.f.shape[1], hidden=hidden, same_step=lag == 0, generator=tgen
     )
-    eye = torch.eye(num_actions + 1)
-    x_all = eye[torch.as_tensor(actions)]  # (T, N, A + 1)
-    f_all = torch.as_tensor(feats)
-    y_all = torch.as_tensor(actions)
     opt = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    withheld = eye[num_actions]
-    history: list[float] = []
-    from tqdm.auto import tqdm
-
-    train_t = torch.as_tensor(train_rows)
-    for _ in tqdm(range(epochs), desc="fitting", disable=not progress, leave=False, delay=0.5):
-        order = train_t[torch.randperm(train_t.numel(), generator=tgen)]
-        total = 0.0
-        for start in range(0, order.numel(), batch_size):
-            r = order[start : start + batch_size]
-            x = x_all[r].clone()
-            drop = torch.randint(0, 2 * n, (r.numel(),), generator=tgen)  # >= n: keep all
-            hit = drop < n
-            x[hit.nonzero().squeeze(1), drop[hit]] = withheld
-            out = model(f_all[r], x)
-            loss = torch.nn.functional.cross_entropy(
-                out.reshape(-1, num_actions), y_all[r + lag].reshape(-1)
-            )
-            pol = model.policy(f_all[r])
-            loss = loss + torch.nn.functional.cross_entropy(
-                pol.reshape(-1, num_actions), y_all[r].reshape(-1)
-            )
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * r.numel()
-        history.append(total / max(1, order.numel()))
+    history = _train(
+        model,
+        data,
+        train_rows,
+        lag,
+        epochs=epochs,
+        batch_size=batch_size,
+        opt=opt,
+        tgen=tgen,
+        progress=progress,
+    )
     model.eval()
-
-    # Held-out log-likelihood with every action visible, and with each k withheld.
+    agent_ids = list(traj.metadata.agent_ids)
     with torch.no_grad():
-        r = torch.as_tensor(test_rows)
-        target = y_all[r + lag]  # (B, N)
-        full = torch.log_softmax(model(f_all[r], x_all[r]), -1)
-        ll_full = full.gather(-1, target[..., None])[..., 0].double().numpy()  # (B, N)
-        records = []
-        for k in range(n):
-            x = x_all[r].clone()
-            x[:, k] = withheld
-            part = torch.log_softmax(model(f_all[r], x), -1)
-            ll_k = part.gather(-1, target[..., None])[..., 0].double().numpy()
-            for j in range(n):
-                if j == k:
-                    continue
-                diff = ll_full[:, j] - ll_k[:, j]
-                records.append(
-                    {
-                        "influencer": f"agent_{k}",
-                        "influencee": f"agent_{j}",
-                        "k": k,
-                        "j": j,
-                        "loglik_full": float(ll_full[:, j].mean()),
-                        "loglik_withheld": float(ll_k[:, j].mean()),
-                        "gain": float(diff.mean()),
-                        "gain_se": float(diff.std(ddof=1) / math.sqrt(diff.size))
-                        if diff.size > 1
-                        else float("nan"),
-                        "n_test": int(diff.size),
-                    }
-                )
-        if use_stored_policy and logits is not None:
-            prior = torch.as_tensor(np.asarray(logits, dtype=np.float32))
-            prior_kind = "stored"
-        else:
-            prior = torch.log_softmax(model.policy(f_all), -1)
-            prior_kind = "fitted"
-    meta = _get(source, "metadata")
-    agent_ids = getattr(meta, "agent_ids", None) or [f"agent_{i}" for i in range(n)]
-    loglik = pd.DataFrame(records)
-    loglik["influencer"] = [agent_ids[k] for k in loglik["k"]]
-    loglik["influencee"] = [agent_ids[j] for j in loglik["j"]]
+        loglik = _heldout_loglik(model, data, test_rows, lag, agent_ids)
+        prior, prior_kind = _prior(model, data, traj.logits if use_stored_policy else None)
 
     def head(feat: Any, inputs: Any) -> Any:
         return model(feat, inputs)
 
     engine_model = TorchModel(
         head,
-        f_all,
-        y_all,
+        data.f,
+        data.y,
         prior_logits=prior,
         input_width=num_actions + 1,
         predicts_next_step=lag == 1,
-        episode_starts=starts,
+        episode_starts=traj.episode_starts,
     )
     result = pairwise_influence(
         engine_model,
         alignment=alignment,
         divergence=divergence,
-        agent_ids=list(agent_ids),
-        influencee_actions=y_all if divergence == "pmi" else None,
+        agent_ids=agent_ids,
+        influencee_actions=data.y if divergence == "pmi" else None,
     )
     return OfflineInfluence(
         influence=result,
@@ -437,5 +485,5 @@ def _fit(
         history=history,
         prior=prior_kind,
         train_episodes=np.setdiff1d(episodes, test_eps),
-        test_episodes=np.asarray(test_eps),
+        test_episodes=test_eps,
     )

@@ -45,6 +45,7 @@ from analysis.plots import (
     plot_influence_over_time,
 )
 from analysis.stats import AnalysisResult
+from causal_influence.io import atomic_write
 
 __all__ = ["graph_of", "matrix_of", "write_report"]
 
@@ -158,20 +159,13 @@ def _influence_unit(metadata: dict[str, Any]) -> str:
     if isinstance(unit, str) and unit:
         return unit
     divergence = metadata.get("divergence")
+    # The units of the divergences: to be read from the core's DIVERGENCES registry entries
+    # (which carry their unit) once the core has them; today it has only the list of names.
     if divergence == "tv":
         return "total variation"
     if divergence in ("kl", "jsd", "pmi"):
         return "nats"
     return "unit as stored"
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_report(
@@ -191,7 +185,8 @@ def write_report(
         From :func:`analysis.stats.analyze`.
     out_dir : str or path-like
         Created if needed. Receives ``report.html``, ``<table>.csv`` for every table, and
-        ``influence_graph.graphml`` / ``influence_graph.json``.
+        ``influence_graph.graphml`` / ``influence_graph.json``. Every file is written
+        atomically (:func:`causal_influence.io.atomic_write`).
     title : str, optional
     alpha : float
         FDR level of the graph's edges and of the heatmap's asterisks.
@@ -207,15 +202,40 @@ def write_report(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    s = result.summary
-    ids = list(s.agent_ids)
-    unit = result.options["unit"]
-    parts: list[str] = []
     heading = title or "Influence and communication report"
-    parts.append(f"<h1>{html.escape(heading)}</h1>")
+    graph = graph_of(result, alpha=alpha, min_effect=min_effect)
+    write_graph(graph, out / "influence_graph")
+    measures = node_measures(graph).reset_index()
+    parts = [
+        f"<h1>{html.escape(heading)}</h1>",
+        _dataset_section(result, source),
+        _methods(result),
+        *_influence_section(result, graph, measures, alpha=alpha, min_effect=min_effect),
+        *_over_time_section(result),
+        *_communication_sections(result),
+    ]
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(heading)}</title><style>{_CSS}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>\n"
+    )
+    texts = {f"{name}.csv": frame.to_csv(index=False) for name, frame in result.tables().items()}
+    texts["node_measures.csv"] = measures.to_csv(index=False)
+    texts["report.html"] = page
+    names = list(texts)
+    with atomic_write(*(out / name for name in names)) as temps:
+        for name, tmp in zip(names, temps, strict=True):
+            tmp.write_text(texts[name], encoding="utf-8")
+    return out / "report.html"
+
+
+def _dataset_section(result: AnalysisResult, source: str | None) -> str:
+    """The table of the dataset and the options."""
+    s = result.summary
     info = {
         "source": source or "(in memory)",
-        "agents": ", ".join(ids),
+        "agents": ", ".join(s.agent_ids),
         "steps": s.num_steps,
         "episodes": s.num_episodes,
         "actions |A|": s.num_actions,
@@ -224,24 +244,30 @@ def write_report(
         "counterfactual logits": "stored (CIC below)" if s.has_cic else "not stored",
         "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    parts.append(_table(pd.DataFrame({"": list(info), "value": [str(v) for v in info.values()]})))
-    parts.append(_methods(result))
+    return _table(pd.DataFrame({"": list(info), "value": [str(v) for v in info.values()]}))
 
-    graph = graph_of(result, alpha=alpha, min_effect=min_effect)
-    write_graph(graph, out / "influence_graph")
-    parts.append("<h2>Pairwise influence</h2>")
+
+def _influence_section(
+    result: AnalysisResult,
+    graph: nx.DiGraph,
+    measures: pd.DataFrame,
+    *,
+    alpha: float,
+    min_effect: float,
+) -> list[str]:
+    """Heatmap and graph of the pairwise influence (or of action/action coordination without
+    stored influence), its table and the node measures."""
+    ids = list(result.summary.agent_ids)
     if result.influence is not None:
-        table = result.influence
-        matrix = matrix_of(table, ids, "mean")
-        sig = matrix_of(table, ids, "q_value") <= alpha
+        table, column = result.influence, "mean"
         heat_title = "Mean pairwise influence"
-        heat_unit = _influence_unit(s.metadata)
+        heat_unit = _influence_unit(result.summary.metadata)
     else:
-        table = _ic_all(result, "action/action")
-        matrix = matrix_of(table, ids, "value")
-        sig = matrix_of(table, ids, "q_value") <= alpha
+        table, column = _ic_all(result, "action/action"), "value"
         heat_title = "Action/action coordination (no influence stored)"
-        heat_unit = unit
+        heat_unit = result.options["unit"]
+    matrix = matrix_of(table, ids, column)
+    sig = matrix_of(table, ids, "q_value") <= alpha
     figs = [
         _img(
             plot_influence_heatmap(matrix, ids, significant=sig, title=heat_title, unit=heat_unit),
@@ -253,57 +279,60 @@ def write_report(
             "weight",
         ),
     ]
-    parts.append(f"<div class='grid'>{''.join(figs)}</div>")
+    parts = ["<h2>Pairwise influence</h2>", f"<div class='grid'>{''.join(figs)}</div>"]
     if result.influence is not None:
         parts.append(_table(result.influence.drop(columns=["k", "j"])))
-    measures = node_measures(graph).reset_index()
-    parts.append("<h3>Node measures</h3>")
-    parts.append(_table(measures))
+    return [*parts, "<h3>Node measures</h3>", _table(measures)]
 
-    if s.example_reward is not None and s.example_moments is not None:
-        parts.append("<h2>Influence over time</h2>")
-        profile = None
-        if s.profile_sum is not None and s.profile_count is not None and s.profile_count.size:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                profile = s.profile_sum / s.profile_count[:, None]
-        parts.append(
-            _img(
-                plot_influence_over_time(s.example_reward, s.example_moments, ids, profile=profile),
-                "Influence of each agent (summed over influencees); dots mark moments of high "
-                "influence",
-            )
+
+def _over_time_section(result: AnalysisResult) -> list[str]:
+    """Influence over time with its moments of high influence (needs stored influence)."""
+    s = result.summary
+    if s.example_reward is None or s.example_moments is None:
+        return []
+    ids = list(s.agent_ids)
+    profile = None
+    if s.profile_sum is not None and s.profile_count is not None and s.profile_count.size:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            profile = s.profile_sum / s.profile_count[:, None]
+    parts = [
+        "<h2>Influence over time</h2>",
+        _img(
+            plot_influence_over_time(s.example_reward, s.example_moments, ids, profile=profile),
+            "Influence of each agent (summed over influencees); dots mark moments of high "
+            "influence",
+        ),
+    ]
+    if s.high_steps is not None and s.influence_count is not None:
+        total = max(1, int(s.influence_count.sum()))
+        frac = pd.DataFrame(
+            {"agent": ids, "share of steps with high influence": s.high_steps / total}
         )
-        if s.high_steps is not None and s.influence_count is not None:
-            total = max(1, int(s.influence_count.sum()))
-            frac = pd.DataFrame(
-                {"agent": ids, "share of steps with high influence": s.high_steps / total}
-            )
-            parts.append(_table(frac))
+        parts.append(_table(frac))
+    return parts
 
+
+def _communication_sections(result: AnalysisResult) -> list[str]:
+    """Speaker consistency, instantaneous coordination, CIC and social outcomes."""
+    parts = []
     if result.speaker_consistency is not None:
-        parts.append("<h2>Speaker consistency</h2>")
-        parts.append(_table(result.speaker_consistency))
-    parts.append("<h2>Instantaneous coordination</h2>")
-    parts.append(_img(plot_coordination(result.coordination, unit=unit), "IC with intervals"))
-    parts.append(_table(result.coordination.drop(columns=["k", "j"])))
+        parts += ["<h2>Speaker consistency</h2>", _table(result.speaker_consistency)]
+    unit = result.options["unit"]
+    parts += [
+        "<h2>Instantaneous coordination</h2>",
+        _img(plot_coordination(result.coordination, unit=unit), "IC with intervals"),
+        _table(result.coordination.drop(columns=["k", "j"])),
+    ]
     if result.cic is not None:
-        parts.append("<h2>Causal influence of communication (CIC)</h2>")
-        parts.append(_table(result.cic.drop(columns=["k", "j"])))
+        parts += [
+            "<h2>Causal influence of communication (CIC)</h2>",
+            _table(result.cic.drop(columns=["k", "j"])),
+        ]
     if result.social_summary is not None and result.social is not None:
-        parts.append("<h2>Social outcomes</h2>")
-        parts.append(_table(result.social_summary))
-        parts.append("<h3>Per episode</h3>")
-        parts.append(_table(result.social, max_rows=50))
-
-    for name, frame in result.tables().items():
-        _write_text(out / f"{name}.csv", frame.to_csv(index=False))
-    _write_text(out / "node_measures.csv", measures.to_csv(index=False))
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(heading)}</title><style>{_CSS}</style></head><body>"
-        + "\n".join(parts)
-        + "</body></html>\n"
-    )
-    path = out / "report.html"
-    _write_text(path, page)
-    return path
+        parts += [
+            "<h2>Social outcomes</h2>",
+            _table(result.social_summary),
+            "<h3>Per episode</h3>",
+            _table(result.social, max_rows=50),
+        ]
+    return parts

@@ -46,14 +46,18 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
-from analysis.dataset import DEFAULT_MAX_UNITS, DatasetSummary, summarize
+from analysis.dataset import DEFAULT_MAX_UNITS, summarize
 from analysis.stats import AnalysisResult, analyze
+from analysis.summary import UNIT_TABLES, DatasetSummary, alphabet_axes, pad_to
 from causal_influence.errors import ConfigError, FileFormatError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "analyze_shards",
@@ -62,42 +66,7 @@ __all__ = [
     "summarize_shards",
 ]
 
-# Tables with a leading unit axis, and the positions of their alphabet axes.
-_UNIT_TABLES: dict[str, tuple[int, ...]] = {
-    "unit_episodes": (),
-    "unit_steps": (),
-    "ic_action": (3, 4),
-    "ic_action_high": (3, 4),
-    "ic_message": (3, 4),
-    "ic_message_high": (3, 4),
-    "sc": (2, 3),
-    "influence_sum": (),
-    "influence_count": (),
-    "dependence": (3, 4),
-    "cic_sum": (),
-    "cic_compat_sum": (),
-    "cic_count": (),
-}
-
-
 # ------------------------------------------------------------------------------ merging
-
-
-def _alphabet(name: str, a: int, m: int, k: int) -> tuple[int, ...]:
-    if name in ("ic_action", "ic_action_high"):
-        return (a, a)
-    if name in ("ic_message", "ic_message_high", "sc"):
-        return (m, a)
-    if name == "dependence":
-        return (k, a)
-    return ()
-
-
-def _padded(arr: np.ndarray, axes: tuple[int, ...], sizes: tuple[int, ...]) -> np.ndarray:
-    widths = [(0, 0)] * arr.ndim
-    for ax, size in zip(axes, sizes, strict=True):
-        widths[ax] = (0, size - arr.shape[ax])
-    return np.pad(arr, widths) if any(w[1] for w in widths) else arr
 
 
 def _check_parts(parts: Sequence[DatasetSummary], max_units: int) -> None:
@@ -198,55 +167,7 @@ def merge_summaries(
     m = max(p.num_symbols for p in parts) if first.has_messages else 0
     k = m if first.variable == "messages" else a
     total_episodes = sum(p.num_episodes for p in parts)
-    units = min(max_units, total_episodes)
-    merged: dict[str, np.ndarray | None] = {}
-    for name, axes in _UNIT_TABLES.items():
-        ref = getattr(first, name)
-        if ref is None:  # the first part lacks it: the single pass ignores it in later ones
-            merged[name] = None
-            continue
-        sizes = _alphabet(name, a, m, k)
-        shape = [max_units, *ref.shape[1:]]
-        for ax, size in zip(axes, sizes, strict=True):
-            shape[ax] = size
-        out = np.zeros(shape, dtype=ref.dtype)
-        offset = 0
-        for part in parts:
-            arr = getattr(part, name)
-            arr = _padded(arr, (0, *axes), (max_units, *sizes))
-            out += np.roll(arr, offset % max_units, axis=0)
-            offset += part.num_episodes
-        merged[name] = out[:units]
-
-    high_steps = profile_sum = profile_count = None
-    example_reward = example_moments = None
-    if first.has_influence and first.high_steps is not None:
-        high_steps = np.zeros_like(first.high_steps)
-        length = max(p.profile_sum.shape[0] for p in parts if p.profile_sum is not None)
-        profile_sum = np.zeros((length, first.num_agents), dtype=np.float64)
-        profile_count = np.zeros(length, dtype=np.int64)
-        for part in parts:
-            if part.high_steps is not None:
-                high_steps += part.high_steps
-            if part.profile_sum is not None and part.profile_count is not None:
-                profile_sum[: part.profile_sum.shape[0]] += part.profile_sum
-                profile_count[: part.profile_count.shape[0]] += part.profile_count
-        example_reward, example_moments = first.example_reward, first.example_moments
-
-    social_parts = []
-    offset = 0
-    for part in parts:
-        if part.social is not None:
-            frame = part.social.copy()
-            frame["episode"] = frame["episode"] + offset
-            social_parts.append(frame)
-        offset += part.num_episodes
-    social = None
-    if social_parts:
-        import pandas as pd
-
-        social = pd.concat(social_parts, ignore_index=True)
-
+    merged = _merged_unit_tables(parts, max_units, a, m, k)
     unit_episodes, unit_steps, ic_action = (
         merged.pop("unit_episodes"),
         merged.pop("unit_steps"),
@@ -268,15 +189,85 @@ def merge_summaries(
         unit_episodes=unit_episodes,
         unit_steps=unit_steps,
         ic_action=ic_action,
+        social=_merged_social(parts),
+        metadata=dict(first.metadata),
+        **_merged_influence_extras(parts),
+        **merged,
+    )
+
+
+def _merged_unit_tables(
+    parts: Sequence[DatasetSummary], max_units: int, a: int, m: int, k: int
+) -> dict[str, np.ndarray | None]:
+    """Every unit table, each part's units rotated by the episodes before it (module
+    docstring), padded to the alphabets (a, m, k) and added; None where the first part lacks
+    the table (the single pass ignores it in later trajectories)."""
+    first = parts[0]
+    units = min(max_units, sum(p.num_episodes for p in parts))
+    merged: dict[str, np.ndarray | None] = {}
+    for name in UNIT_TABLES:
+        ref = getattr(first, name)
+        if ref is None:
+            merged[name] = None
+            continue
+        axes, sizes = alphabet_axes(name, a, m, k)
+        shape = [max_units, *ref.shape[1:]]
+        for ax, size in zip(axes, sizes, strict=True):
+            shape[ax] = size
+        out = np.zeros(shape, dtype=ref.dtype)
+        offset = 0
+        for part in parts:
+            arr = pad_to(getattr(part, name), (0, *axes), (max_units, *sizes))
+            out += np.roll(arr, offset % max_units, axis=0)
+            offset += part.num_episodes
+        merged[name] = out[:units]
+    return merged
+
+
+def _merged_influence_extras(parts: Sequence[DatasetSummary]) -> dict[str, np.ndarray | None]:
+    """High-influence step counts and the profile within the episode, added; the first
+    part's example trace."""
+    first = parts[0]
+    out: dict[str, np.ndarray | None] = dict.fromkeys(
+        ("high_steps", "profile_sum", "profile_count", "example_reward", "example_moments")
+    )
+    if not first.has_influence or first.high_steps is None:
+        return out
+    high_steps = np.zeros_like(first.high_steps)
+    length = max(p.profile_sum.shape[0] for p in parts if p.profile_sum is not None)
+    profile_sum = np.zeros((length, first.num_agents), dtype=np.float64)
+    profile_count = np.zeros(length, dtype=np.int64)
+    for part in parts:
+        if part.high_steps is not None:
+            high_steps += part.high_steps
+        if part.profile_sum is not None and part.profile_count is not None:
+            profile_sum[: part.profile_sum.shape[0]] += part.profile_sum
+            profile_count[: part.profile_count.shape[0]] += part.profile_count
+    out.update(
         high_steps=high_steps,
         profile_sum=profile_sum,
         profile_count=profile_count,
-        example_reward=example_reward,
-        example_moments=example_moments,
-        social=social,
-        metadata=dict(first.metadata),
-        **merged,
+        example_reward=first.example_reward,
+        example_moments=first.example_moments,
     )
+    return out
+
+
+def _merged_social(parts: Sequence[DatasetSummary]) -> pd.DataFrame | None:
+    """Social outcomes of every episode, renumbered over the parts."""
+    social_parts = []
+    offset = 0
+    for part in parts:
+        if part.social is not None:
+            frame = part.social.copy()
+            frame["episode"] = frame["episode"] + offset
+            social_parts.append(frame)
+        offset += part.num_episodes
+    if not social_parts:
+        return None
+    import pandas as pd
+
+    return pd.concat(social_parts, ignore_index=True)
 
 
 # ------------------------------------------------------------------------------ on Ray
@@ -337,7 +328,7 @@ def _exact_float_sums(
         for episodes, tables, _ in shards:
             arr = tables.get(name)
             if arr is not None:
-                out += np.roll(_padded(arr, (0,), (max_units,)), offset % max_units, axis=0)
+                out += np.roll(pad_to(arr, (0,), (max_units,)), offset % max_units, axis=0)
             offset += episodes
         fields[name] = out[: merged.num_units]
     if merged.profile_sum is not None:
@@ -437,37 +428,45 @@ def summarize_shards(
         "max_units": max_units,
         "visible_only": visible_only,
     }
-    from tqdm.auto import tqdm
-
     with ray_session(address, num_cpus=num_cpus) as ray:
         groups = shard_groups(paths, num_tasks or cluster_cpus(ray))
-        task = ray.remote(num_cpus=1)(_summarize_group)
-        refs = [task.remote([str(p) for p in g], options) for g in groups]
-        index = {ref: i for i, ref in enumerate(refs)}
-        parts: list[tuple[DatasetSummary, list[_ShardFloats]] | None] = [None] * len(refs)
-        pending = list(refs)
-        with tqdm(
-            total=len(refs), desc="summarising", unit="task", disable=not progress, delay=0.5
-        ) as bar:
-            try:
-                while pending:
-                    done, pending = ray.wait(pending, num_returns=1)
-                    for ref in done:
-                        try:
-                            parts[index[ref]] = ray.get(ref)
-                        except Exception as err:
-                            cause = remote_cause(err)
-                            if cause is err:
-                                raise
-                            raise cause from None
-                        bar.update()
-            except BaseException:
-                for ref in pending:
-                    ray.cancel(ref, force=True)
-                raise
-    results = [p for p in parts if p is not None]
+        results = _summarize_groups(ray, groups, options, progress=progress)
     merged = merge_summaries([summary for summary, _ in results], max_units=max_units)
     return _exact_float_sums(merged, [f for _, floats in results for f in floats], max_units)
+
+
+def _summarize_groups(
+    ray: Any, groups: list[list[Path]], options: dict[str, Any], *, progress: bool
+) -> list[tuple[DatasetSummary, list[_ShardFloats]]]:
+    """One Ray task per group; the results in group order (the task's own exception re-raised;
+    the tasks still running cancelled on any failure or interrupt)."""
+    from tqdm.auto import tqdm
+
+    task = ray.remote(num_cpus=1)(_summarize_group)
+    refs = [task.remote([str(p) for p in g], options) for g in groups]
+    index = {ref: i for i, ref in enumerate(refs)}
+    parts: list[tuple[DatasetSummary, list[_ShardFloats]] | None] = [None] * len(refs)
+    pending = list(refs)
+    with tqdm(
+        total=len(refs), desc="summarising", unit="task", disable=not progress, delay=0.5
+    ) as bar:
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        parts[index[ref]] = ray.get(ref)
+                    except Exception as err:
+                        cause = remote_cause(err)
+                        if cause is err:
+                            raise
+                        raise cause from None
+                    bar.update()
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+    return [p for p in parts if p is not None]
 
 
 def analyze_shards(

@@ -2,6 +2,8 @@ r"""Dataset statistics as tidy pandas DataFrames, built on the core's measures.
 
 Every table is computed from a :class:`~analysis.dataset.DatasetSummary` (one streaming pass
 over the trajectories, :func:`analysis.dataset.summarize`); :func:`analyze` does both steps.
+The tables of means (influence, CIC, social outcomes) live in :mod:`analysis.means` and the
+resampling steps in :mod:`analysis.resampling`; this module re-exports them.
 The measures themselves come from :mod:`causal_influence`: mutual information
 (:func:`~causal_influence.information.mutual_information_from_counts`), speaker consistency
 (:func:`~causal_influence.communication.speaker_consistency`), permutation tests
@@ -49,22 +51,31 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from analysis.dataset import DEFAULT_MAX_UNITS, DatasetSummary, summarize
+from analysis.dataset import DEFAULT_MAX_UNITS, summarize
+from analysis.means import SOCIAL_METRICS, cic_table, influence_table, social_summary
+from analysis.resampling import (
+    NAN,
+    benjamini_hochberg,
+    bootstrap,
+    check_resampling,
+    ordered_pairs,
+    pair_columns,
+    permutation,
+    progress_bar,
+    unit_scale,
+    with_q_values,
+)
+from analysis.summary import DatasetSummary
 from causal_influence.communication import SC_DEFINITIONS, speaker_consistency_from_counts
 from causal_influence.errors import ConfigError, ShapeError, UndefinedConditionalWarning
 from causal_influence.information import (
     ESTIMATORS,
-    _permutation_test_counts,
-    bootstrap_ci,
     mutual_information_from_counts,
     resolve_rng,
 )
@@ -81,60 +92,8 @@ __all__ = [
     "speaker_consistency_table",
 ]
 
-_NAN = float("nan")
-
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def benjamini_hochberg(pvalues: Any) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values) controlling the false discovery rate.
-
-    A thin NaN-aware wrapper of :func:`scipy.stats.false_discovery_control`: NaN entries
-    (tests that were not run) stay NaN and do not count as hypotheses.
-
-    Parameters
-    ----------
-    pvalues : array_like of float
-        p-values in [0, 1] (any shape).
-
-    Returns
-    -------
-    numpy.ndarray
-        q-values of the same shape; reject at FDR level alpha where ``q <= alpha``.
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.2, float("nan")]).round(4)
-    array([0.04  , 0.0533, 0.0533, 0.2   ,    nan])
-    """
-    p = np.asarray(pvalues, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    finite = np.isfinite(p)
-    if finite.any():
-        values = p[finite]
-        if values.min() < 0 or values.max() > 1:
-            raise ConfigError(
-                f"pvalues: expected values in [0, 1]; got the range [{values.min()}, "
-                f"{values.max()}]"
-            )
-        out[finite] = sps.false_discovery_control(values, method="bh")
-    return out
-
-
-def _permutation(
-    table: np.ndarray, n_permutations: int, gen: np.random.Generator
-) -> tuple[float, float]:
-    """(p-value, null mean in nats) of the permutation test of a pooled table.
-
-    :func:`~causal_influence.information.permutation_test` of the pairs behind the table,
-    computed from the table itself (same draws, same result), so neither the time nor the
-    memory grows with the number of steps.
-    """
-    if n_permutations <= 0 or table.sum() == 0:
-        return _NAN, _NAN
-    res = _permutation_test_counts(table, n_resamples=n_permutations, rng=gen)
-    return res.pvalue, res.null_mean
 
 
 def _speaker_consistency_counts(
@@ -149,166 +108,7 @@ def _speaker_consistency_counts(
     return float(value[0]) if definition == "mi" else float(value)
 
 
-def _bootstrap(
-    statistic: Callable[..., float],
-    arrays: tuple[np.ndarray, ...],
-    n_bootstrap: int,
-    confidence_level: float,
-    gen: np.random.Generator,
-    *,
-    quiet: tuple[type[Warning], ...] = (),
-    information: bool = False,
-) -> tuple[float, float, float]:
-    """Bootstrap interval over resampling units (rows of ``arrays``).
-
-    Means use the percentile interval. Plug-in information measures (``information=True``)
-    use the basic (reverse percentile) interval, floored at 0: their bootstrap distribution is
-    shifted above the estimate by the plug-in bias, which a percentile interval inherits (it
-    can even exclude the estimate; METRICS.md section 4.3). Returns (low, high, bootstrap
-    estimate of the bias).
-    """
-    if n_bootstrap <= 0 or arrays[0].shape[0] == 0:
-        return _NAN, _NAN, _NAN
-
-    def stat(*resampled: np.ndarray) -> float:
-        with warnings.catch_warnings():
-            for category in quiet:
-                warnings.simplefilter("ignore", category)
-            return float(statistic(*resampled))
-
-    res = bootstrap_ci(
-        stat,
-        *arrays,
-        n_resamples=n_bootstrap,
-        confidence_level=confidence_level,
-        rng=gen,
-        method="basic" if information else "percentile",
-    )
-    if information:
-        return max(res.low, 0.0), max(res.high, 0.0), res.bias
-    return res.low, res.high, res.bias
-
-
-def _ratio(sums: np.ndarray, counts: np.ndarray) -> float:
-    total = counts.sum()
-    return float(sums.sum() / total) if total > 0 else _NAN
-
-
-def _pairs(n: int) -> Iterator[tuple[int, int]]:
-    for k in range(n):
-        for j in range(n):
-            if k != j:
-                yield k, j
-
-
-def _progress(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, delay=0.5)
-
-
-def _check(n_bootstrap: int, n_permutations: int, confidence_level: float) -> None:
-    if n_bootstrap < 0 or n_permutations < 0:
-        raise ConfigError(
-            f"n_bootstrap and n_permutations: expected non-negative integers (0 skips the "
-            f"intervals / tests); got {n_bootstrap} and {n_permutations}"
-        )
-    if not 0 < confidence_level < 1:
-        raise ConfigError(f"confidence_level: expected a value in (0, 1); got {confidence_level}")
-
-
-def _scale(base: float | None) -> float:
-    return 1.0 if base is None else float(np.log(base))
-
-
 # ------------------------------------------------------------------------------ tables
-
-
-def influence_table(
-    summary: DatasetSummary,
-    *,
-    n_bootstrap: int = 1000,
-    n_permutations: int = 1000,
-    confidence_level: float = 0.95,
-    base: float | None = None,
-    rng: Any = None,
-    progress: bool = False,
-) -> pd.DataFrame:
-    """Mean stored influence of every ordered pair, with intervals, p-values and q-values.
-
-    Parameters
-    ----------
-    summary : DatasetSummary
-        With stored influence (:attr:`DatasetSummary.has_influence`).
-    n_bootstrap : int
-        Bootstrap resamples of the interval (0 skips it).
-    n_permutations : int
-        Permutation resamples of the test (0 skips it).
-    confidence_level : float
-    base : float, optional
-        Unit of the ``mi`` column (the influence keeps its stored unit).
-    rng : int, numpy.random.Generator, torch.Generator or None
-    progress : bool
-        Progress bar (tqdm) over pairs.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per ordered pair: ``influencer``, ``influencee``, ``k``, ``j``, ``mean``,
-        ``ci_low``, ``ci_high``, ``n`` (valid steps), ``n_episodes``, ``high_fraction`` (share
-        of k's steps that are moments of high influence), ``mi`` (plug-in MI of k's variable
-        and j's action at the influence's alignment), ``p_value``, ``q_value``, ``variable``,
-        ``alignment``.
-
-    Raises
-    ------
-    ConfigError
-        When the summary carries no influence.
-    """
-    _check(n_bootstrap, n_permutations, confidence_level)
-    if (
-        summary.influence_sum is None
-        or summary.influence_count is None
-        or summary.dependence is None
-    ):
-        raise ConfigError("influence_table: the trajectories carry no pairwise influence tensor")
-    gen = resolve_rng(rng)
-    n = summary.num_agents
-    sums, counts = summary.influence_sum, summary.influence_count
-    used = counts > 0
-    sums, counts = sums[used], counts[used]
-    pooled = summary.dependence.sum(axis=0)
-    total = int(counts.sum())
-    high = summary.high_steps if summary.high_steps is not None else np.zeros(n)
-    rows = []
-    bar = _progress(n * (n - 1), "influence", progress)
-    for k, j in _pairs(n):
-        s_kj = sums[:, k, j]
-        low, high_ci, _ = _bootstrap(_ratio, (s_kj, counts), n_bootstrap, confidence_level, gen)
-        p, _ = _permutation(pooled[k, j], n_permutations, gen)
-        rows.append(
-            {
-                "influencer": summary.agent_ids[k],
-                "influencee": summary.agent_ids[j],
-                "k": k,
-                "j": j,
-                "mean": _ratio(s_kj, counts),
-                "ci_low": low,
-                "ci_high": high_ci,
-                "n": total,
-                "n_episodes": int(summary.num_episodes),
-                "high_fraction": float(high[k]) / total if total else _NAN,
-                "mi": float(mutual_information_from_counts(pooled[k, j], base=base)),
-                "p_value": p,
-            }
-        )
-        bar.update()
-    bar.close()
-    frame = pd.DataFrame(rows)
-    frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy())
-    frame["variable"] = summary.variable
-    frame["alignment"] = summary.alignment
-    return frame
 
 
 def coordination_table(
@@ -333,7 +133,8 @@ def coordination_table(
     ----------
     summary : DatasetSummary
     estimator : {"plugin", "miller_madow", "shuffle"}
-        Estimator of the ``value`` column and of its interval.
+        Estimator of the ``value`` column and of its interval (one of
+        :data:`causal_influence.information.ESTIMATORS`).
     n_bootstrap, n_permutations, confidence_level, base, rng, progress
         As in :func:`influence_table`.
 
@@ -349,11 +150,43 @@ def coordination_table(
         ``q_value`` (BH within each kind and subset), ``n`` (pooled pairs), ``estimator``,
         ``lag``.
     """
-    _check(n_bootstrap, n_permutations, confidence_level)
+    check_resampling(n_bootstrap, n_permutations, confidence_level)
+    # The estimators are the core's list (a registry once the core has one).
     if estimator not in ESTIMATORS:
         raise ConfigError(f"estimator: expected one of {ESTIMATORS}; got {estimator!r}")
     gen = resolve_rng(rng)
-    scale = _scale(base)
+    families = _coordination_families(summary)
+    n = summary.num_agents
+    bar = progress_bar(len(families) * n * (n - 1), "coordination", progress)
+    frames = []
+    for kind, subset, tables in families:
+        rows = []
+        for k, j in ordered_pairs(n):
+            row = _coordination_pair(
+                tables,
+                k,
+                j,
+                estimator=estimator,
+                base=base,
+                n_bootstrap=n_bootstrap,
+                n_permutations=n_permutations,
+                confidence_level=confidence_level,
+                gen=gen,
+            )
+            rows.append(
+                {"kind": kind, "subset": subset, **pair_columns(summary.agent_ids, k, j), **row}
+            )
+            bar.update()
+        frames.append(with_q_values(rows))
+    bar.close()
+    out = pd.concat(frames, ignore_index=True)
+    out["estimator"] = estimator
+    out["lag"] = summary.lag
+    return out
+
+
+def _coordination_families(summary: DatasetSummary) -> list[tuple[str, str, np.ndarray]]:
+    """(kind, subset, per-unit tables) of every coordination family the summary has."""
     families: list[tuple[str, str, np.ndarray]] = []
     if summary.ic_message is not None:
         families.append(("symbol/action", "all", summary.ic_message))
@@ -362,56 +195,47 @@ def coordination_table(
         families.append(("symbol/action", "high_influence", summary.ic_message_high))
     if summary.ic_action_high is not None:
         families.append(("action/action", "high_influence", summary.ic_action_high))
+    return families
+
+
+def _coordination_pair(
+    tables: np.ndarray,
+    k: int,
+    j: int,
+    *,
+    estimator: str,
+    base: float | None,
+    n_bootstrap: int,
+    n_permutations: int,
+    confidence_level: float,
+    gen: np.random.Generator,
+) -> dict[str, Any]:
+    """Value, interval, bias, null mean, p-value and n of one pair of one family."""
 
     def mi(tabs: np.ndarray) -> float:
         return float(
             mutual_information_from_counts(tabs.sum(axis=0), estimator=estimator, base=base)
         )
 
-    n = summary.num_agents
-    frames = []
-    bar = _progress(len(families) * n * (n - 1), "coordination", progress)
-    for kind, subset, tables in families:
-        pooled = tables.sum(axis=0)
-        rows = []
-        for k, j in _pairs(n):
-            per_unit = tables[:, k, j]
-            table = pooled[k, j]
-            value = (
-                float(mutual_information_from_counts(table, estimator=estimator, base=base))
-                if table.sum()
-                else _NAN
-            )
-            low, high, bias = _bootstrap(
-                mi, (per_unit,), n_bootstrap, confidence_level, gen, information=True
-            )
-            p, null_mean = _permutation(table, n_permutations, gen)
-            rows.append(
-                {
-                    "kind": kind,
-                    "subset": subset,
-                    "influencer": summary.agent_ids[k],
-                    "influencee": summary.agent_ids[j],
-                    "k": k,
-                    "j": j,
-                    "value": value,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "bias": bias,
-                    "null_mean": null_mean / scale,
-                    "p_value": p,
-                    "n": int(table.sum()),
-                }
-            )
-            bar.update()
-        frame = pd.DataFrame(rows)
-        frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy())
-        frames.append(frame)
-    bar.close()
-    out = pd.concat(frames, ignore_index=True)
-    out["estimator"] = estimator
-    out["lag"] = summary.lag
-    return out
+    table = tables[:, k, j].sum(axis=0)
+    value = (
+        float(mutual_information_from_counts(table, estimator=estimator, base=base))
+        if table.sum()
+        else NAN
+    )
+    low, high, bias = bootstrap(
+        mi, (tables[:, k, j],), n_bootstrap, confidence_level, gen, information=True
+    )
+    p, null_mean = permutation(table, n_permutations, gen)
+    return {
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "bias": bias,
+        "null_mean": null_mean / unit_scale(base),
+        "p_value": p,
+        "n": int(table.sum()),
+    }
 
 
 def speaker_consistency_table(
@@ -427,11 +251,12 @@ def speaker_consistency_table(
 ) -> pd.DataFrame:
     """Speaker consistency of every agent under every definition, with intervals.
 
-    The definitions are those of :func:`causal_influence.communication.speaker_consistency`:
-    ``"jaques"`` (Eq. 8 normalised to [0, 1]), ``"jaques_literal"`` (Eq. 8 as printed) and
-    ``"mi"`` (Lowe et al., :math:`I(m^k; a^k)`, nats unless ``base``). Each agent has one
-    row per definition, and the Jaques forms also have an ``agent == "all"`` row (mean of
-    the agents for ``"jaques"``, sum for ``"jaques_literal"``, as Eq. 8).
+    The definitions are those of :func:`causal_influence.communication.speaker_consistency`
+    (:data:`~causal_influence.communication.SC_DEFINITIONS`): ``"jaques"`` (Eq. 8 normalised
+    to [0, 1]), ``"jaques_literal"`` (Eq. 8 as printed) and ``"mi"`` (Lowe et al.,
+    :math:`I(m^k; a^k)`, nats unless ``base``). Each agent has one row per definition, and the
+    Jaques forms also have an ``agent == "all"`` row (mean of the agents for ``"jaques"``,
+    sum for ``"jaques_literal"``, as Eq. 8).
 
     The p-value (the same for every definition of an agent) is the permutation test of
     independence of the agent's message and action; the ``"all"`` rows have none.
@@ -448,59 +273,27 @@ def speaker_consistency_table(
     ConfigError
         Without messages, or for an unknown definition.
     """
-    _check(n_bootstrap, n_permutations, confidence_level)
+    check_resampling(n_bootstrap, n_permutations, confidence_level)
     if summary.sc is None:
         raise ConfigError("speaker_consistency_table: the trajectories carry no messages")
     unknown = [d for d in definitions if d not in SC_DEFINITIONS]
     if unknown:
         raise ConfigError(f"definitions: unknown {unknown}; expected a subset of {SC_DEFINITIONS}")
     gen = resolve_rng(rng)
-    m, a = summary.num_symbols, summary.num_actions
     tables = summary.sc  # (U, N, M, A)
-    pooled = tables.sum(axis=0)
+    m, a, total = summary.num_symbols, summary.num_actions, int(tables.sum(axis=0)[0].sum())
     n = summary.num_agents
-    total = int(pooled[0].sum())
-
-    def sc_of(definition: str, table: np.ndarray) -> float:
-        return _speaker_consistency_counts(table, definition, m, a, base)
-
+    common: dict[str, Any] = {"n_bootstrap": n_bootstrap, "confidence_level": confidence_level}
+    bar = progress_bar(n * (len(definitions) + 1), "speaker consistency", progress)
     rows = []
-    bar = _progress(n * (len(definitions) + 1), "speaker consistency", progress)
     for k in range(n):
-        p, _ = _permutation(pooled[k], n_permutations, gen)
+        p, _ = permutation(tables[:, k].sum(axis=0), n_permutations, gen)
         bar.update()
         for definition in definitions:
-            if definition == "mi":
-                value = sc_of("mi", pooled[k])
-
-                def stat(tabs: np.ndarray, d: str = definition) -> float:
-                    return float(mutual_information_from_counts(tabs.sum(axis=0), base=base))
-            else:
-                value = sc_of(definition, pooled[k])
-
-                def stat(tabs: np.ndarray, d: str = definition) -> float:
-                    return sc_of(d, tabs.sum(axis=0))
-
-            low, high, bias = _bootstrap(
-                stat,
-                (tables[:, k],),
-                n_bootstrap,
-                confidence_level,
-                gen,
-                quiet=(UndefinedConditionalWarning,),
-                information=True,
-            )
+            interval = _sc_interval(tables[:, k], definition, m, a, base=base, gen=gen, **common)
             rows.append(
-                {
-                    "agent": summary.agent_ids[k],
-                    "definition": definition,
-                    "value": value,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "bias": bias,
-                    "p_value": p,
-                    "n": total,
-                }
+                {"agent": summary.agent_ids[k], "definition": definition, **interval}
+                | {"p_value": p, "n": total}
             )
             bar.update()
     bar.close()
@@ -509,162 +302,57 @@ def speaker_consistency_table(
     for definition in definitions:
         sel = frame["definition"] == definition
         frame.loc[sel, "q_value"] = benjamini_hochberg(frame.loc[sel, "p_value"].to_numpy())
-    extra = []
-    for definition in definitions:
-        if definition == "mi":
-            continue
-        value = sc_of(definition, pooled)
-
-        def stat_all(tabs: np.ndarray, d: str = definition) -> float:
-            return sc_of(d, tabs.sum(axis=0))
-
-        low, high, bias = _bootstrap(
-            stat_all,
-            (tables,),
-            n_bootstrap,
-            confidence_level,
-            gen,
-            quiet=(UndefinedConditionalWarning,),
-            information=True,
-        )
-        extra.append(
-            {
-                "agent": "all",
-                "definition": definition,
-                "value": value,
-                "ci_low": low,
-                "ci_high": high,
-                "bias": bias,
-                "p_value": _NAN,
-                "n": total,
-                "q_value": _NAN,
-            }
-        )
+    # The Jaques forms also summarise all agents (mean or sum, as Eq. 8); "mi" has no such row.
+    extra = [
+        {
+            "agent": "all",
+            "definition": definition,
+            **_sc_interval(tables, definition, m, a, base=base, gen=gen, **common),
+            "p_value": NAN,
+            "n": total,
+            "q_value": NAN,
+        }
+        for definition in definitions
+        if definition != "mi"
+    ]
     if extra:
         frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
     return frame
 
 
-def cic_table(
-    summary: DatasetSummary,
+def _sc_interval(
+    tables: np.ndarray,
+    definition: str,
+    m: int,
+    a: int,
     *,
-    n_bootstrap: int = 1000,
-    confidence_level: float = 0.95,
-    base: float | None = None,
-    rng: Any = None,
-) -> pd.DataFrame:
-    """Causal influence of communication (Lowe et al. 2019) of every ordered pair.
+    n_bootstrap: int,
+    confidence_level: float,
+    base: float | None,
+    gen: np.random.Generator,
+) -> dict[str, float]:
+    """``value``, ``ci_low``, ``ci_high`` and ``bias`` of one definition over per-unit
+    ``tables`` ((U, M, A) of one agent, or (U, N, M, A) for the "all" row)."""
+    if definition == "mi":
 
-    From the stored counterfactual logits: for each valid step the interventional MI between
-    k's variable (drawn from k's own policy) and j's action
-    (:func:`causal_influence.communication.causal_influence_of_communication`), averaged over
-    steps. When the stored influence is the KL divergence, its mean estimates the same
-    quantity (the ``mean_influence`` column).
+        def stat(tabs: np.ndarray) -> float:
+            return float(mutual_information_from_counts(tabs.sum(axis=0), base=base))
+    else:
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per ordered pair: ``influencer``, ``influencee``, ``k``, ``j``, ``cic``,
-        ``ci_low``, ``ci_high``, ``cic_lowe_compat`` (the released reference code's variant,
-        larger by ln K), ``mean_influence``, ``n``, ``variable``.
+        def stat(tabs: np.ndarray) -> float:
+            return _speaker_consistency_counts(tabs.sum(axis=0), definition, m, a, base)
 
-    Raises
-    ------
-    ConfigError
-        Without stored counterfactual logits.
-    """
-    _check(n_bootstrap, 0, confidence_level)
-    if summary.cic_sum is None or summary.cic_compat_sum is None or summary.cic_count is None:
-        raise ConfigError(
-            "cic_table: the trajectories carry no counterfactual_logits (record them to get CIC)"
-        )
-    gen = resolve_rng(rng)
-    scale = _scale(base)
-    used = summary.cic_count > 0
-    sums, compat, counts = (
-        summary.cic_sum[used],
-        summary.cic_compat_sum[used],
-        summary.cic_count[used],
+    value = _speaker_consistency_counts(tables.sum(axis=0), definition, m, a, base)
+    low, high, bias = bootstrap(
+        stat,
+        (tables,),
+        n_bootstrap,
+        confidence_level,
+        gen,
+        quiet=(UndefinedConditionalWarning,),
+        information=True,
     )
-    infl = summary.mean_influence() if summary.influence_sum is not None else None
-    rows = []
-    for k, j in _pairs(summary.num_agents):
-        low, high, _ = _bootstrap(
-            _ratio, (sums[:, k, j], counts), n_bootstrap, confidence_level, gen
-        )
-        rows.append(
-            {
-                "influencer": summary.agent_ids[k],
-                "influencee": summary.agent_ids[j],
-                "k": k,
-                "j": j,
-                "cic": _ratio(sums[:, k, j], counts) / scale,
-                "ci_low": low / scale,
-                "ci_high": high / scale,
-                "cic_lowe_compat": _ratio(compat[:, k, j], counts) / scale,
-                "mean_influence": _NAN if infl is None else float(infl[k, j]),
-                "n": int(counts.sum()),
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame["variable"] = summary.variable
-    return frame
-
-
-#: Social-outcome columns summarised by :func:`social_summary`.
-SOCIAL_METRICS: tuple[str, ...] = (
-    "collective_return",
-    "utilitarian",
-    "equality",
-    "sustainability",
-    "peace",
-)
-
-
-def social_summary(
-    summary: DatasetSummary,
-    *,
-    n_bootstrap: int = 1000,
-    confidence_level: float = 0.95,
-    rng: Any = None,
-) -> pd.DataFrame:
-    """Mean of each social outcome over episodes, with a bootstrap interval over episodes.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per metric (``metric``, ``mean``, ``ci_low``, ``ci_high``, ``n_episodes``);
-        episodes where a metric is undefined (NaN) are left out of that metric.
-
-    Raises
-    ------
-    ConfigError
-        Without rewards.
-    """
-    _check(n_bootstrap, 0, confidence_level)
-    if summary.social is None:
-        raise ConfigError("social_summary: the trajectories carry no rewards")
-    gen = resolve_rng(rng)
-    rows = []
-    for metric in SOCIAL_METRICS:
-        values = summary.social[metric].to_numpy(dtype=np.float64)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            rows.append(
-                {"metric": metric, "mean": _NAN, "ci_low": _NAN, "ci_high": _NAN, "n_episodes": 0}
-            )
-            continue
-        low, high, _ = _bootstrap(np.mean, (values,), n_bootstrap, confidence_level, gen)
-        rows.append(
-            {
-                "metric": metric,
-                "mean": float(values.mean()),
-                "ci_low": low,
-                "ci_high": high,
-                "n_episodes": int(values.size),
-            }
-        )
-    return pd.DataFrame(rows)
+    return {"value": value, "ci_low": low, "ci_high": high, "bias": bias}
 
 
 # ------------------------------------------------------------------------------ all at once
@@ -768,34 +456,42 @@ def analyze(
             progress=progress,
         )
     )
-    gen = resolve_rng(rng)
     common: dict[str, Any] = {
         "n_bootstrap": n_bootstrap,
         "confidence_level": confidence_level,
-        "rng": gen,
+        "rng": resolve_rng(rng),
     }
+    tests: dict[str, Any] = {"n_permutations": n_permutations, "base": base, "progress": progress}
     influence = None
     if summary.has_influence:
-        influence = influence_table(
-            summary, n_permutations=n_permutations, base=base, progress=progress, **common
-        )
-    coordination = coordination_table(
-        summary,
-        estimator=estimator,
-        n_permutations=n_permutations,
-        base=base,
-        progress=progress,
-        **common,
-    )
-    sc = None
-    if summary.has_messages:
-        sc = speaker_consistency_table(
-            summary, n_permutations=n_permutations, base=base, progress=progress, **common
-        )
+        influence = influence_table(summary, **tests, **common)
+    coordination = coordination_table(summary, estimator=estimator, **tests, **common)
+    sc = speaker_consistency_table(summary, **tests, **common) if summary.has_messages else None
     cic = cic_table(summary, base=base, **common) if summary.has_cic else None
     social = summary.social
-    social_sum = social_summary(summary, **common) if social is not None else None
-    options = {
+    return AnalysisResult(
+        summary=summary,
+        influence=influence,
+        coordination=coordination,
+        speaker_consistency=sc,
+        cic=cic,
+        social=social,
+        social_summary=social_summary(summary, **common) if social is not None else None,
+        options=_options(summary, estimator, n_bootstrap, n_permutations, confidence_level, base)
+        | {"visible_only": visible_only},
+    )
+
+
+def _options(
+    summary: DatasetSummary,
+    estimator: str,
+    n_bootstrap: int,
+    n_permutations: int,
+    confidence_level: float,
+    base: float | None,
+) -> dict[str, Any]:
+    """The options of an analysis, as the report shows them."""
+    return {
         "lag": summary.lag,
         "alignment": summary.alignment,
         "variable": summary.variable,
@@ -808,15 +504,4 @@ def analyze(
         "num_steps": summary.num_steps,
         "num_episodes": summary.num_episodes,
         "num_units": summary.num_units,
-        "visible_only": visible_only,
     }
-    return AnalysisResult(
-        summary=summary,
-        influence=influence,
-        coordination=coordination,
-        speaker_consistency=sc,
-        cic=cic,
-        social=social,
-        social_summary=social_sum,
-        options=options,
-    )

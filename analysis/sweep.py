@@ -6,7 +6,9 @@ overrides and a list of seeds into one :class:`SweepRun` per combination;
 running cluster given its address), each in its own results directory; :func:`gather_sweep`
 reads the finished runs into one tidy table and draws the learning curves (mean and 95%
 interval over seeds, per condition). ``causal-influence sweep CONFIG`` does all three from a
-sweep file (:func:`load_sweep_config`).
+sweep file (:func:`load_sweep_config`). The steps that build runs live in
+:mod:`analysis.sweep_runs` and the learning curves in :mod:`analysis.curves`; their public
+names are re-exported here.
 
 Layout of a sweep directory::
 
@@ -73,10 +75,8 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import logging
-import re
 import shutil
 import socket
 import time
@@ -85,10 +85,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from agents.config import TrainConfig
 from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
+from analysis.curves import DEFAULT_METRIC, learning_curves, plot_learning_curves, save_figure
+from analysis.sweep_runs import (
+    SweepRun,
+    base_fields,
+    cross_runs,
+    named_settings,
+    one_line,
+    parse_seeds,
+    read_sweep_file,
+)
 from causal_influence.errors import ConfigError, FileFormatError
 from causal_influence.io import atomic_write
 
@@ -110,9 +118,6 @@ __all__ = [
     "save_figure",
 ]
 
-#: Default learning-curve metric: the collective return of the episodes that just ended.
-DEFAULT_METRIC = "episode_collective_return"
-
 SWEEP_FILE = "sweep.json"
 DONE_FILE = "done.json"
 TABLE_FILE = "results.csv"
@@ -131,113 +136,6 @@ logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------ the grid
-
-
-@dataclass(frozen=True)
-class SweepRun:
-    """One training run of a sweep.
-
-    Attributes
-    ----------
-    name : str
-        Unique, file-system safe; the run's directory is ``OUT/runs/NAME``.
-    condition : str
-        The setting and grid values (the runs of a condition differ only in the seed).
-    seed : int
-    params : dict
-        The table columns of the run: ``setting`` (the setting's name) and one per grid key.
-    config : agents.config.TrainConfig
-    """
-
-    name: str
-    condition: str
-    seed: int
-    params: dict[str, Any]
-    config: TrainConfig
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (the config as :meth:`TrainConfig.to_dict`)."""
-        return {
-            "name": self.name,
-            "condition": self.condition,
-            "seed": self.seed,
-            "params": json.loads(json.dumps(self.params)),
-            "config": self.config.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SweepRun:
-        """Inverse of :meth:`to_dict`."""
-        return cls(
-            name=str(data["name"]),
-            condition=str(data["condition"]),
-            seed=int(data["seed"]),
-            params=dict(data["params"]),
-            config=TrainConfig.from_dict(dict(data["config"])),
-        )
-
-
-def _apply(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` with ``overrides`` applied (``env`` tables merged, ``env.FIELD`` keys)."""
-    out = dict(config)
-    env_over: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if key == "env":
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"env: expected a table of SSDConfig fields; got {value!r}")
-            env_over.update(value)
-        elif key.startswith("env."):
-            env_over[key[len("env.") :]] = value
-        else:
-            out[key] = value
-    if env_over:
-        env = dict(out.get("env") or {})
-        if "game" in env_over and env_over["game"] != env.get("game", "harvest"):
-            env.pop("map", None)  # another game: its own map unless one is given
-        env.update(env_over)
-        out["env"] = env
-    return out
-
-
-def _config(data: dict[str, Any], where: str) -> TrainConfig:
-    try:
-        return TrainConfig.from_dict(data)
-    except ConfigError as err:
-        raise ConfigError(f"{where}: {err}") from None
-    except TypeError as err:  # an unknown SSDConfig field
-        raise ConfigError(f"{where}: {err}; see envs.config.SSDConfig for the env fields") from None
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "-".join(_label(v) for v in value)
-    return str(value)
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=+-]+", "_", name).strip("_") or "run"
-
-
-def _seeds(seeds: Any) -> tuple[int, ...]:
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ConfigError(f"seeds: expected a positive count or a list of ints; got {seeds}")
-        return tuple(range(seeds))
-    if (
-        not isinstance(seeds, Sequence)
-        or isinstance(seeds, str)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
-    ):
-        raise ConfigError(
-            f"seeds: expected a non-empty list of integers (or a count n for 0 .. n-1); got "
-            f"{seeds!r}"
-        )
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds: expected distinct seeds; got {list(seeds)}")
-    return tuple(int(s) for s in seeds)
 
 
 def expand_grid(
@@ -281,42 +179,14 @@ def expand_grid(
     >>> [(r.name, r.params["setting"], r.config.setting) for r in runs][2:]
     [('moa_seed=0', 'moa', 'moa'), ('moa_seed=1', 'moa', 'moa')]
     """
-    seed_list = _seeds(seeds)
-    if isinstance(base, TrainConfig):
-        base_dict = base.to_dict()
-    elif isinstance(base, Mapping):
-        base_dict = dict(base)
-        _config(_apply({}, base_dict), "base")
-    else:
-        raise ConfigError(
-            f"base: expected a TrainConfig or a mapping of its fields; got {type(base).__name__}"
-        )
-    base_dict = _apply({}, base_dict)
-    if settings is None:
-        named: dict[str, Mapping[str, Any]] = {
-            str(base_dict.get("setting", TrainConfig.setting)): {}
-        }
-    elif isinstance(settings, Mapping):
-        named = {}
-        for name, over in settings.items():
-            if not isinstance(over, Mapping):
-                raise ConfigError(
-                    f"settings.{name}: expected a table of TrainConfig fields; got {over!r}"
-                )
-            named[str(name)] = over
-    elif isinstance(settings, Sequence) and not isinstance(settings, str):
-        named = {}
-        for name in settings:
-            if not isinstance(name, str):
-                raise ConfigError(f"settings: expected setting names; got {name!r}")
-            named[name] = {"setting": name}
-    else:
-        raise ConfigError(
-            f"settings: expected a mapping of name to overrides or a list of setting names; got "
-            f"{settings!r}"
-        )
-    if not named:
-        raise ConfigError("settings: expected at least one setting")
+    seed_list = parse_seeds(seeds)
+    base_dict = base_fields(base)
+    named = named_settings(settings, base_dict)
+    return cross_runs(base_dict, named, _checked_grid(grid), seed_list)
+
+
+def _checked_grid(grid: Mapping[str, Sequence[Any]] | None) -> dict[str, Sequence[Any]]:
+    """The grid, each key with a non-empty list of values and none of the reserved keys."""
     grid = dict(grid or {})
     for key, values in grid.items():
         if key in _GRID_RESERVED:
@@ -326,25 +196,7 @@ def expand_grid(
             )
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
             raise ConfigError(f"grid.{key}: expected a non-empty list of values; got {values!r}")
-    keys = list(grid)
-    runs: list[SweepRun] = []
-    names: set[str] = set()
-    for label, over in named.items():
-        for combo in itertools.product(*(grid[k] for k in keys)):
-            chosen = dict(zip(keys, combo, strict=True))
-            condition = " ".join([label, *(f"{k}={_label(v)}" for k, v in chosen.items())])
-            merged = _apply(_apply(base_dict, over), chosen)
-            for seed in seed_list:
-                name = _safe(f"{condition} seed={seed}")
-                if name in names:
-                    raise ConfigError(
-                        f"two runs would share the directory name {name!r}; give the settings "
-                        f"distinct names"
-                    )
-                names.add(name)
-                config = _config({**merged, "seed": seed}, f"run {name}")
-                runs.append(SweepRun(name, condition, seed, {"setting": label, **chosen}, config))
-    return runs
+    return grid
 
 
 # ------------------------------------------------------------------------------ sweep file
@@ -380,38 +232,6 @@ class SweepSpec:
     def runs(self) -> list[SweepRun]:
         """The runs of the sweep (:func:`expand_grid`)."""
         return expand_grid(self.base, seeds=self.seeds, settings=self.settings, grid=self.grid)
-
-
-def _parse_file(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise FileFormatError(f"{path}: not valid JSON ({err})") from None
-    elif suffix == ".toml":
-        try:
-            import tomllib  # type: ignore[import-not-found,unused-ignore]
-        except ModuleNotFoundError:  # Python 3.10
-            try:
-                import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-            except ModuleNotFoundError:
-                raise ConfigError(
-                    f"{path}: reading TOML needs Python >= 3.11 or the 'tomli' package; "
-                    f"install tomli or write the sweep file as JSON"
-                ) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise FileFormatError(f"{path}: not valid TOML ({err})") from None
-    else:
-        raise ConfigError(
-            f"{path}: expected a sweep file ending in .toml or .json; got {path.suffix!r}"
-        )
-    if not isinstance(data, dict):
-        raise FileFormatError(f"{path}: expected a table of sweep keys; got {type(data).__name__}")
-    return data
 
 
 def load_sweep_config(path: str | Path) -> SweepSpec:
@@ -450,7 +270,7 @@ def load_sweep_config(path: str | Path) -> SweepSpec:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such sweep file")
-    data = _parse_file(path)
+    data = read_sweep_file(path)
     unknown = sorted(set(data) - set(_FILE_KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {list(_FILE_KEYS)}")
@@ -469,7 +289,7 @@ def load_sweep_config(path: str | Path) -> SweepSpec:
     try:
         spec = SweepSpec(
             base=base,
-            seeds=_seeds(data.get("seeds", [0])),
+            seeds=parse_seeds(data.get("seeds", [0])),
             settings=data.get("settings"),
             grid=grid,
             out=None if out is None else path.parent / out,
@@ -572,11 +392,6 @@ def _write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
-
-
 def run_sweep(
     runs: Sequence[SweepRun],
     out_dir: str | Path,
@@ -624,6 +439,32 @@ def run_sweep(
     """
     import pandas as pd
 
+    runs = _checked_runs(runs, retries)
+    check_options(address, num_cpus)
+
+    def emit(message: str, level: int = logging.INFO) -> None:
+        if log is not None:
+            log(message)
+        else:
+            logger.log(level, message)
+
+    planned = _plan(runs, Path(out_dir))
+    rows = {r.name: _pending_row(r) for r in planned}
+    todo = []
+    for run in planned:
+        assert run.config.out_dir is not None
+        if _finished(Path(run.config.out_dir), run.config) is not None:
+            rows[run.name]["status"] = "skipped"
+            emit(f"{run.name}: finished earlier, skipped")
+        else:
+            todo.append(run)
+    if todo:
+        with ray_session(address, num_cpus=num_cpus) as ray:
+            _RayRuns(ray, train_fn, rows, retries=retries, emit=emit).run(todo)
+    return pd.DataFrame(list(rows.values()))
+
+
+def _checked_runs(runs: Sequence[SweepRun], retries: int) -> list[SweepRun]:
     runs = list(runs)
     if not runs:
         raise ConfigError("runs: expected at least one SweepRun; got none")
@@ -633,15 +474,11 @@ def run_sweep(
         raise ConfigError(f"runs: names must be unique; repeated: {dup}")
     if retries < 0:
         raise ConfigError(f"retries: expected a non-negative integer; got {retries}")
-    check_options(address, num_cpus)
+    return runs
 
-    def emit(message: str, level: int = logging.INFO) -> None:
-        if log is not None:
-            log(message)
-        else:
-            logger.log(level, message)
 
-    out = Path(out_dir)
+def _plan(runs: list[SweepRun], out: Path) -> list[SweepRun]:
+    """The runs with their directories under ``out/runs``, written to ``out/sweep.json``."""
     planned = [
         dataclasses.replace(
             run,
@@ -655,223 +492,84 @@ def run_sweep(
         out / SWEEP_FILE,
         json.dumps({"format": SWEEP_FORMAT, "runs": [r.to_dict() for r in planned]}, indent=2),
     )
-    rows: dict[str, dict[str, Any]] = {
-        r.name: {
-            "run": r.name,
-            "condition": r.condition,
-            "seed": r.seed,
-            "status": "pending",
-            "attempts": 0,
-            "seconds": float("nan"),
-            "resumed": False,
-            "error": "",
-        }
-        for r in planned
+    return planned
+
+
+def _pending_row(run: SweepRun) -> dict[str, Any]:
+    """The report row of a run before it is tried."""
+    return {
+        "run": run.name,
+        "condition": run.condition,
+        "seed": run.seed,
+        "status": "pending",
+        "attempts": 0,
+        "seconds": float("nan"),
+        "resumed": False,
+        "error": "",
     }
-    todo = []
-    for run in planned:
-        assert run.config.out_dir is not None
-        if _finished(Path(run.config.out_dir), run.config) is not None:
-            rows[run.name]["status"] = "skipped"
-            emit(f"{run.name}: finished earlier, skipped")
-        else:
-            todo.append(run)
-    if todo:
-        with ray_session(address, num_cpus=num_cpus) as ray:
-            cpus = cluster_cpus(ray)
-            task = ray.remote(_execute_run)
-            shared_fn = ray.put(train_fn)
 
-            def submit(run: SweepRun) -> Any:
-                rows[run.name]["attempts"] += 1
-                need = min(cpus, max(1, int(run.config.num_threads or 1)))
-                return task.options(num_cpus=need, max_retries=0, name=run.name).remote(
-                    run.to_dict(), shared_fn
-                )
 
-            pending = {submit(run): run for run in todo}
-            try:
-                while pending:
-                    done, _ = ray.wait(list(pending), num_returns=1)
-                    for ref in done:
-                        run = pending.pop(ref)
-                        row = rows[run.name]
-                        try:
-                            outcome = ray.get(ref)
-                        except Exception as err:
-                            row["error"] = _one_line(remote_cause(err))
-                            total = retries + 1
-                            if row["attempts"] <= retries:
-                                emit(
-                                    f"{run.name}: failed on attempt {row['attempts']} of "
-                                    f"{total} ({row['error']}); retrying",
-                                    logging.WARNING,
-                                )
-                                pending[submit(run)] = run
-                            else:
-                                row["status"] = "failed"
-                                emit(
-                                    f"{run.name}: failed on attempt {row['attempts']} of "
-                                    f"{total} ({row['error']}); giving up",
-                                    logging.ERROR,
-                                )
-                            continue
-                        row.update(
-                            status=outcome["status"],
-                            seconds=outcome["seconds"],
-                            resumed=outcome["resumed"],
-                        )
-                        how = " (resumed from a checkpoint)" if outcome["resumed"] else ""
-                        emit(f"{run.name}: {outcome['status']} in {outcome['seconds']:.1f} s{how}")
-            except BaseException:
-                for ref in pending:
-                    ray.cancel(ref, force=True)
-                raise
-    return pd.DataFrame(list(rows.values()))
+class _RayRuns:
+    """Runs as Ray tasks, each retried ``retries`` times, their outcomes in ``rows``."""
+
+    def __init__(
+        self,
+        ray: Any,
+        train_fn: Callable[..., Any] | None,
+        rows: dict[str, dict[str, Any]],
+        *,
+        retries: int,
+        emit: Callable[..., None],
+    ) -> None:
+        self.ray, self.rows, self.retries, self.emit = ray, rows, retries, emit
+        self.cpus = cluster_cpus(ray)
+        self.task = ray.remote(_execute_run)
+        self.shared_fn = ray.put(train_fn)
+
+    def submit(self, run: SweepRun) -> Any:
+        self.rows[run.name]["attempts"] += 1
+        need = min(self.cpus, max(1, int(run.config.num_threads or 1)))
+        return self.task.options(num_cpus=need, max_retries=0, name=run.name).remote(
+            run.to_dict(), self.shared_fn
+        )
+
+    def run(self, todo: list[SweepRun]) -> None:
+        """Submit every run and wait for all, resubmitting failures; cancel what is still
+        running on any exception (or interrupt)."""
+        pending = {self.submit(run): run for run in todo}
+        try:
+            while pending:
+                done, _ = self.ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    run = pending.pop(ref)
+                    if not self.collect(ref, run):
+                        pending[self.submit(run)] = run
+        except BaseException:
+            for ref in pending:
+                self.ray.cancel(ref, force=True)
+            raise
+
+    def collect(self, ref: Any, run: SweepRun) -> bool:
+        """Record the outcome of one attempt; False when the run is to be tried again."""
+        row = self.rows[run.name]
+        try:
+            outcome = self.ray.get(ref)
+        except Exception as err:
+            row["error"] = one_line(remote_cause(err))
+            attempt = f"{run.name}: failed on attempt {row['attempts']} of {self.retries + 1}"
+            if row["attempts"] <= self.retries:
+                self.emit(f"{attempt} ({row['error']}); retrying", logging.WARNING)
+                return False
+            row["status"] = "failed"
+            self.emit(f"{attempt} ({row['error']}); giving up", logging.ERROR)
+            return True
+        row.update(status=outcome["status"], seconds=outcome["seconds"], resumed=outcome["resumed"])
+        how = " (resumed from a checkpoint)" if outcome["resumed"] else ""
+        self.emit(f"{run.name}: {outcome['status']} in {outcome['seconds']:.1f} s{how}")
+        return True
 
 
 # ------------------------------------------------------------------------------ results
-
-
-def learning_curves(
-    table: pd.DataFrame,
-    *,
-    metric: str = DEFAULT_METRIC,
-    x: str = "env_steps",
-    confidence_level: float = 0.95,
-) -> pd.DataFrame:
-    """Mean of ``metric`` over seeds per condition and ``x``, with a Student-t interval.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Columns ``condition``, ``seed``, ``x`` and ``metric`` (as :func:`gather_sweep`'s).
-    metric, x : str
-    confidence_level : float
-        The interval is ``mean +- t(n-1) * sd / sqrt(n)`` over the n seeds that logged the
-        metric at that x (NaN when n < 2); rows where the metric is NaN are left out.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``condition``, ``x`` (named after ``x``), ``mean``, ``ci_low``, ``ci_high``,
-        ``n_seeds``; conditions in order of appearance, x increasing.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> table = pd.DataFrame({"condition": ["a"] * 4, "seed": [0, 0, 1, 1],
-    ...                       "env_steps": [10, 20, 10, 20], "r": [1.0, 2.0, 3.0, 4.0]})
-    >>> learning_curves(table, metric="r")[["env_steps", "mean", "n_seeds"]].to_numpy().tolist()
-    [[10.0, 2.0, 2.0], [20.0, 3.0, 2.0]]
-    """
-    from scipy import stats as sps
-
-    if not 0 < confidence_level < 1:
-        raise ConfigError(f"confidence_level: expected a value in (0, 1); got {confidence_level}")
-    for column in ("condition", "seed", x, metric):
-        if column not in table.columns:
-            numeric = [c for c in table.columns if table[c].dtype.kind in "fi"]
-            raise ConfigError(f"the table has no column {column!r}; metrics available: {numeric}")
-    data = table[["condition", "seed", x, metric]].dropna(subset=[metric])
-    order = {c: i for i, c in enumerate(dict.fromkeys(table["condition"]))}
-    grouped = data.groupby(["condition", x], sort=False)[metric]
-    curves = grouped.agg(mean="mean", sd="std", n_seeds="count").reset_index()
-    n = curves["n_seeds"].to_numpy(dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tcrit = sps.t.ppf(0.5 + confidence_level / 2, np.maximum(n - 1, 1))
-        half = np.where(n >= 2, tcrit * curves["sd"].to_numpy() / np.sqrt(n), np.nan)
-    curves["ci_low"] = curves["mean"] - half
-    curves["ci_high"] = curves["mean"] + half
-    curves["rank"] = curves["condition"].map(order)
-    curves = curves.sort_values(["rank", x], kind="stable").reset_index(drop=True)
-    return curves[["condition", x, "mean", "ci_low", "ci_high", "n_seeds"]]
-
-
-def plot_learning_curves(
-    table: pd.DataFrame,
-    *,
-    metric: str = DEFAULT_METRIC,
-    x: str = "env_steps",
-    confidence_level: float = 0.95,
-    title: str | None = None,
-) -> Figure:
-    """Learning curves, one line per condition: mean over seeds and its interval (shaded).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        As :func:`learning_curves` takes it.
-    metric, x, confidence_level
-        See :func:`learning_curves`.
-    title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Built without pyplot (Agg canvas); save it with :func:`save_figure`.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> table = pd.DataFrame({"condition": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
-    ...                       "env_steps": [10, 10, 10, 10], "r": [1.0, 2.0, 3.0, 5.0]})
-    >>> fig = plot_learning_curves(table, metric="r")
-    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['a (2 seeds)', 'b (2 seeds)']
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    curves = learning_curves(table, metric=metric, x=x, confidence_level=confidence_level)
-    fig = Figure(figsize=(7.0, 4.2), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for condition, part in curves.groupby("condition", sort=False):
-        seeds = int(part["n_seeds"].max())
-        (line,) = ax.plot(
-            part[x],
-            part["mean"],
-            marker="o" if len(part) < 20 else None,
-            markersize=3,
-            label=f"{condition} ({seeds} seed{'s' if seeds != 1 else ''})",
-        )
-        ax.fill_between(
-            part[x],
-            part["ci_low"],
-            part["ci_high"],
-            color=line.get_color(),
-            alpha=0.2,
-            linewidth=0,
-        )
-    ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel(metric.replace("_", " "))
-    level = f"{100 * confidence_level:g}%"
-    ax.set_title(title or f"{metric.replace('_', ' ')}: mean and {level} interval over seeds")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    return fig
-
-
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
-    """Save ``fig`` atomically (a temporary file renamed over ``path``); format from suffix.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> from matplotlib.figure import Figure
-    >>> path = save_figure(Figure(), pathlib.Path(tempfile.mkdtemp()) / "empty.png")
-    >>> path.read_bytes()[:4]
-    b'\\x89PNG'
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    with atomic_write(path) as (tmp,):
-        fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    return path
 
 
 @dataclass(frozen=True, eq=False)

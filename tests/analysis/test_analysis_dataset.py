@@ -81,7 +81,7 @@ def test_refuses_bad_input(tmp_path) -> None:
     with pytest.raises(ShapeError):
         summarize({"actions": np.zeros(20, int)})
     with pytest.raises(ShapeError):
-        summarize({"actions": acts, "episode_ids": np.zeros(3)})
+        summarize({"actions": acts, "episode_ids": np.zeros(3, dtype=int)})
     with pytest.raises(ShapeError):
         summarize({"actions": acts - 1})
     with pytest.raises(ShapeError):

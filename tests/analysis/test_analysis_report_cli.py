@@ -3,10 +3,12 @@ in a subprocess and through ``main([...])``)."""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import networkx as nx
@@ -15,6 +17,7 @@ import pandas as pd
 import pytest
 
 import causal_influence.io as ci_io
+from analysis import commands
 from analysis.cli import build_parser, main
 from analysis.demo import speaker_listener
 from analysis.graph import read_graph_json
@@ -145,6 +148,32 @@ def test_help_through_the_real_entry_point(tmp_path, capsys) -> None:
             continue
         for action in sub_parser._actions:
             assert action.help, (name, action.dest)
+
+
+def test_commands_come_from_the_registry(monkeypatch, capsys) -> None:
+    assert [c.NAME for c in commands.COMMANDS] == list(commands.COMMAND_MODULES)
+    for command in commands.COMMANDS:
+        assert callable(command.add_parser)
+        assert callable(command.run)
+    # A new subcommand is a module with NAME, add_parser and run, registered in one place.
+    hello = types.ModuleType("hello")
+    hello.NAME = "hello"
+
+    def add_parser(subparsers) -> argparse.ArgumentParser:
+        parser = subparsers.add_parser("hello", help="greet")
+        parser.add_argument("--to", default="world", help="whom to greet")
+        return parser
+
+    def run(ns: argparse.Namespace) -> int:
+        print(f"hello {ns.to}")
+        return 0
+
+    hello.add_parser, hello.run = add_parser, run
+    monkeypatch.setattr(commands, "COMMANDS", (*commands.COMMANDS, hello))
+    assert main(["hello", "--to", "agents"]) == 0
+    assert capsys.readouterr().out == "hello agents\n"
+    assert main(["--help"]) == 0
+    assert "greet" in capsys.readouterr().out
 
 
 def test_bad_input_gives_one_line_errors(tmp_path) -> None:

@@ -1,0 +1,96 @@
+"""``causal-influence demo``: synthetic speaker/listener data analysed end to end
+(:func:`analysis.demo.run`), or with ``--agents`` trained agents recorded and analysed
+(:func:`analysis.demo_agents.run`).
+
+Examples
+--------
+>>> import argparse
+>>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+>>> ns = add_parser(sub).parse_args(["--episodes", "4"])
+>>> ns.episodes, ns.length, ns.agents
+(4, 500, False)
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from analysis.commands.options import Formatter, non_negative_int, positive_int
+
+__all__ = ["NAME", "add_parser", "run"]
+
+#: The subcommand's name on the command line.
+NAME = "demo"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``demo`` subcommand and its options to ``subparsers``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        NAME,
+        help="synthetic speaker/listener data analysed end to end",
+        description=(
+            "Sample a signalling game with known answers (speaker, listener, bystander), save "
+            "it as Parquet shards, analyse the shards, write the report and print measured "
+            "values next to their closed forms."
+        ),
+        formatter_class=Formatter,
+    )
+    parser.add_argument("--out", default="causal_influence_demo", metavar="DIR", help="output dir")
+    parser.add_argument("--episodes", type=positive_int, default=20, help="number of episodes")
+    parser.add_argument("--length", type=positive_int, default=500, help="steps per episode")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and resampling")
+    parser.add_argument(
+        "--bootstrap", type=non_negative_int, default=500, metavar="B", help="bootstrap resamples"
+    )
+    parser.add_argument(
+        "--permutations",
+        type=non_negative_int,
+        default=500,
+        metavar="B",
+        help="permutation resamples",
+    )
+    parser.add_argument(
+        "--agents",
+        action="store_true",
+        help=(
+            "instead: train agents with a message channel on small Harvest, record and analyse "
+            "them (what `make demo` shows first; a few minutes)"
+        ),
+    )
+    parser.add_argument(
+        "--env-steps",
+        type=positive_int,
+        default=300_000,
+        metavar="N",
+        help="with --agents: training budget in env steps",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    return parser
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Run the synthetic demo, or the agents demo with ``--agents``."""
+    if ns.agents:
+        from analysis import demo_agents
+
+        config = demo_agents.DemoConfig(
+            env_steps=ns.env_steps,
+            seed=ns.seed,
+            n_bootstrap=ns.bootstrap,
+            n_permutations=ns.permutations,
+        )
+        demo_agents.run(ns.out, config, progress=not ns.no_progress)
+        return 0
+    from analysis.demo import run as run_demo
+
+    run_demo(
+        ns.out,
+        episodes=ns.episodes,
+        length=ns.length,
+        seed=ns.seed,
+        n_bootstrap=ns.bootstrap,
+        n_permutations=ns.permutations,
+        progress=not ns.no_progress,
+    )
+    return 0

@@ -1,0 +1,153 @@
+"""``causal-influence graph PATH --out DIR``: the influence graph as GraphML and JSON
+node-link, node measures, and optionally time-windowed graphs (:mod:`analysis.graph`).
+
+Examples
+--------
+>>> import argparse
+>>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+>>> ns = add_parser(sub).parse_args(["shards/", "--out", "graph/", "--window", "100"])
+>>> ns.window, ns.stride, ns.alpha
+(100, None, 0.05)
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.commands.options import Formatter, add_data_options, positive_int
+from causal_influence.errors import CausalInfluenceError, FileFormatError
+from causal_influence.io import atomic_write
+
+__all__ = ["NAME", "add_parser", "run"]
+
+#: The subcommand's name on the command line.
+NAME = "graph"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``graph`` subcommand and its options to ``subparsers``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        NAME,
+        help="influence graph files (GraphML, JSON node-link) and node measures",
+        description=(
+            "Build the influence graph (edge k -> j with weight, interval, p- and q-value and "
+            "n; thresholded by --alpha and --min-effect) and write DIR/influence_graph.graphml, "
+            "DIR/influence_graph.json and DIR/node_measures.csv. With --window, also one graph "
+            "per window of steps within the episode under DIR/windows/. Without stored "
+            "influence the graph is that of action/action coordination."
+        ),
+        formatter_class=Formatter,
+    )
+    add_data_options(parser)
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--window",
+        type=positive_int,
+        default=None,
+        metavar="STEPS",
+        help="also write time-windowed graphs of the mean influence over windows of this many "
+        "steps within the episode (needs stored influence)",
+    )
+    parser.add_argument(
+        "--stride",
+        type=positive_int,
+        default=None,
+        metavar="STEPS",
+        help="distance between window starts (default: the window, i.e. disjoint windows)",
+    )
+    return parser
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Write the graph files of ``ns.path`` into ``ns.out`` and print one summary line."""
+    from analysis.dataset import summarize
+    from analysis.graph import influence_graph, node_measures, write_graph
+
+    summary = summarize(
+        ns.path,
+        lag=ns.lag,
+        alignment=ns.alignment,
+        variable=ns.variable,
+        max_units=ns.max_units,
+        visible_only=ns.visible_only,
+        progress=not ns.no_progress,
+    )
+    table, weight, name = _edge_table(summary, ns)
+    graph = influence_graph(
+        table,
+        weight=weight,
+        alpha=ns.alpha if ns.permutations > 0 else None,
+        min_effect=ns.min_effect,
+        nodes=list(summary.agent_ids),
+        name=name,
+    )
+    out = Path(ns.out)
+    files = write_graph(graph, out / "influence_graph")
+    with atomic_write(out / "node_measures.csv") as (tmp,):
+        node_measures(graph).to_csv(tmp)
+    written = [files["graphml"], files["json"], out / "node_measures.csv"]
+    if ns.window is not None:
+        written.extend(_write_windows(summary, ns, out))
+    print(
+        f"graph: {graph.number_of_nodes()} agents, {graph.number_of_edges()} edges; wrote "
+        f"{len(written)} files under {out}"
+    )
+    return 0
+
+
+def _edge_table(summary: Any, ns: argparse.Namespace) -> tuple[Any, str, str]:
+    """(table, weight column, graph name): stored influence, else action/action IC."""
+    from analysis.stats import coordination_table, influence_table
+
+    common: dict[str, Any] = {
+        "n_bootstrap": ns.bootstrap,
+        "n_permutations": ns.permutations,
+        "confidence_level": ns.confidence,
+        "rng": ns.seed,
+        "progress": not ns.no_progress,
+    }
+    if summary.has_influence:
+        return influence_table(summary, **common), "mean", "influence"
+    full = coordination_table(summary, **common)
+    table = full[(full["kind"] == "action/action") & (full["subset"] == "all")]
+    return table, "value", "action/action coordination"
+
+
+def _write_windows(summary: Any, ns: argparse.Namespace, out: Path) -> list[Path]:
+    """One graph per window of steps within the episode, under ``out/windows``."""
+    from analysis.dataset import valid_influence_steps
+    from analysis.graph import windowed_graphs, write_graph
+    from analysis.sources import as_trajectory, iter_trajectories
+
+    if not summary.has_influence:
+        raise CausalInfluenceError(
+            "--window needs trajectories with a stored influence tensor (T, N, N)"
+        )
+    parts, episodes, valid = [], [], []
+    offset = 0
+    for item in iter_trajectories(ns.path):
+        traj = as_trajectory(item)
+        if traj.influence is None:
+            raise FileFormatError("the first trajectory had influence but a later one has none")
+        parts.append(traj.influence)
+        episodes.append(np.cumsum(traj.episode_starts) - 1 + offset)  # numbered over shards
+        valid.append(valid_influence_steps(traj, summary.influence_lag))
+        offset += traj.num_episodes
+    windows = windowed_graphs(
+        np.concatenate(parts),
+        window=ns.window,
+        stride=ns.stride,
+        episode_ids=np.concatenate(episodes),
+        valid=np.concatenate(valid),
+        agent_ids=list(summary.agent_ids),
+        min_effect=ns.min_effect,
+    )
+    written = []
+    for start, stop, g in windows:
+        files = write_graph(g, out / "windows" / f"influence_graph_{start:06d}_{stop:06d}")
+        written.extend([files["graphml"], files["json"]])
+    return written

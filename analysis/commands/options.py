@@ -1,0 +1,167 @@
+"""Argument types, the help formatter and the data options shared by the subcommands.
+
+Examples
+--------
+>>> import argparse
+>>> parser = argparse.ArgumentParser(formatter_class=Formatter)
+>>> _ = parser.add_argument("--level", type=probability, default=0.95, help="a level")
+>>> parser.parse_args(["--level", "0.9"]).level
+0.9
+>>> "(default: 0.95)" in parser.format_help()
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from analysis.dataset import DEFAULT_MAX_UNITS, INFLUENCE_VARIABLES
+from causal_influence.engine import ALIGNMENTS
+
+__all__ = [
+    "PROG",
+    "Formatter",
+    "add_data_options",
+    "non_negative_int",
+    "positive_int",
+    "probability",
+]
+
+#: Name of the program in usage lines and error messages.
+PROG = "causal-influence"
+
+
+class Formatter(argparse.HelpFormatter):
+    """Append "(default: ...)" to options whose default says something (not None/False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            "%(default)" not in text
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (argparse type).
+
+    Examples
+    --------
+    >>> positive_int("3")
+    3
+    """
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (argparse type).
+
+    Examples
+    --------
+    >>> non_negative_int("0")
+    0
+    """
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """A number in the open interval (0, 1) (argparse type).
+
+    Examples
+    --------
+    >>> probability("0.05")
+    0.05
+    """
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1); got {text}")
+    return value
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """The input path and the options of reading and testing saved trajectories (analyze,
+    graph)."""
+    p.add_argument(
+        "path",
+        metavar="PATH",
+        help="a trajectory file (.parquet with its .json sidecar, or .npz) or a directory of "
+        "such shards (read one shard at a time)",
+    )
+    p.add_argument(
+        "--alignment",
+        choices=ALIGNMENTS,
+        default=None,
+        help="time alignment of the stored influence: same_step (a^k_t -> a^j_t) or next_step "
+        "(a^k_t or m^k_t -> a^j_t+1); default: the 'influence_alignment' of the metadata",
+    )
+    p.add_argument(
+        "--variable",
+        choices=INFLUENCE_VARIABLES,
+        default=None,
+        help="the influencer's variable of the stored influence; default: the metadata's "
+        "'influence_variable', else messages for the 'comm' setting, else actions",
+    )
+    p.add_argument(
+        "--lag",
+        type=non_negative_int,
+        default=1,
+        help="steps between the speaker's symbol/action and the listener's action in "
+        "instantaneous coordination",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=non_negative_int,
+        default=1000,
+        metavar="B",
+        help="bootstrap resamples (over episodes) of every interval; 0 skips the intervals",
+    )
+    p.add_argument(
+        "--permutations",
+        type=non_negative_int,
+        default=1000,
+        metavar="B",
+        help="permutation resamples of every independence test; 0 skips the tests",
+    )
+    p.add_argument(
+        "--confidence",
+        type=probability,
+        default=0.95,
+        help="confidence level of the intervals",
+    )
+    p.add_argument(
+        "--max-units",
+        type=positive_int,
+        default=DEFAULT_MAX_UNITS,
+        help="largest number of bootstrap units: beyond it, episodes are pooled into this "
+        "many fixed groups of whole episodes (bounded memory)",
+    )
+    p.add_argument(
+        "--visible-only",
+        action="store_true",
+        help="count only influence on influencees visible to the influencer",
+    )
+    p.add_argument(
+        "--alpha",
+        type=probability,
+        default=0.05,
+        help="false discovery rate (Benjamini-Hochberg q-value) of the graph's edges",
+    )
+    p.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.0,
+        help="smallest edge weight (mean influence, or IC without stored influence) in graphs",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of every resampling")
+    p.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bars (shown on stderr)"
+    )

@@ -1,0 +1,53 @@
+"""``causal-influence train ...``: train agents; every argument is forwarded untouched to
+``agents.trainer.main`` (its own parser gives ``causal-influence train --help``).
+
+Examples
+--------
+>>> import argparse
+>>> sub = argparse.ArgumentParser().add_subparsers(dest="command")
+>>> _ = add_parser(sub)
+>>> FORWARDS_ARGUMENTS
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Any
+
+from analysis.commands.options import PROG
+
+__all__ = ["FORWARDS_ARGUMENTS", "NAME", "add_parser", "run"]
+
+#: The subcommand's name on the command line.
+NAME = "train"
+
+#: ``main`` hands the arguments after ``train`` to :func:`run` as ``ns.argv``, unparsed.
+FORWARDS_ARGUMENTS = True
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``train`` entry (listed in ``--help``; its options are the trainer's)."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        NAME,
+        help="train agents (options: causal-influence train --help)",
+        description="Train agents; every argument is forwarded to the agents' trainer.",
+        add_help=False,
+    )
+    return parser
+
+
+def run(ns: argparse.Namespace) -> int:
+    """Call ``agents.trainer.main(ns.argv)``; 2 with a one-line error when it is missing."""
+    try:
+        trainer = importlib.import_module("agents.trainer")
+    except ImportError as err:
+        print(f"{PROG}: error: training is unavailable ({err})", file=sys.stderr)
+        return 2
+    entry = getattr(trainer, "main", None)
+    if entry is None:
+        print(f"{PROG}: error: agents.trainer has no main() to train with", file=sys.stderr)
+        return 2
+    return int(entry(list(ns.argv)) or 0)
