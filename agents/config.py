@@ -384,10 +384,12 @@ class TrainConfig:
         return cls(**kw)
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON with sorted keys (what ``config.json`` holds)."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
+        """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
 
 

@@ -30,13 +30,9 @@ the help text written beside each field.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import math
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +60,9 @@ from agents.losses import (
     value_loss,
 )
 from agents.networks import MultiAgentNet, NetSpec
+from agents.run_log import RunLog, episode_outcomes, log_columns
 from agents.sampler import Rollout, Sampler, next_step_actions, rollout_influence
 from causal_influence.errors import ConfigError, FileFormatError
-from causal_influence.io import atomic_write
 from envs.config import SSDConfig
 from envs.vector import VectorEnv
 
@@ -119,15 +115,6 @@ def make_net(
         obs_scale=1.0 / 255.0 if config.env.obs_type == "rgb" else 1.0,
     )
     return MultiAgentNet(spec, rng=_sub_seed(config.seed, 1))
-
-
-def _rows_to_csv(rows: list[dict[str, float]], columns: list[str]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return buf.getvalue().encode("utf-8")
 
 
 @dataclass
@@ -201,6 +188,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ schedules
     def current_lr(self) -> float:
+        """The learning rate at the current env step (linear annealing when configured)."""
         cfg = self.config
         if cfg.lr_final is None:
             return cfg.lr
@@ -208,6 +196,7 @@ class Trainer:
         return cfg.lr + frac * (cfg.lr_final - cfg.lr)
 
     def current_influence_weight(self) -> float:
+        """The weight of the influence reward at the current env step (coef x schedule)."""
         cfg = self.config
         return influence_weight(
             self.env_steps,
@@ -393,30 +382,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ logging
     def columns(self) -> list[str]:
-        """Column names of the log rows of this run's setting."""
-        cols = [
-            "update",
-            "env_steps",
-            "episode",
-            "collective_reward",
-            "episode_collective_return",
-            "equality",
-            "sustainability",
-            "peace",
-            "influence",
-            "influence_reward",
-            "influence_weight",
-            "lr",
-            "policy_loss",
-            "value_loss",
-            "entropy",
-            "grad_norm",
-        ]
-        if self.config.setting == "comm":
-            cols += ["message_policy_loss", "message_value_loss", "message_entropy"]
-        if self.config.setting == "moa":
-            cols += ["moa_loss"]
-        return [*cols, "seconds", "env_steps_per_second"]
+        """Column names of this run's log rows (:func:`agents.run_log.log_columns`)."""
+        return log_columns(self.config.setting)
 
     def _log_row(
         self,
@@ -449,7 +416,7 @@ class Trainer:
             timeouts = None
             if len(self._timeout_chunks) == len(self._episode_chunks):
                 timeouts = np.concatenate(self._timeout_chunks)
-            row.update(_episode_outcomes(extrinsic, timeouts))
+            row.update(episode_outcomes(extrinsic, timeouts))
         row["seconds"] = seconds
         row["env_steps_per_second"] = cfg.batch_steps / max(seconds, 1e-9)
         return row
@@ -510,36 +477,6 @@ def _normalise(adv: Tensor) -> Tensor:
     return (adv - mean) / (std + 1e-8)
 
 
-def _episode_outcomes(extrinsic: np.ndarray, timeouts: np.ndarray | None) -> dict[str, float]:
-    """Mean social outcomes of the B episodes that just ended.
-
-    ``extrinsic`` and ``timeouts`` have shape (T_ep, B, N). Uses
-    :func:`causal_influence.social.social_outcomes`; equality is NaN for an episode whose
-    collective return is <= 0 (documented there), which is expected early in training and
-    therefore not warned about here.
-    """
-    from causal_influence.errors import EstimatorWarning
-    from causal_influence.social import social_outcomes
-
-    t_ep, b, n = extrinsic.shape
-    rewards = extrinsic.transpose(1, 0, 2).reshape(b * t_ep, n)
-    tout = None if timeouts is None else timeouts.transpose(1, 0, 2).reshape(b * t_ep, n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EstimatorWarning)
-        frame = social_outcomes(rewards, timeouts=tout, episode_ids=np.repeat(np.arange(b), t_ep))
-        out = {
-            "episode_collective_return": float(frame["collective_return"].mean()),
-            "equality": float(np.nanmean(frame["equality"]))
-            if frame["equality"].notna().any()
-            else float("nan"),
-            "sustainability": float(np.nanmean(frame["sustainability"]))
-            if frame["sustainability"].notna().any()
-            else float("nan"),
-            "peace": float(frame["peace"].mean()),
-        }
-    return out
-
-
 def train(config: TrainConfig | None = None, *, resume: str | Path | None = None) -> TrainResult:
     """Train agents as configured and return the result.
 
@@ -582,7 +519,7 @@ def train(config: TrainConfig | None = None, *, resume: str | Path | None = None
     trainer = Trainer(config)
     if state is not None:
         trainer.load_state_dict(state)
-    log = _RunLog(config, trainer)
+    log = RunLog(config, history=trainer.history, start=trainer.update_index)
     try:
         while trainer.update_index < config.num_updates:
             log.write(trainer.update())
@@ -613,72 +550,6 @@ def _config_and_state(
             f"{sorted(RESUMABLE_FIELDS)} may change when resuming"
         )
     return config, state
-
-
-class _RunLog:
-    """What a run shows and writes while it trains.
-
-    ``config.json`` and the header (and resumed rows) of ``progress.csv`` are written
-    atomically at the start; then one CSV row per update, TensorBoard scalars when enabled and
-    installed, and a progress bar when ``config.progress`` is set.
-    """
-
-    def __init__(self, config: TrainConfig, trainer: Trainer) -> None:
-        self.out_dir = Path(config.out_dir) if config.out_dir else None
-        self.columns = trainer.columns()
-        self.writer: Any = None
-        if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            paths = (self.out_dir / "config.json", self.out_dir / "progress.csv")
-            with atomic_write(*paths) as (config_tmp, progress_tmp):
-                config_tmp.write_bytes(config.to_json().encode("utf-8"))
-                progress_tmp.write_bytes(_rows_to_csv(trainer.history, self.columns))
-            self.writer = _tensorboard_writer(self.out_dir) if config.tensorboard else None
-
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(
-            total=config.num_updates,
-            initial=min(trainer.update_index, config.num_updates),
-            disable=not config.progress,
-            unit="upd",
-            dynamic_ncols=True,
-        )
-        self.last_return = float("nan")
-
-    def write(self, row: dict[str, float]) -> None:
-        """Record one update's log row."""
-        if not math.isnan(row["episode_collective_return"]):
-            self.last_return = row["episode_collective_return"]
-        if self.out_dir is not None:
-            with open(self.out_dir / "progress.csv", "a", encoding="utf-8", newline="") as fh:
-                csv.DictWriter(
-                    fh, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n"
-                ).writerow(row)
-        if self.writer is not None:
-            for key, value in row.items():
-                if key not in ("update", "env_steps") and not math.isnan(value):
-                    self.writer.add_scalar(key, value, int(row["env_steps"]))
-        self.bar.set_postfix(
-            R=f"{self.last_return:.1f}",
-            r_step=f"{row['collective_reward']:.3f}",
-            infl=f"{row['influence']:.3g}",
-        )
-        self.bar.update(1)
-
-    def close(self) -> None:
-        """Close the progress bar and the TensorBoard writer."""
-        self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
-
-
-def _tensorboard_writer(out_dir: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional
-        return None
-    return SummaryWriter(log_dir=str(out_dir / "tensorboard"))
 
 
 # ---------------------------------------------------------------------- command line
