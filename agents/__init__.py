@@ -2,14 +2,31 @@
 
 Training (A2C, PPO) over the batched envs, with the influence reward computed by the core.
 See :func:`agents.trainer.train` and ``python -m agents.trainer --help``.
+
+The public names below are imported on first use (PEP 562), so that importing one submodule
+(say :mod:`agents.config`) does not load the others, and ``python -m agents.trainer`` runs the
+trainer module once.
+
+Examples
+--------
+>>> import agents
+>>> agents.TrainConfig is __import__("agents.config").config.TrainConfig
+True
 """
 
-from agents.config import TrainConfig
-from agents.losses import gae
-from agents.networks import MultiAgentNet, NetSpec
-from agents.recording import load_agents, record_episodes
-from agents.sampler import rollout_influence
-from agents.trainer import Trainer, TrainResult, load_checkpoint, train
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agents.checkpoint import load_checkpoint
+    from agents.config import TrainConfig
+    from agents.episode_record import load_agents, record_episodes
+    from agents.losses import gae
+    from agents.networks import MultiAgentNet, NetSpec
+    from agents.sampler import rollout_influence
+    from agents.trainer import Trainer, TrainResult, train
 
 __all__ = [
     "MultiAgentNet",
@@ -24,3 +41,29 @@ __all__ = [
     "rollout_influence",
     "train",
 ]
+
+_HOME = {
+    "MultiAgentNet": "agents.networks",
+    "NetSpec": "agents.networks",
+    "TrainConfig": "agents.config",
+    "TrainResult": "agents.trainer",
+    "Trainer": "agents.trainer",
+    "gae": "agents.losses",
+    "load_agents": "agents.episode_record",
+    "load_checkpoint": "agents.checkpoint",
+    "record_episodes": "agents.episode_record",
+    "rollout_influence": "agents.sampler",
+    "train": "agents.trainer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'agents' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,5 +1,11 @@
 """Hyper-parameters of a training run, in one frozen dataclass (names follow the paper).
 
+Each field carries its help text beside it (``field(metadata={"help": ...})``, CleanRL's
+``Args`` manner); :func:`add_field_options` turns the fields of this or any other config
+dataclass (such as :class:`envs.config.SSDConfig`) into command-line options with that text,
+and the Parameters section of :class:`TrainConfig` is built from it too.
+:data:`RESUMABLE_FIELDS` says which fields may change when a run resumes from a checkpoint.
+
 A run is one of four settings: ``"none"`` (plain actor-critic), ``"basic"`` (centralised basic
 influence: influencers act first, influencees see their current actions), ``"comm"``
 (influential communication through a message head) and ``"moa"`` (influence through a model of
@@ -17,19 +23,45 @@ Examples
 True
 >>> TrainConfig.from_dict(cfg.to_dict()) == cfg
 True
+>>> import dataclasses
+>>> cfg.resume_conflicts(dataclasses.replace(cfg, total_env_steps=10**6, lr=0.1))
+['lr']
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
+import textwrap
+import types
+import typing
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from causal_influence.errors import ConfigError
 from envs.config import SSDConfig, harvest_config
 
-__all__ = ["TrainConfig"]
+__all__ = [
+    "OUTPUT_FIELDS",
+    "RESUMABLE_FIELDS",
+    "TrainConfig",
+    "add_field_options",
+    "field_help",
+    "field_overrides",
+]
+
+#: Fields that say only where and how a run reports (files, progress bar, TensorBoard,
+#: checkpoint frequency): two configs that differ only in these compute the same results.
+OUTPUT_FIELDS: frozenset[str] = frozenset(
+    {"out_dir", "progress", "tensorboard", "checkpoint_every"}
+)
+
+#: Fields that may differ between a checkpoint's config and the config of the run that resumes
+#: from it: the output fields and the training length. Every other field must be equal, or the
+#: resumed run would not continue the saved one exactly (:meth:`TrainConfig.resume_conflicts`).
+RESUMABLE_FIELDS: frozenset[str] = OUTPUT_FIELDS | {"total_env_steps"}
 
 
 def _default_env() -> SSDConfig:
@@ -47,122 +79,196 @@ def _tuples(x: Any) -> Any:
 class TrainConfig:
     """Everything that defines a training run.
 
-    Parameters
-    ----------
-    env : envs.config.SSDConfig
-        The game, map, number of agents, observation type and message vocabulary. Setting
-        ``"comm"`` needs ``env.num_symbols >= 1``.
-    setting : {"none", "basic", "comm", "moa"}
-    seed : int
-        Seeds network initialisation, action sampling and the env episodes.
-    num_envs : int
-        B, environments stepped together.
-    rollout_length : int
-        T, steps per env per update; must divide ``env.max_cycles`` so that episodes end on
-        update boundaries (which makes checkpoints exact).
-    total_env_steps : int
-        Training length in env steps (one step of one env; B per batched step).
-    num_threads : int or None
-        ``torch.set_num_threads`` for the run (None leaves it alone).
-    algorithm : {"a2c", "ppo"}
-        Synchronous advantage actor-critic (one gradient step per fragment) or PPO.
-    gamma, gae_lambda : float
-        Discount and GAE parameter (``gae_lambda=1`` gives the n-step returns of A3C).
-    lr, lr_final, lr_anneal_steps : float
-        Adam learning rate, annealed linearly to ``lr_final`` over ``lr_anneal_steps`` env
-        steps when ``lr_final`` is given.
-    entropy_coef, vf_coef, max_grad_norm : float
-        Entropy bonus, value-loss weight and per-agent gradient-norm clip.
-    ppo_epochs, ppo_minibatches, ppo_clip : int, int, float
-        PPO passes over a fragment, minibatches per pass (split over envs) and ratio clip.
-    normalize_advantages : bool
-        Standardise advantages per agent and minibatch.
-    conv_filters, conv_kernel, fc_hiddens, lstm_size : network sizes (paper: 6, 3, (32, 32), 128)
-    share_weights : bool
-        One set of weights for all agents (default: independent weights per agent).
-    message_embedding : int
-        Linear embedding width of the message inputs (0 = one-hot straight into the LSTM).
-    influence_coef : float
-        beta, the weight of the influence reward (0 = the setting's baseline).
-    extrinsic_coef : float
-        alpha, the weight of the extrinsic reward next to the influence reward (in "comm" this
-        is the message head's extrinsic weight; the action head always sees the extrinsic
-        reward alone).
-    divergence : {"kl", "jsd", "pmi", "tv"}
-    influence_clip : float
-        Influence per agent and step is clipped to [-clip, clip] before weighting.
-    influence_schedule_steps, influence_schedule_weights : tuple of float
-        Multiplier of ``influence_coef`` as a piecewise-linear function of env steps
-        (``numpy.interp``); empty = constant. Curriculum over C steps: (0, C) and (0, 1).
-    influence_only_when_visible : bool or None
-        Count influence on j only when j was in k's view when k acted (None = True for "moa",
-        False otherwise, as in the paper).
-    influencee_reward : bool
-        Setting "basic": influencees also receive the influence they undergo.
-    num_influencers : int
-        Setting "basic": agents ``0 .. num_influencers-1`` are the influencers.
-    log_influence : bool
-        Compute (and log) influence even when ``influence_coef == 0``.
-    message_entropy_coef, comm_loss_coef : float
-        Setting "comm": entropy bonus of the message head and weight of its loss.
-    moa_loss_coef : float
-        Setting "moa": weight of the MOA cross-entropy.
-    train_moa_only_when_visible : bool
-        Setting "moa": mask the MOA loss for agents out of view at prediction time.
-    out_dir : str or None
-        Where config.json, progress.csv and checkpoints go (None = nothing written).
-    checkpoint_every : int
-        Write a checkpoint every this many episodes (0 = only the final one).
-    progress : bool
-        Show a tqdm progress bar.
-    tensorboard : bool
-        Also log to TensorBoard when the ``tensorboard`` package is installed.
+    Each field's help text is written beside it (``field(metadata={"help": ...})``); the
+    Parameters section below and ``causal-influence train --help`` are both built from it.
     """
 
-    env: SSDConfig = field(default_factory=_default_env)
-    setting: Literal["none", "basic", "comm", "moa"] = "none"
-    seed: int = 0
-    num_envs: int = 8
-    rollout_length: int = 100
-    total_env_steps: int = 100_000
-    num_threads: int | None = 1
-    algorithm: Literal["a2c", "ppo"] = "a2c"
-    gamma: float = 0.99
-    gae_lambda: float = 1.0
-    lr: float = 1e-3
-    lr_final: float | None = None
-    lr_anneal_steps: float = 2e7
-    entropy_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 40.0
-    ppo_epochs: int = 4
-    ppo_minibatches: int = 2
-    ppo_clip: float = 0.2
-    normalize_advantages: bool = False
-    conv_filters: int = 6
-    conv_kernel: int = 3
-    fc_hiddens: tuple[int, ...] = (32, 32)
-    lstm_size: int = 128
-    share_weights: bool = False
-    message_embedding: int = 0
-    influence_coef: float = 0.0
-    extrinsic_coef: float = 1.0
-    divergence: Literal["kl", "jsd", "pmi", "tv"] = "kl"
-    influence_clip: float = 10.0
-    influence_schedule_steps: tuple[float, ...] = ()
-    influence_schedule_weights: tuple[float, ...] = ()
-    influence_only_when_visible: bool | None = None
-    influencee_reward: bool = False
-    num_influencers: int = 1
-    log_influence: bool = False
-    message_entropy_coef: float = 0.01
-    comm_loss_coef: float = 1.0
-    moa_loss_coef: float = 1.0
-    train_moa_only_when_visible: bool = True
-    out_dir: str | None = None
-    checkpoint_every: int = 0
-    progress: bool = False
-    tensorboard: bool = True
+    env: SSDConfig = field(
+        default_factory=_default_env,
+        metadata={
+            "help": "The game, map, number of agents, observation type and message vocabulary "
+            "(envs.config.SSDConfig); setting 'comm' needs env.num_symbols >= 1."
+        },
+    )
+    setting: Literal["none", "basic", "comm", "moa"] = field(
+        default="none",
+        metadata={
+            "help": "Which influence is trained: 'none' (plain actor-critic), 'basic' "
+            "(influencers act first, influencees see their current actions), 'comm' "
+            "(influential communication through a message head) or 'moa' (influence through "
+            "a model of other agents)."
+        },
+    )
+    seed: int = field(
+        default=0,
+        metadata={"help": "Seeds network initialisation, action sampling and the env episodes."},
+    )
+    num_envs: int = field(default=8, metadata={"help": "B, environments stepped together."})
+    rollout_length: int = field(
+        default=100,
+        metadata={
+            "help": "T, steps per env per update; must divide env.max_cycles so that episodes "
+            "end on update boundaries (which makes checkpoints exact)."
+        },
+    )
+    total_env_steps: int = field(
+        default=100_000,
+        metadata={
+            "help": "Training length in env steps (one step of one env; B per batched step)."
+        },
+    )
+    num_threads: int | None = field(
+        default=1,
+        metadata={
+            "help": "torch.set_num_threads for the run; None leaves torch's thread count alone."
+        },
+    )
+    algorithm: Literal["a2c", "ppo"] = field(
+        default="a2c",
+        metadata={
+            "help": "'a2c': synchronous advantage actor-critic, one gradient step per fragment; "
+            "'ppo': PPO epochs over minibatches of envs."
+        },
+    )
+    gamma: float = field(default=0.99, metadata={"help": "Discount factor."})
+    gae_lambda: float = field(
+        default=1.0, metadata={"help": "GAE parameter (1 gives the n-step returns of A3C)."}
+    )
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate."})
+    lr_final: float | None = field(
+        default=None,
+        metadata={
+            "help": "Final learning rate: lr anneals linearly to it over lr_anneal_steps env "
+            "steps; None keeps lr constant."
+        },
+    )
+    lr_anneal_steps: float = field(
+        default=2e7, metadata={"help": "Env steps over which lr anneals to lr_final."}
+    )
+    entropy_coef: float = field(default=0.01, metadata={"help": "Weight of the entropy bonus."})
+    vf_coef: float = field(default=0.5, metadata={"help": "Weight of the value loss."})
+    max_grad_norm: float = field(
+        default=40.0, metadata={"help": "Gradient-norm clip, applied per agent."}
+    )
+    ppo_epochs: int = field(default=4, metadata={"help": "PPO passes over each fragment."})
+    ppo_minibatches: int = field(
+        default=2,
+        metadata={"help": "PPO minibatches per pass, split over envs (at most num_envs)."},
+    )
+    ppo_clip: float = field(default=0.2, metadata={"help": "PPO probability-ratio clip."})
+    normalize_advantages: bool = field(
+        default=False, metadata={"help": "Standardise advantages per agent and minibatch."}
+    )
+    conv_filters: int = field(
+        default=6, metadata={"help": "Filters of the convolution (the paper's size)."}
+    )
+    conv_kernel: int = field(
+        default=3, metadata={"help": "Kernel size of the convolution (the paper's size)."}
+    )
+    fc_hiddens: tuple[int, ...] = field(
+        default=(32, 32),
+        metadata={"help": "Widths of the fully connected layers (the paper's sizes)."},
+    )
+    lstm_size: int = field(default=128, metadata={"help": "LSTM cells (the paper's size)."})
+    share_weights: bool = field(
+        default=False,
+        metadata={"help": "One set of weights for all agents instead of one per agent."},
+    )
+    message_embedding: int = field(
+        default=0,
+        metadata={
+            "help": "Width of the linear embedding of message inputs (0: one-hot straight "
+            "into the LSTM)."
+        },
+    )
+    influence_coef: float = field(
+        default=0.0,
+        metadata={
+            "help": "beta, the weight of the influence reward (0: the setting's baseline, same "
+            "architecture)."
+        },
+    )
+    extrinsic_coef: float = field(
+        default=1.0,
+        metadata={
+            "help": "alpha, the weight of the extrinsic reward beside the influence reward (in "
+            "'comm' the message head's extrinsic weight; the action head always learns from "
+            "the extrinsic reward alone)."
+        },
+    )
+    divergence: Literal["kl", "jsd", "pmi", "tv"] = field(
+        default="kl",
+        metadata={
+            "help": "How j's policy under k's actual choice is compared with its mixture over "
+            "k's counterfactual choices."
+        },
+    )
+    influence_clip: float = field(
+        default=10.0,
+        metadata={
+            "help": "Influence per agent and step is clipped to [-clip, clip] before weighting."
+        },
+    )
+    influence_schedule_steps: tuple[float, ...] = field(
+        default=(),
+        metadata={
+            "help": "Env steps of a piecewise-linear multiplier of influence_coef (numpy.interp;"
+            " empty: constant). A curriculum over C steps: steps 0 C, weights 0 1."
+        },
+    )
+    influence_schedule_weights: tuple[float, ...] = field(
+        default=(),
+        metadata={"help": "The multiplier at each of influence_schedule_steps (as many values)."},
+    )
+    influence_only_when_visible: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Count influence on j only when j was in k's view when k acted; None turns "
+            "it on for 'moa' and off otherwise, as in the paper."
+        },
+    )
+    influencee_reward: bool = field(
+        default=False,
+        metadata={"help": "Setting 'basic': influencees also receive the influence they undergo."},
+    )
+    num_influencers: int = field(
+        default=1,
+        metadata={"help": "Setting 'basic': agents 0 .. num_influencers-1 are the influencers."},
+    )
+    log_influence: bool = field(
+        default=False,
+        metadata={"help": "Compute and log influence even when influence_coef is 0."},
+    )
+    message_entropy_coef: float = field(
+        default=0.01, metadata={"help": "Setting 'comm': entropy bonus of the message head."}
+    )
+    comm_loss_coef: float = field(
+        default=1.0, metadata={"help": "Setting 'comm': weight of the message head's loss."}
+    )
+    moa_loss_coef: float = field(
+        default=1.0, metadata={"help": "Setting 'moa': weight of the MOA cross-entropy."}
+    )
+    train_moa_only_when_visible: bool = field(
+        default=True,
+        metadata={
+            "help": "Setting 'moa': mask the MOA loss for agents out of view at prediction time."
+        },
+    )
+    out_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where config.json, progress.csv and checkpoints go; None writes nothing."
+        },
+    )
+    checkpoint_every: int = field(
+        default=0,
+        metadata={"help": "Write a checkpoint every this many episodes (0: only the final one)."},
+    )
+    progress: bool = field(default=False, metadata={"help": "Show a tqdm progress bar."})
+    tensorboard: bool = field(
+        default=True,
+        metadata={"help": "Also log to TensorBoard when the tensorboard package is installed."},
+    )
 
     def __post_init__(self) -> None:
         def bad(msg: str) -> ConfigError:
@@ -246,7 +352,17 @@ class TrainConfig:
 
     @property
     def updates_per_episode(self) -> int:
+        """Updates per episode: ``env.max_cycles // rollout_length``."""
         return self.env.max_cycles // self.rollout_length
+
+    def resume_conflicts(self, other: TrainConfig) -> list[str]:
+        """Fields outside :data:`RESUMABLE_FIELDS` whose values differ between two configs.
+
+        Empty when a run configured as ``other`` can resume exactly from a checkpoint of a run
+        configured as ``self``.
+        """
+        mine, theirs = self.to_dict(), other.to_dict()
+        return sorted(k for k in mine if k not in RESUMABLE_FIELDS and mine[k] != theirs[k])
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -268,8 +384,124 @@ class TrainConfig:
         return cls(**kw)
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON with sorted keys (what ``config.json`` holds)."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
+        """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
+
+
+# ---------------------------------------------------------------------- help and options
+def field_help(cls: type, name: str) -> str:
+    """The help text written beside field ``name`` of the config dataclass ``cls``.
+
+    Examples
+    --------
+    >>> field_help(TrainConfig, "num_envs")
+    'B, environments stepped together.'
+    """
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return str(f.metadata.get("help", ""))
+    raise ConfigError(f"{cls.__name__} has no field {name!r}")
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def _shown(value: Any) -> str:
+    """A default as the user would type it on the command line."""
+    if isinstance(value, tuple):
+        return " ".join(str(v) for v in value) if value else "empty"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _argparse_kind(hint: Any) -> dict[str, Any]:
+    """argparse keyword arguments for a field of type ``hint`` (optional types as their inner)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _argparse_kind(next(a for a in args if a is not type(None)))
+    if hint is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if origin is Literal:
+        return {"choices": list(args), "type": type(args[0])}
+    if origin is tuple:
+        return {"nargs": "*", "type": args[0] if args else str}
+    if hint in (int, float, str):
+        return {"type": hint}
+    return {"type": str}
+
+
+def add_field_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    cls: type,
+    *,
+    prefix: str = "",
+    skip: Collection[str] = (),
+) -> None:
+    """One command-line option per field of the config dataclass ``cls``.
+
+    Field ``lstm_size`` becomes ``--{prefix}lstm-size`` with destination
+    ``{prefix}lstm_size`` (``-`` in the prefix read as ``_``), its type, choices or on/off flag
+    from the annotation, and as help the field's help text followed once by its default. Every
+    option defaults to None, so that :func:`field_overrides` can tell what was given. Fields in
+    ``skip`` and private fields (``_name``) get no option.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_field_options(parser, TrainConfig, skip=("env",))
+    >>> ns = parser.parse_args(["--lstm-size", "8", "--fc-hiddens", "16", "16"])
+    >>> field_overrides(ns, TrainConfig)
+    {'fc_hiddens': [16, 16], 'lstm_size': 8}
+    """
+    hints = typing.get_type_hints(cls)
+    dest_prefix = prefix.replace("-", "_")
+    for f in dataclasses.fields(cls):
+        if f.name in skip or f.name.startswith("_"):
+            continue
+        text = f"{field_help(cls, f.name).rstrip('.')} (default: {_shown(_default(f))})"
+        parser.add_argument(
+            f"--{prefix}{f.name.replace('_', '-')}",
+            dest=f"{dest_prefix}{f.name}",
+            default=None,
+            help=text.replace("%", "%%"),  # argparse formats help with %
+            **_argparse_kind(hints[f.name]),
+        )
+
+
+def field_overrides(ns: argparse.Namespace, cls: type, *, prefix: str = "") -> dict[str, Any]:
+    """The fields of ``cls`` given on the command line (options of :func:`add_field_options`)."""
+    dest_prefix = prefix.replace("-", "_")
+    out = {}
+    for f in dataclasses.fields(cls):
+        value = getattr(ns, f"{dest_prefix}{f.name}", None)
+        if value is not None:
+            out[f.name] = value
+    return out
+
+
+def _parameters_section(cls: type) -> str:
+    """A numpydoc Parameters section built from the fields' types and help texts."""
+    lines = ["", "    Parameters", "    ----------"]
+    for f in dataclasses.fields(cls):
+        kind = str(f.type)
+        if kind.startswith("Literal["):
+            kind = "{" + kind[len("Literal[") : -1] + "}"
+        lines.append(f"    {f.name} : {kind}")
+        text = str(f.metadata.get("help", ""))
+        lines.extend(
+            textwrap.wrap(text, width=92, initial_indent=" " * 8, subsequent_indent=" " * 8)
+        )
+    return "\n".join(lines) + "\n"
+
+
+TrainConfig.__doc__ = (TrainConfig.__doc__ or "").rstrip() + "\n" + _parameters_section(TrainConfig)

@@ -3,9 +3,10 @@
 All N agents' networks live in ONE module. Every parameter carries a leading *group* axis of
 size G: ``G = N`` gives independent weights per agent (the paper's setting), ``G = 1`` shares
 one set of weights between all agents. Agents are evaluated together with batched matrix
-products (``torch.bmm``) and grouped convolutions, so neither acting nor training loops over
-agents in Python. Inside the module tensors are *agent-major*, ``(N, L, ...)`` with L a flattened
-batch; the public methods take and return the project's time-major layout ``(T, B, N, ...)``.
+products (``torch.bmm``) and grouped convolutions (the per-agent layers of
+:mod:`agents.layers`), so neither acting nor training loops over agents in Python. Inside the
+module tensors are *agent-major*, ``(N, L, ...)`` with L a flattened batch; the public methods
+take and return the project's time-major layout ``(T, B, N, ...)``.
 
 Architecture (defaults from Jaques et al. 2019, ENVS.md section 4.2, every size configurable):
 
@@ -46,8 +47,7 @@ Examples
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,51 +56,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from agents.layers import AgentConv2d, AgentLinear, AgentLSTM, make_generator
 from causal_influence.errors import ConfigError, ShapeError, describe
 
 __all__ = [
     "SETTINGS",
     "ActOutput",
-    "AgentConv2d",
-    "AgentLSTM",
-    "AgentLinear",
     "MultiAgentNet",
     "NetSpec",
     "SequenceOutput",
     "egocentric_order",
-    "make_generator",
 ]
 
 Setting = Literal["none", "basic", "comm", "moa"]
 SETTINGS: tuple[str, ...] = ("none", "basic", "comm", "moa")
-
-
-def make_generator(rng: int | np.random.Generator | torch.Generator | None) -> torch.Generator:
-    """A CPU ``torch.Generator`` from an int seed, a numpy Generator, a torch Generator or None.
-
-    None draws a fresh seed from the operating system; a numpy Generator is consumed for one
-    64-bit seed. The global torch RNG is never touched.
-
-    Examples
-    --------
-    >>> g = make_generator(3)
-    >>> torch.rand(1, generator=g).item() == torch.rand(1, generator=make_generator(3)).item()
-    True
-    """
-    if isinstance(rng, torch.Generator):
-        return rng
-    if isinstance(rng, np.random.Generator):
-        seed = int(rng.integers(0, 2**63 - 1))
-    elif rng is None:
-        seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
-    elif isinstance(rng, (int, np.integer)):
-        seed = int(rng)
-    else:
-        raise ConfigError(
-            f"rng: expected an int, numpy.random.Generator, torch.Generator or None; got "
-            f"{describe(rng)}"
-        )
-    return torch.Generator().manual_seed(seed)
 
 
 def egocentric_order(num_agents: int) -> np.ndarray:
@@ -119,269 +88,6 @@ def egocentric_order(num_agents: int) -> np.ndarray:
     """
     rows = [[k] + [j for j in range(num_agents) if j != k] for k in range(num_agents)]
     return np.asarray(rows, dtype=np.int64)
-
-
-def _normc(shape: tuple[int, ...], std: float, generator: torch.Generator, dim: int) -> Tensor:
-    """Gaussian weights whose vectors along ``dim`` (the fan-in axis) have norm ``std``."""
-    w = torch.randn(shape, generator=generator)
-    return w * (std / w.pow(2).sum(dim=dim, keepdim=True).sqrt().clamp_min(1e-12))
-
-
-def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> Tensor:
-    return (torch.rand(shape, generator=generator) * 2.0 - 1.0) * bound
-
-
-def _check_agents(x: Tensor, groups: int, name: str) -> None:
-    if groups != 1 and x.shape[0] != groups:
-        raise ShapeError(
-            f"{name}: expected the leading (agent) axis to have {groups} entries, one per weight "
-            f"group; got {describe(x)}"
-        )
-
-
-class AgentLinear(nn.Module):
-    """Fully connected layer with per-agent weights: ``y[n] = x[n] @ W[g(n)] + b[g(n)]``.
-
-    Parameters
-    ----------
-    groups : int
-        Number of weight sets G (N for independent agents, 1 for shared weights).
-    in_features, out_features : int
-    std : float
-        Column norm of the normc initialisation (RLlib's ``normc_initializer``).
-    generator : torch.Generator
-        Source of the initial weights.
-
-    Examples
-    --------
-    >>> layer = AgentLinear(2, 3, 4, generator=make_generator(0))
-    >>> tuple(layer(torch.ones(2, 5, 3)).shape)
-    (2, 5, 4)
-    """
-
-    def __init__(
-        self,
-        groups: int,
-        in_features: int,
-        out_features: int,
-        *,
-        std: float = 1.0,
-        generator: torch.Generator,
-    ) -> None:
-        super().__init__()
-        self.groups = groups
-        self.weight = nn.Parameter(_normc((groups, in_features, out_features), std, generator, 1))
-        self.bias = nn.Parameter(torch.zeros(groups, out_features))
-
-    def forward(self, x: Tensor, agents: slice | None = None) -> Tensor:
-        """x: tensor of shape (N, ..., in) -> tensor of shape (N, ..., out).
-
-        ``agents`` selects the agents whose weights apply when ``x`` holds only some agents.
-        """
-        weight: Tensor = self.weight
-        bias: Tensor = self.bias
-        if agents is not None and self.groups > 1:
-            weight, bias = weight[agents], bias[agents]
-        _check_agents(x, weight.shape[0], "AgentLinear input")
-        lead = x.shape[:-1]
-        flat = x.reshape(x.shape[0], -1, x.shape[-1])
-        if weight.shape[0] == 1:
-            out = flat @ weight[0] + bias[0]
-        else:
-            out = torch.baddbmm(bias.unsqueeze(1), flat, weight)
-        return out.reshape(*lead, weight.shape[-1])
-
-
-class AgentConv2d(nn.Module):
-    """2-D convolution (stride 1, valid padding) with per-agent filters, as one grouped conv.
-
-    Input of shape (N, L, C, H, W), output of shape (N, L, F, H-k+1, W-k+1).
-
-    Examples
-    --------
-    >>> conv = AgentConv2d(2, 3, 6, 3, generator=make_generator(0))
-    >>> tuple(conv(torch.zeros(2, 4, 3, 15, 15)).shape)
-    (2, 4, 6, 13, 13)
-    """
-
-    def __init__(
-        self,
-        groups: int,
-        in_channels: int,
-        filters: int,
-        kernel: int,
-        *,
-        generator: torch.Generator,
-    ) -> None:
-        super().__init__()
-        self.groups = groups
-        fan_in = in_channels * kernel * kernel
-        bound = 1.0 / math.sqrt(fan_in)
-        self.weight = nn.Parameter(
-            _uniform(
-                (groups, filters, in_channels, kernel, kernel), math.sqrt(3.0) * bound, generator
-            )
-        )
-        self.bias = nn.Parameter(_uniform((groups, filters), bound, generator))
-
-    def forward(self, x: Tensor) -> Tensor:
-        _check_agents(x, self.groups, "AgentConv2d input")
-        n, l, c, h, w = x.shape
-        f = self.weight.shape[1]
-        k = self.weight.shape[-1]
-        if self.groups == 1:
-            out = F.conv2d(x.reshape(n * l, c, h, w), self.weight[0], self.bias[0])
-            return out.reshape(n, l, f, h - k + 1, w - k + 1)
-        grouped = x.transpose(0, 1).reshape(l, n * c, h, w)
-        out = F.conv2d(
-            grouped, self.weight.reshape(n * f, c, k, k), self.bias.reshape(n * f), groups=n
-        )
-        return out.reshape(l, n, f, h - k + 1, w - k + 1).transpose(0, 1)
-
-
-class AgentLSTM(nn.Module):
-    """LSTM with per-agent weights, split so that shared work is done once.
-
-    Gates ``= x @ W_x + b + sum of gate-table rows of the one-hot inputs + h @ W_h``, in the
-    order (input, forget, cell, output). The dense input part is computed for all time steps at
-    once (:meth:`input_gates`), the recurrent part step by step (:meth:`recurrent_gates`), and
-    one-hot inputs (actions, messages) are looked up in :meth:`gate_table`, which makes
-    counterfactual inputs cheap.
-
-    Parameters
-    ----------
-    groups : int
-    input_size : int
-        Width of the dense input.
-    hidden_size : int
-    onehot_rows : int
-        Total length of the concatenated one-hot inputs (0 for none).
-    embedding : int
-        If positive, one-hot inputs pass through a linear embedding of this width first.
-    """
-
-    def __init__(
-        self,
-        groups: int,
-        input_size: int,
-        hidden_size: int,
-        *,
-        onehot_rows: int = 0,
-        embedding: int = 0,
-        generator: torch.Generator,
-    ) -> None:
-        super().__init__()
-        self.groups = groups
-        self.hidden_size = hidden_size
-        bound = 1.0 / math.sqrt(hidden_size)
-        g4 = 4 * hidden_size
-        self.w_x = nn.Parameter(_uniform((groups, input_size, g4), bound, generator))
-        self.w_h = nn.Parameter(_uniform((groups, hidden_size, g4), bound, generator))
-        bias = torch.zeros(groups, g4)
-        bias[:, hidden_size : 2 * hidden_size] = 1.0  # forget-gate bias
-        self.bias = nn.Parameter(bias)
-        self.onehot_rows = onehot_rows
-        self.embed: nn.Parameter | None = None
-        self.w_onehot: nn.Parameter | None = None
-        if onehot_rows > 0 and embedding > 0:
-            self.embed = nn.Parameter(
-                torch.randn((groups, onehot_rows, embedding), generator=generator)
-            )
-            self.w_onehot = nn.Parameter(_uniform((groups, embedding, g4), bound, generator))
-        elif onehot_rows > 0:
-            self.w_onehot = nn.Parameter(_uniform((groups, onehot_rows, g4), bound, generator))
-
-    def input_gates(self, x: Tensor) -> Tensor:
-        """Dense input part plus bias: (N, L, input_size) -> (N, L, 4H)."""
-        _check_agents(x, self.groups, "AgentLSTM input")
-        if self.groups == 1:
-            return x @ self.w_x[0] + self.bias[0]
-        return torch.baddbmm(self.bias.unsqueeze(1), x, self.w_x)
-
-    def recurrent_gates(self, h: Tensor) -> Tensor:
-        """Recurrent part: (N, L, H) -> (N, L, 4H)."""
-        if self.groups == 1:
-            return h @ self.w_h[0]
-        return torch.bmm(h, self.w_h)
-
-    def gate_table(self) -> Tensor:
-        """Gate contribution of every one-hot row: tensor of shape (G, onehot_rows, 4H)."""
-        if self.w_onehot is None:
-            raise ShapeError("this LSTM has no one-hot inputs (onehot_rows=0)")
-        if self.embed is None:
-            return self.w_onehot
-        return torch.bmm(self.embed, self.w_onehot)
-
-    @staticmethod
-    def rows(table: Tensor, index: Tensor) -> Tensor:
-        """Rows of a (G, R, 4H) table for an index of shape (N, ...) -> (N, ..., 4H)."""
-        if table.shape[0] == 1:
-            return table[0][index]
-        n = index.shape[0]
-        agent = torch.arange(n).reshape(n, *([1] * (index.ndim - 1)))
-        return table[agent, index]
-
-    @staticmethod
-    def counterfactual_cell(gates: Tensor, c: Tensor) -> Tensor:
-        """Hidden output of :meth:`cell` for prescaled gates, computed in place when possible.
-
-        Counterfactual batches are large temporaries that nothing else reads, so without
-        autograd the non-linearity runs in place in the gate tensor (no new allocations, which
-        dominate the cost of large element-wise chains on CPU). With autograd enabled it falls
-        back to :meth:`cell`. Returns h of shape (..., H) (a view into ``gates``).
-        """
-        if torch.is_grad_enabled() and (gates.requires_grad or c.requires_grad):
-            return AgentLSTM.cell(gates, c, prescaled=True)[0]
-        hidden = gates.shape[-1] // 4
-        z = gates.sigmoid_()
-        i, f, g, o = z.split(hidden, dim=-1)
-        g.mul_(2.0).sub_(1.0)  # tanh of the cell input
-        i.mul_(g)
-        f.mul_(c).add_(i)  # f now holds the new cell state
-        g.copy_(f).mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)  # tanh of the new cell state
-        return o.mul_(g)
-
-    @staticmethod
-    def rows_sum(table: Tensor, index: Tensor, weights: Tensor | None = None) -> Tensor:
-        """Sum over the last axis of rows: index (N, L, blocks) -> (N, L, 4H), one gather-sum.
-
-        ``weights`` (N, L, blocks) scale each row (0 drops it).
-        """
-        g, r, width = table.shape
-        n, l, k = index.shape
-        flat = index
-        if g > 1:
-            flat = index + (torch.arange(n) * r).reshape(n, 1, 1)
-        psw = None if weights is None else weights.expand(n, l, k).reshape(n * l, k)
-        out = F.embedding_bag(
-            flat.reshape(n * l, k), table.reshape(g * r, width), mode="sum", per_sample_weights=psw
-        )
-        return out.reshape(n, l, width)
-
-    @staticmethod
-    def gate_scale(hidden: int) -> Tensor:
-        """Per-gate factors (1, 1, 2, 1) x H used by :meth:`cell` (see there)."""
-        scale = torch.ones(4 * hidden)
-        scale[2 * hidden : 3 * hidden] = 2.0
-        return scale
-
-    @staticmethod
-    def cell(gates: Tensor, c: Tensor, *, prescaled: bool = False) -> tuple[Tensor, Tensor]:
-        """LSTM non-linearity: gates (..., 4H) and cell (..., H) -> new (h, c).
-
-        ``tanh(x)`` is evaluated as ``2 * sigmoid(2x) - 1`` (equal up to rounding), so that all
-        four gates go through one sigmoid call, which is much faster than ``tanh`` on CPU for
-        the large counterfactual batches. ``prescaled=True`` means the caller already
-        multiplied the gates by :meth:`gate_scale` (cheaper on the small summands of a large
-        broadcast sum).
-        """
-        hidden = gates.shape[-1] // 4
-        s = torch.sigmoid(
-            gates if prescaled else gates * AgentLSTM.gate_scale(hidden).to(gates.dtype)
-        )
-        i, f, g, o = s.split(hidden, dim=-1)
-        c_new = torch.addcmul(f * c, i, g * 2.0 - 1.0)
-        return o * (torch.sigmoid(c_new * 2.0) * 2.0 - 1.0), c_new
 
 
 @dataclass(frozen=True)
@@ -454,6 +160,7 @@ class NetSpec:
 
     @property
     def groups(self) -> int:
+        """G, the number of weight sets: 1 with shared weights, else N."""
         return 1 if self.share_weights else self.num_agents
 
 
@@ -669,111 +376,152 @@ class MultiAgentNet(nn.Module):
             Counterfactual logits are computed from the same recurrent state and inputs, with
             only the counterfactual variable changed.
         """
-        spec = self.spec
-        n, a = spec.num_agents, spec.num_actions
+        n = self.spec.num_agents
         if view.ndim != 5 or view.shape[1] != n:
             raise ShapeError(
                 f"view: expected a tensor of shape (B, N={n}, S, S, C); got {describe(view)}"
             )
-        b = view.shape[0]
         pol_feat, moa_feat = self.encode(self._to_agent_major(view))
         base = self.lstm.input_gates(pol_feat) + self.lstm.recurrent_gates(state["h"])
-
-        def sample(logits: Tensor) -> Tensor:
-            if greedy:
-                return logits.argmax(-1)
-            probs = torch.softmax(logits, dim=-1)
-            flat = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=generator)
-            return flat.reshape(probs.shape[:-1])
-
-        out_msgs = out_msg_logits = out_msg_values = moa_logits = cf = None
-        new_state: dict[str, Tensor] = {}
-        if spec.setting == "basic":
-            # Influencers act first: their LSTM input has no one-hot part.
-            ni = spec.num_influencers
-            h0, _ = self.lstm.cell(base, state["c"])
-            infl_actions = sample(self.policy_head(h0)[:ni])  # (I, B)
-            index = self._policy_onehot_index(infl_actions.T, None)
-            assert index is not None
-            idx, active = index
-            table = self.lstm.gate_table()
-            rows = AgentLSTM.rows(table, idx) * active.unsqueeze(-1)  # (N, B, I, 4H)
-            gates = base + rows.sum(2)
-            h, c = self.lstm.cell(gates, state["c"])
-            logits, values, _, _ = self._heads(h)
-            actions = sample(logits)
-            actions[:ni] = infl_actions
-            if counterfactuals:
-                # Influencees only (agents I .. N-1): gates without influencer i's action row,
-                # plus the row of every value of that action.
-                all_rows = (torch.arange(ni) * a)[:, None] + torch.arange(a)  # (I, A)
-                cf_rows = AgentLSTM.rows(table, all_rows.expand(n, -1, -1))[ni:]
-                scale = AgentLSTM.gate_scale(spec.lstm_size)
-                partial = (gates[ni:].unsqueeze(2) - rows[ni:]) * scale  # (J, B, I, 4H)
-                cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)  # (J,B,I,A,4H)
-                cf_h = self.lstm.counterfactual_cell(cf_gates, state["c"][ni:, :, None, None])
-                cf = self.policy_head(cf_h, slice(ni, n)).transpose(0, 1)  # (B, J, I, A, A)
+        sample = _sampler(greedy=greedy, generator=generator)
+        if self.spec.setting == "basic":
+            step = self._act_basic(base, state["c"], sample, counterfactuals)
         else:
-            gates = base
-            if spec.setting == "comm":
-                if messages is None:
-                    raise ShapeError(
-                        "setting 'comm' needs messages=obs['messages'] of shape (B, N)"
-                    )
-                index = self._policy_onehot_index(None, messages)
-                assert index is not None
-                idx, _ = index
-                table = self.lstm.gate_table()
-                rows = AgentLSTM.rows(table, idx)  # (N, B, N, 4H)
-                gates = base + rows.sum(2)
-            h, c = self.lstm.cell(gates, state["c"])
-            logits, values, out_msg_logits, out_msg_values = self._heads(h)
-            actions = sample(logits)
-            if spec.setting == "comm" and out_msg_logits is not None:
-                out_msgs = sample(out_msg_logits)
-                if counterfactuals:
-                    m, m1 = spec.num_symbols, spec.num_symbols + 1
-                    slot_rows = torch.arange(1, n)[:, None] * m1 + torch.arange(m)  # (N-1, M)
-                    cf_rows = AgentLSTM.rows(table, slot_rows.unsqueeze(0).expand(n, -1, -1))
-                    scale = AgentLSTM.gate_scale(spec.lstm_size)
-                    partial = (gates.unsqueeze(2) - rows[:, :, 1:]) * scale  # (N, B, N-1, 4H)
-                    cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)
-                    cf_h = self.lstm.counterfactual_cell(cf_gates, state["c"][:, :, None, None])
-                    cf = self.policy_head(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
-            if spec.setting == "moa":
-                assert self.moa_lstm is not None
-                assert self.moa_head is not None
-                assert moa_feat is not None
-                moa_base = self.moa_lstm.input_gates(moa_feat) + self.moa_lstm.recurrent_gates(
-                    state["moa_h"]
-                )
-                ego_actions = actions[self.ego]  # (N, N slots, B)
-                m_idx = ego_actions.permute(0, 2, 1) + torch.arange(n) * a  # (N, B, N)
-                m_table = self.moa_lstm.gate_table()
-                m_rows = AgentLSTM.rows(m_table, m_idx)
-                m_gates = moa_base + m_rows.sum(2)
-                mh, mc = self.moa_lstm.cell(m_gates, state["moa_c"])
-                moa_logits = self.moa_head(mh).reshape(n, b, n - 1, a).transpose(0, 1)
-                new_state["moa_h"], new_state["moa_c"] = mh, mc
-                if counterfactuals:
-                    own_rows = AgentLSTM.rows(m_table, torch.arange(a).expand(n, -1))  # (N, A, 4H)
-                    scale = AgentLSTM.gate_scale(spec.lstm_size)
-                    partial = (m_gates - m_rows[:, :, 0]) * scale  # (N, B, 4H)
-                    cf_gates = partial.unsqueeze(2) + (own_rows * scale).unsqueeze(1)  # (N,B,A,4H)
-                    cf_h = self.moa_lstm.counterfactual_cell(cf_gates, state["moa_c"].unsqueeze(2))
-                    cf = self.moa_head(cf_h).reshape(n, b, a, n - 1, a).transpose(0, 1)
-        new_state["h"], new_state["c"] = h, c
+            step = self._act_policy(base, state["c"], messages, sample, counterfactuals)
+        new_state: dict[str, Tensor] = {}
+        if self.spec.setting == "moa":
+            assert moa_feat is not None
+            step.moa_logits, step.cf, mh, mc = self._act_moa(
+                moa_feat, state, step.actions, counterfactuals
+            )
+            new_state["moa_h"], new_state["moa_c"] = mh, mc
+        new_state["h"], new_state["c"] = step.h, step.c
         return ActOutput(
-            actions=actions.T.contiguous(),
-            logits=logits.transpose(0, 1),
-            values=values.T,
+            actions=step.actions.T.contiguous(),
+            logits=step.logits.transpose(0, 1),
+            values=step.values.T,
             state=new_state,
-            messages=None if out_msgs is None else out_msgs.T.contiguous(),
-            message_logits=None if out_msg_logits is None else out_msg_logits.transpose(0, 1),
-            message_values=None if out_msg_values is None else out_msg_values.T,
-            moa_logits=moa_logits,
-            cf_logits=cf,
+            messages=None if step.messages is None else step.messages.T.contiguous(),
+            message_logits=None
+            if step.message_logits is None
+            else step.message_logits.transpose(0, 1),
+            message_values=None if step.message_values is None else step.message_values.T,
+            moa_logits=step.moa_logits,
+            cf_logits=step.cf,
         )
+
+    def _act_basic(
+        self, base: Tensor, c: Tensor, sample: Callable[[Tensor], Tensor], counterfactuals: bool
+    ) -> _Step:
+        """Setting "basic": influencers act first, influencees see their current actions."""
+        spec = self.spec
+        n, a, ni = spec.num_agents, spec.num_actions, spec.num_influencers
+        # Influencers act first: their LSTM input has no one-hot part.
+        h0, _ = self.lstm.cell(base, c)
+        infl_actions = sample(self.policy_head(h0)[:ni])  # (I, B)
+        index = self._policy_onehot_index(infl_actions.T, None)
+        assert index is not None
+        idx, active = index
+        table = self.lstm.gate_table()
+        rows = AgentLSTM.rows(table, idx) * active.unsqueeze(-1)  # (N, B, I, 4H)
+        gates = base + rows.sum(2)
+        h, c_new = self.lstm.cell(gates, c)
+        logits, values, _, _ = self._heads(h)
+        actions = sample(logits)
+        actions[:ni] = infl_actions
+        step = _Step(h, c_new, logits, values, actions)
+        if counterfactuals:
+            # Influencees only (agents I .. N-1): gates without influencer i's action row,
+            # plus the row of every value of that action.
+            all_rows = (torch.arange(ni) * a)[:, None] + torch.arange(a)  # (I, A)
+            cf_rows = AgentLSTM.rows(table, all_rows.expand(n, -1, -1))[ni:]
+            scale = AgentLSTM.gate_scale(spec.lstm_size)
+            partial = (gates[ni:].unsqueeze(2) - rows[ni:]) * scale  # (J, B, I, 4H)
+            cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)  # (J,B,I,A,4H)
+            cf_h = self.lstm.counterfactual_cell(cf_gates, c[ni:, :, None, None])
+            step.cf = self.policy_head(cf_h, slice(ni, n)).transpose(0, 1)  # (B, J, I, A, A)
+        return step
+
+    def _act_policy(
+        self,
+        base: Tensor,
+        c: Tensor,
+        messages: Tensor | None,
+        sample: Callable[[Tensor], Tensor],
+        counterfactuals: bool,
+    ) -> _Step:
+        """Settings "none", "comm" and "moa": every agent acts at once (comm: and speaks)."""
+        spec = self.spec
+        gates = base
+        rows = table = None
+        if spec.setting == "comm":
+            if messages is None:
+                raise ShapeError("setting 'comm' needs messages=obs['messages'] of shape (B, N)")
+            index = self._policy_onehot_index(None, messages)
+            assert index is not None
+            idx, _ = index
+            table = self.lstm.gate_table()
+            rows = AgentLSTM.rows(table, idx)  # (N, B, N, 4H)
+            gates = base + rows.sum(2)
+        h, c_new = self.lstm.cell(gates, c)
+        logits, values, msg_logits, msg_values = self._heads(h)
+        step = _Step(h, c_new, logits, values, sample(logits), None, msg_logits, msg_values)
+        if spec.setting == "comm" and msg_logits is not None:
+            step.messages = sample(msg_logits)
+            if counterfactuals:
+                assert rows is not None
+                assert table is not None
+                step.cf = self._message_counterfactuals(gates, rows, table, c)
+        return step
+
+    def _message_counterfactuals(
+        self, gates: Tensor, rows: Tensor, table: Tensor, c: Tensor
+    ) -> Tensor:
+        """Listeners' logits under every symbol of each other agent's previous message.
+
+        Returns a tensor of shape (B, N, N-1, M, A) (see :class:`ActOutput`).
+        """
+        spec = self.spec
+        n, m, m1 = spec.num_agents, spec.num_symbols, spec.num_symbols + 1
+        slot_rows = torch.arange(1, n)[:, None] * m1 + torch.arange(m)  # (N-1, M)
+        cf_rows = AgentLSTM.rows(table, slot_rows.unsqueeze(0).expand(n, -1, -1))
+        scale = AgentLSTM.gate_scale(spec.lstm_size)
+        partial = (gates.unsqueeze(2) - rows[:, :, 1:]) * scale  # (N, B, N-1, 4H)
+        cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)
+        cf_h = self.lstm.counterfactual_cell(cf_gates, c[:, :, None, None])
+        return self.policy_head(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
+
+    def _act_moa(
+        self, moa_feat: Tensor, state: dict[str, Tensor], actions: Tensor, counterfactuals: bool
+    ) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
+        """Setting "moa": predictions of the others' next actions, and under each own action.
+
+        ``actions`` (N, B) are this step's actions. Returns the MOA logits (B, N, N-1, A), the
+        counterfactual predictions (B, N, A, N-1, A) or None, and the new MOA state (h, c).
+        """
+        assert self.moa_lstm is not None
+        assert self.moa_head is not None
+        n, a = self.spec.num_agents, self.spec.num_actions
+        b = actions.shape[1]
+        moa_base = self.moa_lstm.input_gates(moa_feat) + self.moa_lstm.recurrent_gates(
+            state["moa_h"]
+        )
+        ego_actions = actions[self.ego]  # (N, N slots, B)
+        m_idx = ego_actions.permute(0, 2, 1) + torch.arange(n) * a  # (N, B, N)
+        m_table = self.moa_lstm.gate_table()
+        m_rows = AgentLSTM.rows(m_table, m_idx)
+        m_gates = moa_base + m_rows.sum(2)
+        mh, mc = self.moa_lstm.cell(m_gates, state["moa_c"])
+        moa_logits = self.moa_head(mh).reshape(n, b, n - 1, a).transpose(0, 1)
+        cf = None
+        if counterfactuals:
+            own_rows = AgentLSTM.rows(m_table, torch.arange(a).expand(n, -1))  # (N, A, 4H)
+            scale = AgentLSTM.gate_scale(self.spec.lstm_size)
+            partial = (m_gates - m_rows[:, :, 0]) * scale  # (N, B, 4H)
+            cf_gates = partial.unsqueeze(2) + (own_rows * scale).unsqueeze(1)  # (N,B,A,4H)
+            cf_h = self.moa_lstm.counterfactual_cell(cf_gates, state["moa_c"].unsqueeze(2))
+            cf = self.moa_head(cf_h).reshape(n, b, a, n - 1, a).transpose(0, 1)
+        return moa_logits, cf, mh, mc
 
     # ------------------------------------------------------------------ training pass
     def forward_sequence(
@@ -806,12 +554,38 @@ class MultiAgentNet(nn.Module):
             MOA logits (T, B, N, N-1, A): the prediction, made at t, of the others' actions at
             t+1; and the recurrent state after the last step.
         """
-        spec = self.spec
-        n, a = spec.num_agents, spec.num_actions
+        n, a = self.spec.num_agents, self.spec.num_actions
         if view.ndim != 6 or view.shape[2] != n:
             raise ShapeError(
                 f"view: expected a tensor of shape (T, B, N={n}, S, S, C); got {describe(view)}"
             )
+        t_len, b = view.shape[:2]
+        gx, mgx = self._sequence_input_gates(view, actions, messages)
+        keep = (~starts.bool()).to(torch.float32).reshape(t_len, 1, b, 1).unbind(0)
+        hidden, moa_hidden, final = self._unroll(gx, mgx, keep, state)
+        logits, values, msg_logits, msg_values = self._heads(hidden)
+        moa_logits = None
+        if moa_hidden is not None and self.moa_head is not None:
+            moa_logits = self.moa_head(moa_hidden).reshape(n, t_len, b, n - 1, a)
+            moa_logits = moa_logits.permute(1, 2, 0, 3, 4)
+        return SequenceOutput(
+            logits=logits.permute(1, 2, 0, 3),
+            values=values.permute(1, 2, 0),
+            message_logits=None if msg_logits is None else msg_logits.permute(1, 2, 0, 3),
+            message_values=None if msg_values is None else msg_values.permute(1, 2, 0),
+            moa_logits=moa_logits,
+            final_state=final,
+        )
+
+    def _sequence_input_gates(
+        self, view: Tensor, actions: Tensor | None, messages: Tensor | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Every non-recurrent gate input of a fragment, for all steps at once.
+
+        Returns the policy LSTM's (N, T, B, 4H) and the MOA LSTM's (or None).
+        """
+        spec = self.spec
+        n, a = spec.num_agents, spec.num_actions
         t_len, b = view.shape[:2]
         flat = view.permute(2, 0, 1, 3, 4, 5).reshape(n, t_len * b, *view.shape[3:])
         pol_feat, moa_feat = self.encode(flat)
@@ -833,7 +607,20 @@ class MultiAgentNet(nn.Module):
                 self.moa_lstm.gate_table(), ego_actions
             )
             mgx = mgx.reshape(n, t_len, b, -1)
-        keep = (~starts.bool()).to(torch.float32).reshape(t_len, 1, b, 1).unbind(0)
+        return gx, mgx
+
+    def _unroll(
+        self,
+        gx: Tensor,
+        mgx: Tensor | None,
+        keep: Sequence[Tensor],
+        state: dict[str, Tensor],
+    ) -> tuple[Tensor, Tensor | None, dict[str, Tensor]]:
+        """Run the LSTMs step by step, zeroing the state where ``keep[t]`` is 0.
+
+        Returns the policy hidden states (N, T, B, H), the MOA ones (or None) and the final
+        state.
+        """
         # unbind (not gx[:, t]): its backward is one stack, not T full-size zero fills.
         gx_steps = gx.unbind(1)
         mgx_steps = mgx.unbind(1) if mgx is not None else None
@@ -841,7 +628,7 @@ class MultiAgentNet(nn.Module):
         mh = state.get("moa_h")
         mc = state.get("moa_c")
         hs, mhs = [], []
-        for t in range(t_len):
+        for t in range(len(gx_steps)):
             h, c = h * keep[t], c * keep[t]
             h, c = self.lstm.cell(gx_steps[t] + self.lstm.recurrent_gates(h), c)
             hs.append(h)
@@ -854,17 +641,33 @@ class MultiAgentNet(nn.Module):
         final = {"h": h, "c": c}
         if mh is not None and mc is not None:
             final["moa_h"], final["moa_c"] = mh, mc
-        hidden = torch.stack(hs, 1)  # (N, T, B, H)
-        logits, values, msg_logits, msg_values = self._heads(hidden)
-        moa_logits = None
-        if mhs and self.moa_head is not None:
-            moa_logits = self.moa_head(torch.stack(mhs, 1)).reshape(n, t_len, b, n - 1, a)
-            moa_logits = moa_logits.permute(1, 2, 0, 3, 4)
-        return SequenceOutput(
-            logits=logits.permute(1, 2, 0, 3),
-            values=values.permute(1, 2, 0),
-            message_logits=None if msg_logits is None else msg_logits.permute(1, 2, 0, 3),
-            message_values=None if msg_values is None else msg_values.permute(1, 2, 0),
-            moa_logits=moa_logits,
-            final_state=final,
-        )
+        return torch.stack(hs, 1), (torch.stack(mhs, 1) if mhs else None), final
+
+
+@dataclass
+class _Step:
+    """One acting step of the policy LSTM, agent-major: (N, B, ...) tensors."""
+
+    h: Tensor
+    c: Tensor
+    logits: Tensor
+    values: Tensor
+    actions: Tensor
+    messages: Tensor | None = None
+    message_logits: Tensor | None = None
+    message_values: Tensor | None = None
+    moa_logits: Tensor | None = None
+    cf: Tensor | None = None
+
+
+def _sampler(*, greedy: bool, generator: torch.Generator | None) -> Callable[[Tensor], Tensor]:
+    """Samples (or, greedy, the most likely values) of categorical logits (..., K) -> (...)."""
+
+    def sample(logits: Tensor) -> Tensor:
+        if greedy:
+            return logits.argmax(-1)
+        probs = torch.softmax(logits, dim=-1)
+        flat = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=generator)
+        return flat.reshape(probs.shape[:-1])
+
+    return sample

@@ -20,6 +20,7 @@ policy (PPO's ratio accounts for it; for A2C it is one slightly off-policy step 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -76,6 +77,7 @@ class Rollout:
 
     @property
     def length(self) -> int:
+        """T, the number of steps."""
         return int(self.actions.shape[0])
 
 
@@ -153,108 +155,132 @@ class Sampler:
         """
         if self.obs is None:
             raise ShapeError("Sampler.collect: call reset(seed) first")
-        spec: NetSpec = self.net.spec
-        b, n, a = self.num_envs, spec.num_agents, spec.num_actions
-        view0 = np.asarray(self.obs["view"])
-        views = torch.empty((length, *view0.shape), dtype=torch.uint8)
-        starts = torch.empty((length, b), dtype=torch.bool)
-        visible = torch.empty((length, b, n, n))
-        actions = torch.empty((length, b, n), dtype=torch.long)
-        logits = torch.empty((length, b, n, a))
-        values = torch.empty((length, b, n))
-        env_rewards = torch.empty((length, b, n))
-        extrinsic = torch.empty((length, b, n))
-        dones = torch.empty((length, b), dtype=torch.bool)
-        comm = spec.setting == "comm"
-        m = spec.num_symbols
-        messages_in = torch.empty((length, b, n), dtype=torch.long) if comm else None
-        messages = torch.empty((length, b, n), dtype=torch.long) if comm else None
-        msg_logits = torch.empty((length, b, n, m)) if comm else None
-        msg_values = torch.empty((length, b, n)) if comm else None
-        moa_logits = torch.empty((length, b, n, n - 1, a)) if spec.setting == "moa" else None
-        cf_list: list[Tensor] = []
-        events: dict[str, list[np.ndarray]] = {}
+        b = self.num_envs
+        frag = _Fragment(length, b, self.net.spec, np.asarray(self.obs["view"]).shape)
         state0 = {k: v.clone() for k, v in self.state.items()}
-
         out = self.pending if self.pending is not None else self._act()
         for t in range(length):
-            obs = self.obs
-            views[t] = torch.from_numpy(np.asarray(obs["view"]))
-            visible[t] = torch.from_numpy(np.asarray(obs["visible"])).to(torch.float32)
-            starts[t] = self.starts
-            actions[t] = out.actions
-            logits[t] = out.logits
-            values[t] = out.values
-            if out.cf_logits is not None:
-                cf_list.append(out.cf_logits)
-            env_actions = out.actions.numpy()
-            if comm:
-                assert messages_in is not None
-                assert messages is not None
-                assert msg_logits is not None
-                assert msg_values is not None
-                assert out.messages is not None
-                assert out.message_logits is not None
-                assert out.message_values is not None
-                messages_in[t] = torch.from_numpy(np.asarray(obs["messages"], dtype=np.int64))
-                messages[t] = out.messages
-                msg_logits[t] = out.message_logits
-                msg_values[t] = out.message_values
-                env_actions = np.stack([env_actions, out.messages.numpy()], axis=-1)
-            if moa_logits is not None and out.moa_logits is not None:
-                moa_logits[t] = out.moa_logits
+            env_actions = frag.record_step(t, self.obs, self.starts, out)
             next_obs, rewards, terminated, truncated, info = self.env.step(env_actions)  # type: ignore[attr-defined]
-            done = np.logical_or(terminated, truncated)
-            env_rewards[t] = torch.from_numpy(np.asarray(rewards, dtype=np.float32))
-            raw = info.get("extrinsic", rewards) if isinstance(info, dict) else rewards
-            extrinsic[t] = torch.from_numpy(np.asarray(raw, dtype=np.float32))
-            if isinstance(info, dict) and isinstance(info.get("events"), dict):
-                for key, val in info["events"].items():
-                    events.setdefault(key, []).append(np.asarray(val))
-            dones[t] = torch.from_numpy(done)
-            keep = (~dones[t]).to(torch.float32).reshape(1, b, 1)
+            done = frag.record_outcome(t, rewards, np.logical_or(terminated, truncated), info)
+            keep = (~done).to(torch.float32).reshape(1, b, 1)
             self.state = {k: v * keep for k, v in out.state.items()}
-            self.starts = dones[t].clone()
+            self.starts = done.clone()
             self.obs = next_obs
             if t < length - 1 or not ends_episode:
                 out = self._act()
-        pending = None if ends_episode else out
-        self.pending = pending
-        not_done = (~dones[-1]).to(torch.float32).reshape(b, 1)
-        last_values = pending.values * not_done if pending is not None else torch.zeros(b, n)
+        self.pending = None if ends_episode else out
         next_visible = torch.from_numpy(np.asarray(self.obs["visible"])).to(torch.float32)
+        return frag.rollout(state0, self.pending, next_visible)
+
+
+class _Fragment:
+    """The time-major buffers of a fragment being collected, filled one step at a time."""
+
+    def __init__(self, length: int, b: int, spec: NetSpec, view_shape: tuple[int, ...]) -> None:
+        n, a, m = spec.num_agents, spec.num_actions, spec.num_symbols
+        self.b, self.n = b, n
+        self.comm = spec.setting == "comm"
+        self.views = torch.empty((length, *view_shape), dtype=torch.uint8)
+        self.starts = torch.empty((length, b), dtype=torch.bool)
+        self.visible = torch.empty((length, b, n, n))
+        self.actions = torch.empty((length, b, n), dtype=torch.long)
+        self.logits = torch.empty((length, b, n, a))
+        self.values = torch.empty((length, b, n))
+        self.env_rewards = torch.empty((length, b, n))
+        self.extrinsic = torch.empty((length, b, n))
+        self.dones = torch.empty((length, b), dtype=torch.bool)
+        comm = self.comm
+        self.messages_in = torch.empty((length, b, n), dtype=torch.long) if comm else None
+        self.messages = torch.empty((length, b, n), dtype=torch.long) if comm else None
+        self.msg_logits = torch.empty((length, b, n, m)) if comm else None
+        self.msg_values = torch.empty((length, b, n)) if comm else None
+        self.moa_logits = torch.empty((length, b, n, n - 1, a)) if spec.setting == "moa" else None
+        self.cf_list: list[Tensor] = []
+        self.events: dict[str, list[np.ndarray]] = {}
+
+    def record_step(
+        self, t: int, obs: dict[str, np.ndarray], starts: Tensor, out: ActOutput
+    ) -> np.ndarray:
+        """Store the observation and the agents' outputs at step t; returns the env's actions."""
+        self.views[t] = torch.from_numpy(np.asarray(obs["view"]))
+        self.visible[t] = torch.from_numpy(np.asarray(obs["visible"])).to(torch.float32)
+        self.starts[t] = starts
+        self.actions[t] = out.actions
+        self.logits[t] = out.logits
+        self.values[t] = out.values
+        if out.cf_logits is not None:
+            self.cf_list.append(out.cf_logits)
+        env_actions: np.ndarray = out.actions.numpy()
+        if self.comm:
+            assert self.messages_in is not None
+            assert self.messages is not None
+            assert self.msg_logits is not None
+            assert self.msg_values is not None
+            assert out.messages is not None
+            assert out.message_logits is not None
+            assert out.message_values is not None
+            self.messages_in[t] = torch.from_numpy(np.asarray(obs["messages"], dtype=np.int64))
+            self.messages[t] = out.messages
+            self.msg_logits[t] = out.message_logits
+            self.msg_values[t] = out.message_values
+            env_actions = np.stack([env_actions, out.messages.numpy()], axis=-1)
+        if self.moa_logits is not None and out.moa_logits is not None:
+            self.moa_logits[t] = out.moa_logits
+        return env_actions
+
+    def record_outcome(self, t: int, rewards: Any, done: np.ndarray, info: Any) -> Tensor:
+        """Store the env's rewards, events and episode ends of step t; returns ``dones[t]``."""
+        self.env_rewards[t] = torch.from_numpy(np.asarray(rewards, dtype=np.float32))
+        raw = info.get("extrinsic", rewards) if isinstance(info, dict) else rewards
+        self.extrinsic[t] = torch.from_numpy(np.asarray(raw, dtype=np.float32))
+        if isinstance(info, dict) and isinstance(info.get("events"), dict):
+            for key, val in info["events"].items():
+                self.events.setdefault(key, []).append(np.asarray(val))
+        self.dones[t] = torch.from_numpy(done)
+        return self.dones[t]
+
+    def rollout(
+        self, state0: dict[str, Tensor], pending: ActOutput | None, next_visible: Tensor
+    ) -> Rollout:
+        """The finished fragment; ``pending`` is the evaluation after its last step, if any."""
+        b, n = self.b, self.n
+        not_done = (~self.dones[-1]).to(torch.float32).reshape(b, 1)
+        last_values = pending.values * not_done if pending is not None else torch.zeros(b, n)
         cf = None
-        if cf_list:
+        if self.cf_list:
             last_cf = pending.cf_logits if pending is not None else None
-            cf_list.append(last_cf if last_cf is not None else torch.zeros_like(cf_list[-1]))
-            cf = torch.stack(cf_list)
+            self.cf_list.append(
+                last_cf if last_cf is not None else torch.zeros_like(self.cf_list[-1])
+            )
+            cf = torch.stack(self.cf_list)
         rollout = Rollout(
-            views=views,
-            starts=starts,
-            visible=visible,
-            actions=actions,
-            logits=logits,
-            logp=log_prob(logits, actions),
-            values=values,
+            views=self.views,
+            starts=self.starts,
+            visible=self.visible,
+            actions=self.actions,
+            logits=self.logits,
+            logp=log_prob(self.logits, self.actions),
+            values=self.values,
             last_values=last_values,
-            env_rewards=env_rewards,
-            extrinsic=extrinsic,
-            dones=dones,
+            env_rewards=self.env_rewards,
+            extrinsic=self.extrinsic,
+            dones=self.dones,
             state0=state0,
             next_visible=next_visible,
             next_actions=None if pending is None else pending.actions,
-            moa_logits=moa_logits,
+            moa_logits=self.moa_logits,
             cf_logits=cf,
-            events={k: np.stack(v) for k, v in events.items()},
+            events={k: np.stack(v) for k, v in self.events.items()},
         )
-        if comm:
-            assert msg_logits is not None
-            assert messages is not None
-            rollout.messages_in = messages_in
-            rollout.messages = messages
-            rollout.message_logits = msg_logits
-            rollout.message_logp = log_prob(msg_logits, messages)
-            rollout.message_values = msg_values
+        if self.comm:
+            assert self.msg_logits is not None
+            assert self.messages is not None
+            rollout.messages_in = self.messages_in
+            rollout.messages = self.messages
+            rollout.message_logits = self.msg_logits
+            rollout.message_logp = log_prob(self.msg_logits, self.messages)
+            rollout.message_values = self.msg_values
             rollout.last_message_values = (
                 pending.message_values * not_done
                 if pending is not None and pending.message_values is not None

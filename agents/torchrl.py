@@ -119,6 +119,54 @@ def _time_dim(td: TensorDictBase, time_dim: int | None) -> int:
     return time_dim % ndim
 
 
+def _time_first_inputs(
+    td: TensorDictBase,
+    td_dim: int,
+    group: str,
+    counterfactual_key: NestedKey,
+    logits_key: NestedKey,
+    action_key: NestedKey,
+    done_key: NestedKey | None,
+    visible_key: NestedKey | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
+    """Counterfactual logits, logits, actions, dones and visibility of a batch, time first."""
+    cf = _get(td, _key(group, counterfactual_key), "counterfactual logits")
+    logits = _get(td, _key(group, logits_key), "the policy logits")
+    actions = _get(td, _key(group, action_key), "the actions")
+    if actions.ndim == logits.ndim:  # one-hot actions (categorical_actions=False)
+        actions = actions.argmax(-1)
+    n = int(logits.shape[-2]) if logits.ndim >= 2 else 0
+    dones = None
+    if done_key is not None:
+        dones = _episode_ends(td, _key(done_key), n).movedim(td_dim, 0)
+    visible = None
+    if visible_key is not None:
+        visible = _get(td, _key(group, visible_key), "the visibility").movedim(td_dim, 0).bool()
+    return (
+        cf.movedim(td_dim, 0),
+        logits.movedim(td_dim, 0),
+        actions.movedim(td_dim, 0),
+        dones,
+        visible,
+    )
+
+
+def _episode_ends(td: TensorDictBase, key: tuple[str, ...], n: int) -> Tensor:
+    """Done flags of shape [*B, T] from [*B, T], [*B, T, 1] or per agent [*B, T, N, 1]."""
+    done = _get(td, key, "the done flags")
+    lead = tuple(td.batch_size)
+    if done.ndim == len(lead) + 2 and tuple(done.shape[len(lead) :]) == (n, 1):
+        done = done[..., 0].any(-1)  # per agent: the episode ends when any agent is done
+    elif done.ndim == len(lead) + 1 and done.shape[-1] == 1:
+        done = done[..., 0]
+    if tuple(done.shape) != lead:
+        raise ShapeError(
+            f"tensordict{list(key)}: expected done flags of shape {list(lead)} "
+            f"(+ [1]) or per agent {[*lead, n, 1]}; got {describe(done)}"
+        )
+    return done
+
+
 def influence_reward_from_tensordict(
     tensordict: TensorDictBase,
     *,
@@ -177,38 +225,13 @@ def influence_reward_from_tensordict(
         :func:`causal_influence.rewards.influence_reward`).
     """
     td_dim = _time_dim(tensordict, time_dim)
-    cf = _get(tensordict, _key(group, counterfactual_key), "counterfactual logits")
-    logits = _get(tensordict, _key(group, logits_key), "the policy logits")
-    actions = _get(tensordict, _key(group, action_key), "the actions")
-    if actions.ndim == logits.ndim:  # one-hot actions (categorical_actions=False)
-        actions = actions.argmax(-1)
-    n = int(logits.shape[-2]) if logits.ndim >= 2 else 0
-
-    def time_first(x: Tensor) -> Tensor:
-        return x.movedim(td_dim, 0)
-
-    dones = None
-    if done_key is not None:
-        done = _get(tensordict, _key(done_key), "the done flags")
-        lead = tuple(tensordict.batch_size)
-        if done.ndim == len(lead) + 2 and tuple(done.shape[len(lead) :]) == (n, 1):
-            done = done[..., 0].any(-1)  # per agent: the episode ends when any agent is done
-        elif done.ndim == len(lead) + 1 and done.shape[-1] == 1:
-            done = done[..., 0]
-        if tuple(done.shape) != lead:
-            raise ShapeError(
-                f"tensordict{list(_key(done_key))}: expected done flags of shape {list(lead)} "
-                f"(+ [1]) or per agent {[*lead, n, 1]}; got {describe(done)}"
-            )
-        dones = time_first(done)
-    visible = None
-    if visible_key is not None:
-        visible = time_first(_get(tensordict, _key(group, visible_key), "the visibility"))
-        visible = visible.bool()
+    cf, logits, actions, dones, visible = _time_first_inputs(
+        tensordict, td_dim, group, counterfactual_key, logits_key, action_key, done_key, visible_key
+    )
     reward = influence_reward(
-        time_first(cf),
-        time_first(logits),
-        time_first(actions),
+        cf,
+        logits,
+        actions,
         alignment=alignment,
         predicts_next_step=predicts_next_step,
         divergence=divergence,

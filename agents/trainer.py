@@ -17,26 +17,22 @@ the ``causal-influence train`` command. One update is:
    MOA's predictions, for a cross-entropy with a real gradient path) in a fresh forward pass.
 
 Exact resume: episodes start on update boundaries, every episode's envs are seeded from
-``(seed, episode)``, recurrent state is zero there, and checkpoints (written at episode ends)
-hold the model, the optimiser and the torch generator. Resuming from a checkpoint gives the same
-results as the uninterrupted run with the same seed and thread count.
+``(seed, episode)``, recurrent state is zero there, and checkpoints (written at episode ends
+with :mod:`agents.checkpoint`) hold the model, the optimiser and the torch generator. Resuming
+from a checkpoint gives the same results as the uninterrupted run with the same seed and thread
+count; :data:`agents.config.RESUMABLE_FIELDS` lists what may change on resume.
+
+The command line (:func:`build_parser`, :func:`main`, also ``python -m agents.trainer``) has one
+option per field of :class:`agents.config.TrainConfig` and :class:`envs.config.SSDConfig`, with
+the help text written beside each field.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import dataclasses
-import io
 import json
-import math
-import os
 import sys
-import tempfile
 import time
-import types
-import typing
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +42,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from agents.config import TrainConfig
+from agents.checkpoint import CHECKPOINT_FORMAT, find_checkpoint, load_checkpoint, save_checkpoint
+from agents.config import RESUMABLE_FIELDS, TrainConfig, add_field_options, field_overrides
 from agents.influence_reward import (
     influence_weight,
     per_agent_influence,
@@ -63,24 +60,23 @@ from agents.losses import (
     value_loss,
 )
 from agents.networks import MultiAgentNet, NetSpec
+from agents.run_log import RunLog, episode_outcomes, log_columns
 from agents.sampler import Rollout, Sampler, next_step_actions, rollout_influence
 from causal_influence.errors import ConfigError, FileFormatError
 from envs.config import SSDConfig
 from envs.vector import VectorEnv
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
     "TrainResult",
     "Trainer",
+    "add_arguments",
     "build_parser",
     "episode_seed",
-    "load_checkpoint",
     "main",
     "make_net",
+    "run",
     "train",
 ]
-
-CHECKPOINT_FORMAT = "causal-influence-agents/1"
 
 
 def episode_seed(seed: int, episode: int) -> int:
@@ -119,28 +115,6 @@ def make_net(
         obs_scale=1.0 / 255.0 if config.env.obs_type == "rgb" else 1.0,
     )
     return MultiAgentNet(spec, rng=_sub_seed(config.seed, 1))
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _rows_to_csv(rows: list[dict[str, float]], columns: list[str]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return buf.getvalue().encode("utf-8")
 
 
 @dataclass
@@ -214,6 +188,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ schedules
     def current_lr(self) -> float:
+        """The learning rate at the current env step (linear annealing when configured)."""
         cfg = self.config
         if cfg.lr_final is None:
             return cfg.lr
@@ -221,6 +196,7 @@ class Trainer:
         return cfg.lr + frac * (cfg.lr_final - cfg.lr)
 
     def current_influence_weight(self) -> float:
+        """The weight of the influence reward at the current env step (coef x schedule)."""
         cfg = self.config
         return influence_weight(
             self.env_steps,
@@ -406,30 +382,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ logging
     def columns(self) -> list[str]:
-        """Column names of the log rows of this run's setting."""
-        cols = [
-            "update",
-            "env_steps",
-            "episode",
-            "collective_reward",
-            "episode_collective_return",
-            "equality",
-            "sustainability",
-            "peace",
-            "influence",
-            "influence_reward",
-            "influence_weight",
-            "lr",
-            "policy_loss",
-            "value_loss",
-            "entropy",
-            "grad_norm",
-        ]
-        if self.config.setting == "comm":
-            cols += ["message_policy_loss", "message_value_loss", "message_entropy"]
-        if self.config.setting == "moa":
-            cols += ["moa_loss"]
-        return [*cols, "seconds", "env_steps_per_second"]
+        """Column names of this run's log rows (:func:`agents.run_log.log_columns`)."""
+        return log_columns(self.config.setting)
 
     def _log_row(
         self,
@@ -462,7 +416,7 @@ class Trainer:
             timeouts = None
             if len(self._timeout_chunks) == len(self._episode_chunks):
                 timeouts = np.concatenate(self._timeout_chunks)
-            row.update(_episode_outcomes(extrinsic, timeouts))
+            row.update(episode_outcomes(extrinsic, timeouts))
         row["seconds"] = seconds
         row["env_steps_per_second"] = cfg.batch_steps / max(seconds, 1e-9)
         return row
@@ -485,6 +439,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's state (see :meth:`state_dict`)."""
         if not state.get("resumable", False):
             raise ConfigError(
                 "this checkpoint was not written at an episode boundary, so a run cannot resume "
@@ -499,76 +454,27 @@ class Trainer:
         self._episode_chunks = []
 
     def save(self, path: Path) -> Path:
-        buf = io.BytesIO()
-        torch.save(self.state_dict(), buf)
-        _atomic_write_bytes(path, buf.getvalue())
-        return path
+        """Write a checkpoint of the current state (atomically) and return its path."""
+        return save_checkpoint(self.state_dict(), path)
+
+    def checkpoint_due(self) -> bool:
+        """Whether a periodic checkpoint is due now.
+
+        True when an episode just ended and it is the ``checkpoint_every``-th since the start.
+        """
+        cfg = self.config
+        per_episode = cfg.updates_per_episode
+        return (
+            cfg.checkpoint_every > 0
+            and self.update_index % per_episode == 0
+            and (self.update_index // per_episode) % cfg.checkpoint_every == 0
+        )
 
 
 def _normalise(adv: Tensor) -> Tensor:
     mean = adv.mean(dim=(0, 1), keepdim=True)
     std = adv.std(dim=(0, 1), keepdim=True)
     return (adv - mean) / (std + 1e-8)
-
-
-def _episode_outcomes(extrinsic: np.ndarray, timeouts: np.ndarray | None) -> dict[str, float]:
-    """Mean social outcomes of the B episodes that just ended.
-
-    ``extrinsic`` and ``timeouts`` have shape (T_ep, B, N). Uses
-    :func:`causal_influence.social.social_outcomes`; equality is NaN for an episode whose
-    collective return is <= 0 (documented there), which is expected early in training and
-    therefore not warned about here.
-    """
-    from causal_influence.errors import EstimatorWarning
-    from causal_influence.social import social_outcomes
-
-    t_ep, b, n = extrinsic.shape
-    rewards = extrinsic.transpose(1, 0, 2).reshape(b * t_ep, n)
-    tout = None if timeouts is None else timeouts.transpose(1, 0, 2).reshape(b * t_ep, n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EstimatorWarning)
-        frame = social_outcomes(rewards, timeouts=tout, episode_ids=np.repeat(np.arange(b), t_ep))
-        out = {
-            "episode_collective_return": float(frame["collective_return"].mean()),
-            "equality": float(np.nanmean(frame["equality"]))
-            if frame["equality"].notna().any()
-            else float("nan"),
-            "sustainability": float(np.nanmean(frame["sustainability"]))
-            if frame["sustainability"].notna().any()
-            else float("nan"),
-            "peace": float(frame["peace"].mean()),
-        }
-    return out
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint written by :class:`Trainer` (``torch.load(weights_only=True)``).
-
-    Raises
-    ------
-    FileFormatError
-        If the file is not such a checkpoint.
-    """
-    state = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise FileFormatError(
-            f"{path}: expected a causal-influence agents checkpoint (format "
-            f"{CHECKPOINT_FORMAT!r}); got something else; pass a file written by agents.train"
-        )
-    return state
-
-
-_RESUME_FREE = {"total_env_steps", "out_dir", "progress", "tensorboard", "checkpoint_every"}
-
-
-def _resolve_resume(resume: str | Path, out_dir: str | None) -> Path:
-    path = Path(resume)
-    if path.is_dir():
-        found = sorted((path / "checkpoints").glob("ckpt_*.pt")) or sorted(path.glob("ckpt_*.pt"))
-        if not found:
-            raise FileFormatError(f"{path}: no checkpoints (ckpt_*.pt) found to resume from")
-        path = found[-1]
-    return path
 
 
 def train(config: TrainConfig | None = None, *, resume: str | Path | None = None) -> TrainResult:
@@ -580,12 +486,22 @@ def train(config: TrainConfig | None = None, *, resume: str | Path | None = None
         The run; may be omitted when resuming (the checkpoint's config is used).
     resume : str or pathlib.Path, optional
         A checkpoint file, or a run directory (its latest ``checkpoints/ckpt_*.pt``). The run
-        continues exactly where it stopped; only ``total_env_steps``, ``out_dir``,
-        ``progress``, ``tensorboard`` and ``checkpoint_every`` may differ from the saved config.
+        continues exactly where it stopped; only the fields of
+        :data:`agents.config.RESUMABLE_FIELDS` (training length and output options) may differ
+        from the saved config.
 
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    ConfigError
+        No config and nothing to resume, or a config that differs from the checkpoint's in a
+        field that may not change on resume.
+    FileFormatError
+        The checkpoint to resume from is missing or unusable
+        (:func:`agents.checkpoint.load_checkpoint`).
 
     Examples
     --------
@@ -599,129 +515,72 @@ def train(config: TrainConfig | None = None, *, resume: str | Path | None = None
     >>> len(result.history), result.history[-1]["env_steps"]
     (2, 40)
     """
-    state = None
-    if resume is not None:
-        state = load_checkpoint(_resolve_resume(resume, None if config is None else config.out_dir))
-        saved = TrainConfig.from_json(state["config"])
-        if config is None:
-            config = saved
-        else:
-            a, b = saved.to_dict(), config.to_dict()
-            diff = sorted(k for k in a if k not in _RESUME_FREE and a[k] != b[k])
-            if diff:
-                raise ConfigError(
-                    f"resume: the config differs from the checkpoint's in {diff}; only "
-                    f"{sorted(_RESUME_FREE)} may change when resuming"
-                )
-    if config is None:
-        raise ConfigError("train: pass a TrainConfig (or resume= a checkpoint)")
-
+    config, state = _config_and_state(config, resume)
     trainer = Trainer(config)
     if state is not None:
         trainer.load_state_dict(state)
-    out_dir = Path(config.out_dir) if config.out_dir else None
-    columns = trainer.columns()
-    writer = None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(out_dir / "config.json", config.to_json().encode("utf-8"))
-        _atomic_write_bytes(out_dir / "progress.csv", _rows_to_csv(trainer.history, columns))
-        writer = _tensorboard_writer(out_dir) if config.tensorboard else None
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=config.num_updates,
-        initial=min(trainer.update_index, config.num_updates),
-        disable=not config.progress,
-        unit="upd",
-        dynamic_ncols=True,
-    )
-    last_return = float("nan")
+    log = RunLog(config, history=trainer.history, start=trainer.update_index)
     try:
         while trainer.update_index < config.num_updates:
-            row = trainer.update()
-            if not math.isnan(row["episode_collective_return"]):
-                last_return = row["episode_collective_return"]
-            if out_dir is not None:
-                with open(out_dir / "progress.csv", "a", encoding="utf-8", newline="") as fh:
-                    csv.DictWriter(
-                        fh, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
-                    ).writerow(row)
-                if writer is not None:
-                    for key, value in row.items():
-                        if key not in ("update", "env_steps") and not math.isnan(value):
-                            writer.add_scalar(key, value, int(row["env_steps"]))
-                at_boundary = trainer.update_index % config.updates_per_episode == 0
-                episodes_done = trainer.update_index // config.updates_per_episode
-                if (
-                    at_boundary
-                    and config.checkpoint_every > 0
-                    and episodes_done % config.checkpoint_every == 0
-                ):
-                    trainer.save(out_dir / "checkpoints" / f"ckpt_{trainer.update_index:08d}.pt")
-            bar.set_postfix(
-                R=f"{last_return:.1f}",
-                r_step=f"{row['collective_reward']:.3f}",
-                infl=f"{row['influence']:.3g}",
-            )
-            bar.update(1)
+            log.write(trainer.update())
+            if log.out_dir is not None and trainer.checkpoint_due():
+                trainer.save(log.out_dir / "checkpoints" / f"ckpt_{trainer.update_index:08d}.pt")
     finally:
-        bar.close()
-        if writer is not None:
-            writer.close()
-    checkpoint = None
-    if out_dir is not None:
-        checkpoint = trainer.save(out_dir / "final.pt")
-    return TrainResult(config, trainer.history, trainer.net, out_dir, checkpoint)
+        log.close()
+    checkpoint = None if log.out_dir is None else trainer.save(log.out_dir / "final.pt")
+    return TrainResult(config, trainer.history, trainer.net, log.out_dir, checkpoint)
 
 
-def _tensorboard_writer(out_dir: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional
-        return None
-    return SummaryWriter(log_dir=str(out_dir / "tensorboard"))
+def _config_and_state(
+    config: TrainConfig | None, resume: str | Path | None
+) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """The run's config and, when resuming, the checkpoint to continue from."""
+    if resume is None:
+        if config is None:
+            raise ConfigError("train: pass a TrainConfig (or resume= a checkpoint)")
+        return config, None
+    state = load_checkpoint(find_checkpoint(resume))
+    saved = TrainConfig.from_json(state["config"])
+    if config is None:
+        return saved, state
+    conflicts = saved.resume_conflicts(config)
+    if conflicts:
+        raise ConfigError(
+            f"resume: the config differs from the checkpoint's in {conflicts}; only "
+            f"{sorted(RESUMABLE_FIELDS)} may change when resuming"
+        )
+    return config, state
 
 
 # ---------------------------------------------------------------------- command line
-def _field_parser(hint: Any) -> tuple[dict[str, Any], bool]:
-    """argparse keyword arguments for a dataclass field type; second item: is a bool flag."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        kw, is_bool = _field_parser(inner[0])
-        return kw, is_bool
-    if hint is bool:
-        return {"action": argparse.BooleanOptionalAction}, True
-    if origin is typing.Literal:
-        return {"choices": list(args), "type": type(args[0])}, False
-    if origin is tuple:
-        elem = args[0] if args else str
-        return {"nargs": "*", "type": elem}, False
-    if hint in (int, float, str):
-        return {"type": hint}, False
-    return {"type": str}, False
+_DESCRIPTION = (
+    "Train agents with (or without) a social-influence reward in Harvest or Cleanup: settings "
+    "basic influence, influential communication and model of other agents. Options not given "
+    "keep the value of --config, or when resuming of the checkpoint's config, else the default "
+    "shown."
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``causal-influence train`` (one option per config field)."""
-    parser = argparse.ArgumentParser(
-        prog="causal-influence train",
-        description=(
-            "Train agents with (or without) a social-influence reward in Harvest or Cleanup: "
-            "settings basic influence, influential communication and model of other agents."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``causal-influence train`` to ``parser``.
+
+    One option per field of :class:`agents.config.TrainConfig` and (as ``--env-*``) of
+    :class:`envs.config.SSDConfig`, built by :func:`agents.config.add_field_options` from the
+    fields' types and help texts, plus ``--config``, ``--resume``, ``--game`` and ``--map``.
+    """
+    parser.add_argument(
+        "--config", help="JSON file of a TrainConfig (the options below override it)"
     )
-    parser.add_argument("--config", help="JSON file of a TrainConfig (options below override it)")
-    parser.add_argument("--resume", help="checkpoint file or run directory to resume from")
+    parser.add_argument(
+        "--resume",
+        help="checkpoint file or run directory to resume from (only the training length and "
+        "output options may differ from the checkpoint's config)",
+    )
     parser.add_argument(
         "--game",
         choices=["harvest", "cleanup"],
         default=None,
-        help="game (default: the config's, else harvest)",
+        help="the game (default: the config's, else harvest)",
     )
     parser.add_argument(
         "--map",
@@ -729,47 +588,33 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="name of a map in envs.maps.MAPS (default: the game's reference map)",
     )
-    hints = typing.get_type_hints(TrainConfig)
-    defaults = TrainConfig.__dataclass_fields__
-    group = parser.add_argument_group("training options (TrainConfig)")
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "env":
-            continue
-        kw, _ = _field_parser(hints[f.name])
-        default = defaults[f.name].default
-        group.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            dest=f.name,
-            default=None,
-            help=f"default: {default!r}",
-            **kw,
-        )
-    env_hints = typing.get_type_hints(SSDConfig)
-    env_group = parser.add_argument_group("environment options (envs.config.SSDConfig)")
-    for f in dataclasses.fields(SSDConfig):
-        if f.name in ("game", "map") or f.name.startswith("_"):
-            continue
-        kw, _ = _field_parser(env_hints[f.name])
-        env_group.add_argument(
-            f"--env-{f.name.replace('_', '-')}", dest=f"env__{f.name}", default=None, **kw
-        )
+    add_field_options(
+        parser.add_argument_group("training options (TrainConfig)"), TrainConfig, skip=("env",)
+    )
+    add_field_options(
+        parser.add_argument_group("environment options (envs.config.SSDConfig)"),
+        SSDConfig,
+        prefix="env-",
+        skip=("game", "map"),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``causal-influence train`` (see :func:`add_arguments`)."""
+    parser = argparse.ArgumentParser(prog="causal-influence train", description=_DESCRIPTION)
+    add_arguments(parser)
     return parser
 
 
-def _config_from_args(ns: argparse.Namespace) -> TrainConfig | None:
+def _config_from_args(ns: argparse.Namespace) -> TrainConfig:
+    """The run's config: ``--config`` (or the resumed checkpoint's), then the options given."""
     base: dict[str, Any] = {}
     if ns.config:
         base = TrainConfig.from_json(Path(ns.config).read_text(encoding="utf-8")).to_dict()
     elif ns.resume:
-        return None if not _any_option(ns) else _merge_resume(ns)
-    over = {
-        f.name: getattr(ns, f.name)
-        for f in dataclasses.fields(TrainConfig)
-        if f.name != "env" and getattr(ns, f.name) is not None
-    }
-    env_over = {
-        k[len("env__") :]: v for k, v in vars(ns).items() if k.startswith("env__") and v is not None
-    }
+        state = load_checkpoint(find_checkpoint(ns.resume))
+        base = TrainConfig.from_json(state["config"]).to_dict()
+    env_over = field_overrides(ns, SSDConfig, prefix="env-")
     env_base = dict(base.get("env", {}))
     game = ns.game or env_base.get("game", "harvest")
     if ns.map_name is not None:
@@ -782,21 +627,31 @@ def _config_from_args(ns: argparse.Namespace) -> TrainConfig | None:
         env_kwargs: dict[str, Any] = {**env_base, **env_over}
     else:
         env_kwargs = {**env_over, "game": game}
-    merged = {**base, **over}
+    merged = {**base, **field_overrides(ns, TrainConfig)}
     merged["env"] = env_kwargs
     return TrainConfig.from_dict(merged)
 
 
-def _any_option(ns: argparse.Namespace) -> bool:
-    skip = {"config", "resume"}
-    return any(v is not None for k, v in vars(ns).items() if k not in skip)
+def run(ns: argparse.Namespace) -> int:
+    """Train as the parsed options of :func:`add_arguments` say; returns the exit status.
 
-
-def _merge_resume(ns: argparse.Namespace) -> TrainConfig:
-    state = load_checkpoint(_resolve_resume(ns.resume, None))
-    saved = TrainConfig.from_json(state["config"]).to_dict()
-    over = {k: getattr(ns, k) for k in _RESUME_FREE if getattr(ns, k, None) is not None}
-    return TrainConfig.from_dict({**saved, **over})
+    Prints a JSON summary of the run; a configuration or checkpoint error is printed to
+    stderr with exit status 2.
+    """
+    try:
+        result = train(_config_from_args(ns), resume=ns.resume)
+    except (ConfigError, FileFormatError) as err:
+        print(f"causal-influence train: error: {err}", file=sys.stderr)
+        return 2
+    last = result.history[-1] if result.history else {}
+    summary = {
+        "updates": len(result.history),
+        "env_steps": last.get("env_steps", 0),
+        "collective_reward_per_step": last.get("collective_reward", float("nan")),
+        "out_dir": None if result.out_dir is None else str(result.out_dir),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -813,18 +668,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    try:
-        config = _config_from_args(ns)
-        result = train(config, resume=ns.resume)
-    except (ConfigError, FileFormatError) as err:
-        print(f"causal-influence train: error: {err}", file=sys.stderr)
-        return 2
-    last = result.history[-1] if result.history else {}
-    summary = {
-        "updates": len(result.history),
-        "env_steps": last.get("env_steps", 0),
-        "collective_reward_per_step": last.get("collective_reward", float("nan")),
-        "out_dir": None if result.out_dir is None else str(result.out_dir),
-    }
-    print(json.dumps(summary, indent=2))
-    return 0
+    return run(ns)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

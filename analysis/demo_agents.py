@@ -8,7 +8,7 @@ a laptop (a few minutes on 2 cores):
    messages on the other agents' next actions), with :func:`agents.trainer.train`;
 2. records whole episodes of the trained agents (actions, messages, policy and message logits,
    visibility, the pairwise influence of every message on every other agent's next action and
-   the counterfactual policies that give it), with :func:`agents.recording.record`, and saves
+   the counterfactual policies that give it), with :func:`agents.episode_record.record`, and saves
    them as Parquet shards;
 3. analyses the shards from disk with :func:`analysis.stats.analyze` (influence with bootstrap
    intervals over episodes and permutation p-values, speaker consistency, instantaneous
@@ -197,7 +197,7 @@ def run(
 def _record(result: Any, demo: DemoConfig, directory: Path) -> tuple[list[Path], int]:
     """Record the trained agents and save the episodes as Parquet shards; (shards, steps)."""
     import causal_influence.io as ci_io
-    from agents.recording import record
+    from agents.episode_record import record
     from causal_influence.trajectory import concat
 
     trajectories = record(

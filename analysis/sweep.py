@@ -85,7 +85,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.config import TrainConfig
+from agents.config import OUTPUT_FIELDS, RESUMABLE_FIELDS, TrainConfig
 from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
 from analysis.curves import DEFAULT_METRIC, learning_curves, plot_learning_curves, save_figure
 from analysis.sweep_runs import (
@@ -125,10 +125,6 @@ CURVES_FILE = "curves.csv"
 PLOT_FILE = "learning_curves.png"
 SWEEP_FORMAT = "causal-influence-sweep/1"
 
-# Fields that do not change what a run computes (a finished run with other values is kept).
-_IRRELEVANT = frozenset({"out_dir", "progress", "tensorboard", "checkpoint_every"})
-# Fields that may differ between a checkpoint and the run that resumes from it (agents.trainer).
-_RESUMABLE = _IRRELEVANT | {"total_env_steps"}
 _GRID_RESERVED = frozenset({"seed", "out_dir", "setting"})
 _FILE_KEYS = ("out", "seeds", "metric", "base", "settings", "grid")
 
@@ -320,12 +316,12 @@ def _finished(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
         return None
     if not (run_dir / "progress.csv").is_file():
         return None
-    return marker if _same(marker["config"], config.to_dict(), _IRRELEVANT) else None
+    return marker if _same(marker["config"], config.to_dict(), OUTPUT_FIELDS) else None
 
 
 def _resume_point(run_dir: Path, config: TrainConfig) -> Path | None:
     """The latest checkpoint of ``run_dir`` that ``config`` can resume from exactly."""
-    from agents.trainer import load_checkpoint
+    from agents.checkpoint import load_checkpoint
 
     found = sorted((run_dir / "checkpoints").glob("ckpt_*.pt"))
     if not found:
@@ -335,7 +331,7 @@ def _resume_point(run_dir: Path, config: TrainConfig) -> Path | None:
         saved = TrainConfig.from_json(state["config"]).to_dict()
     except Exception:  # unreadable or foreign: start over
         return None
-    if not _same(saved, config.to_dict(), frozenset(_RESUMABLE)):
+    if not _same(saved, config.to_dict(), RESUMABLE_FIELDS):
         return None
     if int(state.get("env_steps", 0)) > config.total_env_steps or not state.get("resumable"):
         return None

@@ -87,29 +87,112 @@ class SSDConfig:
         temporally smoothed rewards e(t) = smoothing * e(t-1) + r(t); all 0 = off.
     """
 
-    game: Literal["harvest", "cleanup"] = "harvest"
-    map: str | tuple[str, ...] | None = None
-    num_agents: int = 5
-    view_radius: int = 7
-    obs_type: Literal["rgb", "symbolic"] = "rgb"
-    num_symbols: int = 0
-    max_cycles: int = 1000
-    beam_length: int = 5
-    hit_penalty: float = 50.0
-    fire_cost: float = 1.0
-    hit_timeout: int = 0
-    hit_timeout_mode: Literal["remove", "freeze"] = "remove"
-    beams_in_obs: bool = False
-    regrowth: Literal["moore", "disc"] = "moore"
-    regrowth_probs: tuple[float, float, float, float] = (0.0, 0.005, 0.02, 0.05)
-    depletion_threshold: float = 0.4
-    restoration_threshold: float = 0.0
-    waste_spawn_prob: float = 0.5
-    apple_respawn_prob: float = 0.05
-    collective_reward: bool = False
-    inequity_alpha: float = 0.0
-    inequity_beta: float = 0.0
-    inequity_smoothing: float = 0.0
+    game: Literal["harvest", "cleanup"] = field(
+        default="harvest", metadata={"help": "The game: 'harvest' or 'cleanup'."}
+    )
+    map: str | tuple[str, ...] | None = field(
+        default=None,
+        metadata={
+            "help": "A name from envs.maps.MAPS or the rows of an ASCII map (None: the "
+            "reference map of the game)."
+        },
+    )
+    num_agents: int = field(
+        default=5,
+        metadata={"help": "Number of agents (at most the number of spawn points of the map)."},
+    )
+    view_radius: int = field(
+        default=7,
+        metadata={"help": "V; observations cover (2V+1) x (2V+1) cells centred on the agent."},
+    )
+    obs_type: Literal["rgb", "symbolic"] = field(
+        default="rgb",
+        metadata={
+            "help": "Observations as an RGB image (the reference) or as one-hot channels per "
+            "cell type and agent."
+        },
+    )
+    num_symbols: int = field(
+        default=0,
+        metadata={"help": "Message vocabulary M; 0 turns the message channel off (the reference)."},
+    )
+    max_cycles: int = field(default=1000, metadata={"help": "Episode length in steps."})
+    beam_length: int = field(
+        default=5, metadata={"help": "Reach of the FIRE and CLEAN beams in cells."}
+    )
+    hit_penalty: float = field(
+        default=50.0, metadata={"help": "Reward lost by an agent hit by a FIRE beam."}
+    )
+    fire_cost: float = field(default=1.0, metadata={"help": "Reward lost by using FIRE."})
+    hit_timeout: int = field(
+        default=0,
+        metadata={
+            "help": "K > 0 removes or freezes a hit agent for K steps (see hit_timeout_mode); "
+            "0: no timeout."
+        },
+    )
+    hit_timeout_mode: Literal["remove", "freeze"] = field(
+        default="remove",
+        metadata={"help": "What a hit timeout does: 'remove' the agent or 'freeze' it in place."},
+    )
+    beams_in_obs: bool = field(
+        default=False,
+        metadata={"help": "Draw the step's beams in observations (the reference before 2020 did)."},
+    )
+    regrowth: Literal["moore", "disc"] = field(
+        default="moore",
+        metadata={
+            "help": "Harvest apple-regrowth neighbourhood: the reference's 3x3 square ('moore') "
+            "or the radius-2 disc it intended ('disc')."
+        },
+    )
+    regrowth_probs: tuple[float, float, float, float] = field(
+        default=(0.0, 0.005, 0.02, 0.05),
+        metadata={
+            "help": "Harvest regrowth probability for 0, 1, 2 and >= 3 apples in the neighbourhood."
+        },
+    )
+    depletion_threshold: float = field(
+        default=0.4,
+        metadata={"help": "Cleanup: river waste density at which neither apples nor waste spawn."},
+    )
+    restoration_threshold: float = field(
+        default=0.0,
+        metadata={
+            "help": "Cleanup: waste density at or below which apples spawn at the full rate "
+            "(between the two thresholds the rate falls linearly)."
+        },
+    )
+    waste_spawn_prob: float = field(
+        default=0.5,
+        metadata={
+            "help": "Cleanup: chance per step and clean river cell that waste appears (at most "
+            "one cell per step)."
+        },
+    )
+    apple_respawn_prob: float = field(
+        default=0.05,
+        metadata={"help": "Cleanup: apple spawn chance per step and free cell at the full rate."},
+    )
+    collective_reward: bool = field(
+        default=False,
+        metadata={"help": "Every agent receives the sum of all agents' rewards of the step."},
+    )
+    inequity_alpha: float = field(
+        default=0.0,
+        metadata={"help": "Fehr-Schmidt inequity aversion to disadvantage (0: off)."},
+    )
+    inequity_beta: float = field(
+        default=0.0,
+        metadata={"help": "Fehr-Schmidt inequity aversion to advantage (0: off)."},
+    )
+    inequity_smoothing: float = field(
+        default=0.0,
+        metadata={
+            "help": "Temporal smoothing of rewards for inequity aversion: "
+            "e(t) = smoothing * e(t-1) + r(t)."
+        },
+    )
     _parsed: ParsedMap | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -2,10 +2,10 @@
 
 1. :func:`agents.trainer.train` trains agents with a model of other agents (MOA) and the
    influence reward on the small Harvest map;
-2. :func:`agents.recording.record` runs whole episodes of the trained agents and returns them
+2. :func:`agents.episode_record.record` runs whole episodes of the trained agents and returns them
    as :class:`causal_influence.Trajectory` objects (actions, rewards, policy logits,
    visibility and the pairwise influence credited to the step where each agent acted), and
-   :func:`agents.recording.save_recording` writes them as Parquet files;
+   :func:`agents.episode_record.save_recording` writes them as Parquet files;
 3. :func:`analysis.stats.analyze` reads the files back and :func:`analysis.report.write_report`
    writes the HTML report with the influence graph.
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agents.config import TrainConfig
-from agents.recording import record, save_recording
+from agents.episode_record import record, save_recording
 from agents.trainer import train
 from analysis.report import graph_of, write_report
 from analysis.stats import analyze

@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from agents.networks import (
-    AgentConv2d,
-    AgentLinear,
-    AgentLSTM,
-    MultiAgentNet,
-    NetSpec,
-    egocentric_order,
-    make_generator,
-)
+from agents.layers import AgentConv2d, AgentLinear, AgentLSTM, make_generator
+from agents.networks import MultiAgentNet, NetSpec, egocentric_order
 from causal_influence.errors import ConfigError, ShapeError
 
 N, A, M, S, C = 3, 4, 3, 5, 4

@@ -8,7 +8,7 @@ import torch
 
 import causal_influence.io as ci_io
 from agents.config import TrainConfig
-from agents.recording import load_agents, record, record_episodes, save_recording
+from agents.episode_record import load_agents, record, record_episodes, save_recording
 from agents.trainer import train
 from causal_influence.errors import ConfigError
 from causal_influence.influence import influence

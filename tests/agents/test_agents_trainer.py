@@ -9,8 +9,9 @@ import math
 import pytest
 import torch
 
+from agents.checkpoint import load_checkpoint
 from agents.config import TrainConfig
-from agents.trainer import Trainer, load_checkpoint, main, train
+from agents.trainer import Trainer, main, train
 from causal_influence.errors import ConfigError
 from envs.config import harvest_config
 

@@ -1,4 +1,4 @@
-"""Record episodes of trained agents as :class:`causal_influence.trajectory.Trajectory` objects.
+"""Episodes of trained agents, recorded as :class:`EpisodeRecord` arrays and as trajectories.
 
 A recording runs whole episodes of B envs with the agents' batched networks, evaluating the
 setting's counterfactuals at every step, and returns one trajectory per env episode with the
@@ -7,6 +7,9 @@ influence tensor ``(T, N, N)`` (row = influencer k, column = influencee j) credi
 step where k acted or spoke, exactly as used for the training reward (before visibility
 masking, clipping and weighting). Counterfactual logits in the core's pairwise layout
 ``(T, N, N, K, A)`` are included on request.
+
+Trained agents come from a :class:`agents.trainer.TrainResult`, a network with its config, or a
+checkpoint file or run directory (:func:`load_agents`, through :mod:`agents.checkpoint`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from agents.checkpoint import find_checkpoint, load_checkpoint
 from agents.config import TrainConfig
 from agents.influence_reward import (
     basic_counterfactuals,
@@ -27,7 +31,7 @@ from agents.influence_reward import (
 )
 from agents.networks import MultiAgentNet
 from agents.sampler import Rollout, Sampler, rollout_influence
-from agents.trainer import TrainResult, episode_seed, load_checkpoint, make_net
+from agents.trainer import TrainResult, episode_seed, make_net
 from causal_influence.errors import ConfigError
 from envs.vector import VectorEnv
 
@@ -38,15 +42,15 @@ def load_agents(source: str | Path) -> tuple[MultiAgentNet, TrainConfig]:
     """The trained network and config from a checkpoint file or a run directory.
 
     A directory means its ``final.pt`` (else its latest ``checkpoints/ckpt_*.pt``).
+
+    Raises
+    ------
+    ConfigError
+        A directory without checkpoints.
+    FileFormatError
+        A missing or unusable checkpoint file (:func:`agents.checkpoint.load_checkpoint`).
     """
-    path = Path(source)
-    if path.is_dir():
-        candidates = [path / "final.pt", *sorted((path / "checkpoints").glob("ckpt_*.pt"))[-1:]]
-        found = [p for p in candidates if p.is_file()]
-        if not found:
-            raise ConfigError(f"{path}: no final.pt or checkpoints/ckpt_*.pt to load agents from")
-        path = found[0]
-    state = load_checkpoint(path)
+    state = load_checkpoint(find_checkpoint(source, prefer="final"))
     config = TrainConfig.from_json(state["config"])
     shape = tuple(int(s) for s in state["view_shape"])
     net = make_net(config, (shape[0], shape[1], shape[2]), int(state["num_actions"]))
@@ -156,39 +160,56 @@ def record_episodes(
         pairwise = rollout_influence(ro, net.spec, divergence=div).numpy()
         if counterfactual_logits:
             cf = _cf_pairwise(ro, net)
-    n = config.env.num_agents
-    alignment = {"none": "none", "basic": "same_step", "comm": "next_step", "moa": "next_step"}
-    out = []
-    for b in range(episodes):
-        arrays: dict[str, np.ndarray] = {
-            "actions": ro.actions[:, b].numpy(),
-            "rewards": ro.env_rewards[:, b].numpy(),
-            "extrinsic": ro.extrinsic[:, b].numpy(),
-            "logits": ro.logits[:, b].numpy(),
-            "visible": ro.visible[:, b].numpy().astype(bool),
-        }
-        if ro.messages is not None and ro.message_logits is not None:
-            arrays["messages"] = ro.messages[:, b].numpy()
-            arrays["message_logits"] = ro.message_logits[:, b].numpy()
-        if ro.moa_logits is not None:
-            arrays["moa_logits"] = ro.moa_logits[:, b].numpy()
-        if pairwise is not None:
-            arrays["influence"] = pairwise[:, b]
-        if cf is not None:
-            arrays["counterfactual_logits"] = cf[:, b]
-        metadata = {
-            "agent_ids": [f"agent_{i}" for i in range(n)],
-            "action_names": list(config.env.action_names),
-            "env": config.env.game,
-            "map": config.env.map_name,
-            "seed": int(seed),
-            "episode": b,
-            "setting": config.setting,
-            "divergence": div,
-            "influence_alignment": alignment[config.setting],
-        }
-        out.append(EpisodeRecord(arrays, metadata))
-    return out
+    return [
+        EpisodeRecord(
+            _episode_arrays(ro, b, pairwise, cf),
+            _episode_metadata(config, seed=seed, episode=b, divergence=div),
+        )
+        for b in range(episodes)
+    ]
+
+
+def _episode_arrays(
+    ro: Rollout, b: int, pairwise: np.ndarray | None, cf: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """The arrays of env ``b``'s episode in a whole-episode fragment (see EpisodeRecord)."""
+    arrays: dict[str, np.ndarray] = {
+        "actions": ro.actions[:, b].numpy(),
+        "rewards": ro.env_rewards[:, b].numpy(),
+        "extrinsic": ro.extrinsic[:, b].numpy(),
+        "logits": ro.logits[:, b].numpy(),
+        "visible": ro.visible[:, b].numpy().astype(bool),
+    }
+    if ro.messages is not None and ro.message_logits is not None:
+        arrays["messages"] = ro.messages[:, b].numpy()
+        arrays["message_logits"] = ro.message_logits[:, b].numpy()
+    if ro.moa_logits is not None:
+        arrays["moa_logits"] = ro.moa_logits[:, b].numpy()
+    if pairwise is not None:
+        arrays["influence"] = pairwise[:, b]
+    if cf is not None:
+        arrays["counterfactual_logits"] = cf[:, b]
+    return arrays
+
+
+_ALIGNMENT = {"none": "none", "basic": "same_step", "comm": "next_step", "moa": "next_step"}
+
+
+def _episode_metadata(
+    config: TrainConfig, *, seed: int, episode: int, divergence: str
+) -> dict[str, Any]:
+    """The metadata of one recorded episode (see EpisodeRecord)."""
+    return {
+        "agent_ids": [f"agent_{i}" for i in range(config.env.num_agents)],
+        "action_names": list(config.env.action_names),
+        "env": config.env.game,
+        "map": config.env.map_name,
+        "seed": int(seed),
+        "episode": episode,
+        "setting": config.setting,
+        "divergence": divergence,
+        "influence_alignment": _ALIGNMENT[config.setting],
+    }
 
 
 def record(
