@@ -20,6 +20,7 @@ from causal_influence.communication import (
     instantaneous_coordination,
     speaker_consistency,
 )
+from causal_influence.counterfactual import expected_influence, influence, marginal_policy
 from causal_influence.divergences import (
     divergence,
     js_divergence,
@@ -40,7 +41,6 @@ from causal_influence.errors import (
     ShapeError,
     UndefinedConditionalWarning,
 )
-from causal_influence.influence import expected_influence, influence, marginal_policy
 from causal_influence.information import (
     BootstrapResult,
     PermutationResult,

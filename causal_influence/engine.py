@@ -2,8 +2,8 @@
 
 :func:`pairwise_influence` asks a :class:`~causal_influence.models.JointPolicyModel` for the
 counterfactual logits of all requested pairs in one call, computes the per-step influence of
-each pair with :func:`causal_influence.influence.influence` (the one implementation of the
-formula) and returns an :class:`InfluenceResult`: a tensor of shape (T, N, N) with row =
+each pair with :func:`causal_influence.counterfactual.influence` (the one implementation of
+the formula) and returns an :class:`InfluenceResult`: a tensor of shape (T, N, N) with row =
 influencer k and column = influencee j, agent ids, the time alignment, validity and visibility
 masks, and helpers for rewards and tables.
 
@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from causal_influence._backend import Array, is_torch, to_int
+from causal_influence.counterfactual import influence
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError, DTypeError, ModelError, ShapeError, describe
-from causal_influence.influence import influence
 from causal_influence.models import JointPolicyModel
 
 if TYPE_CHECKING:

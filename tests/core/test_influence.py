@@ -1,4 +1,4 @@
-"""Array-level counterfactual influence (causal_influence.influence).
+"""Array-level counterfactual influence (causal_influence.counterfactual).
 
 Oracles: closed forms of METRICS.md section 5 (cases 1-7 and 14), a plain-loop mutual
 information of the joint table pi(k) p(a|k) kept here, SciPy's ``rel_entr``, and hypothesis
@@ -16,9 +16,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from causal_influence.counterfactual import expected_influence, influence, marginal_policy
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError, DTypeError, InvalidDistributionError, ShapeError
-from causal_influence.influence import expected_influence, influence, marginal_policy
 
 LN2 = math.log(2.0)
 NINF = -math.inf

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import jensenshannon
 
+from causal_influence.counterfactual import expected_influence, influence, marginal_policy
 from causal_influence.divergences import (
     divergence,
     js_divergence,
@@ -22,7 +23,6 @@ from causal_influence.divergences import (
     total_variation,
 )
 from causal_influence.errors import ConfigError, DTypeError, InvalidDistributionError, ShapeError
-from causal_influence.influence import expected_influence, influence, marginal_policy
 
 LN2 = math.log(2.0)
 NINF = -np.inf

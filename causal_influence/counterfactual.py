@@ -1,4 +1,4 @@
-r"""Array-level counterfactual influence (Jaques et al. 2019).
+r"""Counterfactual influence from arrays of logits (Jaques et al. 2019): the formula itself.
 
 For an influencer k and an influencee j at one step, the inputs are
 
@@ -34,7 +34,7 @@ Deterministic copy: j copies k, k is uniform over two actions; every per-step in
 ln 2 and so is the mutual information.
 
 >>> import numpy as np
->>> from causal_influence.influence import influence, expected_influence
+>>> from causal_influence.counterfactual import influence, expected_influence
 >>> cf = np.array([[0.0, -np.inf], [-np.inf, 0.0]])  # rows: k's value; columns: j's action
 >>> prior = np.log([0.5, 0.5])
 >>> round(float(influence(cf, prior, 1)), 6)
