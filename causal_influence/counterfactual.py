@@ -26,7 +26,8 @@ information (Eq. 5):
           \mathrm{KL}\big[p(a^j \mid a^k, z) \,\|\, p(a^j \mid z)\big]
 
 All functions are batched over the leading dimensions, accept numpy or torch (torch stays
-differentiable) and return nats unless ``base`` is given.
+differentiable) and return nats unless ``base`` is given. ``docs/metrics.md`` (section
+"Influence") gives the definitions and the closed-form cases the examples use.
 
 Examples
 --------
@@ -46,36 +47,38 @@ ln 2 and so is the mutual information.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from causal_influence._backend import (
-    Array,
-    index_in_range,
-    is_torch,
-    log_softmax,
-    logsumexp,
-    validate_logits,
+from causal_influence._backend import Array, is_torch, log_softmax, logsumexp
+from causal_influence.divergences import (
+    DIVERGENCES,
+    Divergence,
+    DivergenceLike,
+    resolve_divergence,
 )
-from causal_influence.divergences import DIVERGENCES
-from causal_influence.divergences import divergence as _divergence
 from causal_influence.errors import ConfigError, ShapeError, describe
+from causal_influence.validation import as_backend, as_index, check_logits, log_base
 
 __all__ = ["expected_influence", "influence", "marginal_policy"]
 
+# --------------------------------------------------------------------------- validation
 
-def _inputs(cf_logits: Any, prior_logits: Any) -> tuple[Array, Array]:
-    """Validate ``cf_logits (..., K, A)`` and ``prior_logits (..., K)``; same backend out."""
-    cf = validate_logits(cf_logits, "cf_logits", min_ndim=2)
-    prior = validate_logits(prior_logits, "prior_logits", min_ndim=1)
-    if is_torch(cf) != is_torch(prior):
-        import torch
 
-        if is_torch(cf):
-            prior = torch.as_tensor(prior, dtype=cf.dtype, device=cf.device)
-        else:
-            cf = torch.as_tensor(cf, dtype=prior.dtype, device=prior.device)
+class _Logs(NamedTuple):
+    log_cf: Array  # (..., K, A) log-probabilities
+    log_prior: Array  # (..., K)
+
+
+def _counterfactual_iv(cf_logits: Any, prior_logits: Any) -> _Logs:
+    """Check ``cf_logits (..., K, A)`` and ``prior_logits (..., K)``; log-probabilities out."""
+    cf = check_logits(cf_logits, "cf_logits", min_ndim=2)
+    prior = check_logits(prior_logits, "prior_logits", min_ndim=1)
+    if is_torch(cf) and not is_torch(prior):
+        prior = as_backend(prior, cf)
+    elif is_torch(prior) and not is_torch(cf):
+        cf = as_backend(cf, prior)
     num_values = cf.shape[-2]
     if prior.shape[-1] != num_values:
         raise ShapeError(
@@ -92,12 +95,107 @@ def _inputs(cf_logits: Any, prior_logits: Any) -> tuple[Array, Array]:
             f"cf_logits.shape[:-2] = {tuple(cf.shape[:-2])} and prior_logits.shape[:-1] = "
             f"{tuple(prior.shape[:-1])}, which do not broadcast; batch both the same way"
         ) from err
-    return cf, prior
+    return _Logs(log_softmax(cf), log_softmax(prior))
+
+
+class _InfluenceArgs(NamedTuple):
+    divergence: Divergence
+    log_cf: Array  # (..., K, A)
+    log_prior: Array  # (..., K)
+    actual: Array  # (...) indices in [0, K)
+    lead: tuple[int, ...]  # the broadcast batch shape
+    influencee_action: Array | None  # (...) indices in [0, A), for divergences that need it
+
+
+def _influence_iv(
+    cf_logits: Any,
+    prior_logits: Any,
+    actual: Any,
+    divergence: DivergenceLike,
+    influencee_action: Any,
+    base: float | None,
+) -> _InfluenceArgs:
+    entry = resolve_divergence(divergence)
+    log_base(base)
+    if entry.needs_actual and influencee_action is None:
+        raise ConfigError(
+            f"influence: divergence {entry.name!r} is evaluated at the influencee's realised "
+            f"action; expected influencee_action (one action index per step); got None"
+        )
+    logs = _counterfactual_iv(cf_logits, prior_logits)
+    num_values, num_actions = logs.log_cf.shape[-2:]
+    idx = as_index(
+        actual,
+        "actual",
+        num_values,
+        like=logs.log_cf,
+        expected=f"the influencer's values in [0, {num_values}) (K = rows of cf_logits)",
+        hint="pass the index of the value k took",
+    )
+    batch = (tuple(logs.log_cf.shape[:-2]), tuple(logs.log_prior.shape[:-1]))
+    try:
+        lead = tuple(np.broadcast_shapes(*batch, tuple(idx.shape)))
+    except ValueError as err:
+        raise ShapeError(
+            f"actual: expected one influencer value per step, a shape that broadcasts with "
+            f"the batch shapes {batch[0]} of cf_logits and {batch[1]} of prior_logits; got "
+            f"{describe(idx)}, which does not broadcast; pass an array shaped like "
+            f"cf_logits.shape[:-2]"
+        ) from err
+    action = None
+    if entry.needs_actual:
+        action = as_index(
+            influencee_action,
+            "influencee_action",
+            num_actions,
+            like=logs.log_cf,
+            expected=f"the influencee's actions in [0, {num_actions}) (A = last axis of cf_logits)",
+            hint="pass the index of the action j took",
+        )
+        try:
+            np.broadcast_shapes(lead, tuple(action.shape))
+        except ValueError as err:
+            raise ShapeError(
+                f"influencee_action: expected one action index per step, a shape that "
+                f"broadcasts with {lead}; got {describe(action)}"
+            ) from err
+    return _InfluenceArgs(entry, logs.log_cf, logs.log_prior, idx, lead, action)
+
+
+def _expected_iv(
+    cf_logits: Any, prior_logits: Any, divergence: DivergenceLike, base: float | None
+) -> tuple[Divergence, _Logs]:
+    entry = resolve_divergence(divergence)
+    log_base(base)
+    if entry.needs_actual:
+        if entry.expectation is None:
+            raise ConfigError(
+                f"expected_influence: divergence {entry.name!r} is evaluated at the realised "
+                f"action and its registry entry names no expectation; register it with "
+                f"expectation=<a divergence whose policy-weighted mean equals its expectation>"
+            )
+        entry = DIVERGENCES.lookup(entry.expectation)
+    return entry, _counterfactual_iv(cf_logits, prior_logits)
+
+
+# --------------------------------------------------------------------------- formulas
 
 
 def _marginal_from_logs(log_cf: Array, log_prior: Array) -> Array:
-    """log sum_k pi(k) p(a|k) from log-probabilities (..., K, A) and (..., K)."""
+    """log sum_c pi(c) p(a|c) from log-probabilities (..., K, A) and (..., K)."""
     return logsumexp(log_prior[..., :, None] + log_cf, axis=-2)
+
+
+def _row(log_cf: Array, index: Array, lead: tuple[int, ...]) -> Array:
+    """``log_cf[..., index, :]``: the row of the value taken, shape (*lead, A)."""
+    num_values, num_actions = log_cf.shape[-2:]
+    if is_torch(log_cf):
+        rows = log_cf.expand(*lead, num_values, num_actions)
+        at = index.expand(lead)[..., None, None].expand(*lead, 1, num_actions)
+        return rows.gather(-2, at).squeeze(-2)
+    rows = np.broadcast_to(log_cf, (*lead, num_values, num_actions))
+    at = np.broadcast_to(index, lead)[..., None, None]
+    return np.take_along_axis(rows, at, axis=-2)[..., 0, :]
 
 
 def marginal_policy(cf_logits: Any, prior_logits: Any) -> Array:
@@ -123,16 +221,8 @@ def marginal_policy(cf_logits: Any, prior_logits: Any) -> Array:
     >>> np.exp(marginal_policy(cf, np.log([0.5, 0.5]))).round(4)
     array([0.75, 0.25])
     """
-    cf, prior = _inputs(cf_logits, prior_logits)
-    return _marginal_from_logs(log_softmax(cf), log_softmax(prior))
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in DIVERGENCES:
-        raise ConfigError(
-            f"divergence: expected one of {DIVERGENCES}; got {kind!r}; use 'kl' for the "
-            f"influence of Jaques et al. 2019"
-        )
+    args = _counterfactual_iv(cf_logits, prior_logits)
+    return _marginal_from_logs(args.log_cf, args.log_prior)
 
 
 def influence(
@@ -140,7 +230,7 @@ def influence(
     prior_logits: Any,
     actual: Any,
     *,
-    divergence: str = "kl",
+    divergence: DivergenceLike = "kl",
     influencee_action: Any = None,
     base: float | None = None,
 ) -> Array:
@@ -157,115 +247,71 @@ def influence(
     cf_logits : array_like or torch.Tensor of shape (..., K, A)
         Influencee logits under each counterfactual value of the influencer.
     prior_logits : array_like or torch.Tensor of shape (..., K)
-        The influencer's policy logits (marginalisation weights; its actual value was drawn
-        from this distribution).
+        The influencer's policy logits (the weights of the marginal).
     actual : array_like of int, shape (...)
-        The value the influencer actually took, in ``[0, K)``: one per step, i.e. the leading
-        shape of ``cf_logits`` (any shape that broadcasts with it is accepted, e.g. a column
-        ``(T, I, 1)`` shared by J influencees).
-    divergence : {"kl", "jsd", "pmi", "tv"}
-        ``"kl"`` (default), Jensen-Shannon, pointwise mutual information
-        :math:`\log p(a^j \mid a^k, z) - \log p(a^j \mid z)` at the influencee's realised
-        action (Jaques et al. Eq. 7; may be negative) or total variation (unit-free).
+        The value the influencer took, in ``[0, K)``: one per step (any shape that broadcasts
+        with the leading shape of ``cf_logits``, e.g. a column ``(T, I, 1)`` shared by J
+        influencees).
+    divergence : str or callable, default "kl"
+        A name of :data:`~causal_influence.divergences.DIVERGENCES` (``"kl"``, ``"jsd"``,
+        ``"pmi"`` at the influencee's realised action, may be negative, ``"tv"``) or a callable
+        ``f(log_p, log_q) -> values``.
     influencee_action : array_like of int, shape (...), optional
-        The influencee's realised action, in ``[0, A)``; required for ``"pmi"``, ignored
-        otherwise.
+        The influencee's realised action, in ``[0, A)``; required by ``"pmi"``.
     base : float, optional
         None for nats (default), 2 for bits.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor of shape (...)
-        Influence per step, ``>= 0`` except for ``"pmi"``; exactly 0 when all rows of
-        ``cf_logits`` describe the same distribution (the influencee ignores k). Finite
-        whenever k's actual value has positive probability under ``prior_logits``; KL is
-        ``+inf`` only if the actual value had probability 0 and gives mass to an action that
-        no value of positive probability allows.
+        ``>= 0`` except for ``"pmi"``; 0 when every row of ``cf_logits`` is the same
+        distribution. KL is ``+inf`` only if the actual value had probability 0 and gives mass
+        to an action that no value of positive probability allows.
 
     Raises
     ------
     ShapeError
-        On mismatched shapes, ``actual`` outside ``[0, K)`` or ``influencee_action`` outside
-        ``[0, A)``.
+        Mismatched shapes, ``actual`` or ``influencee_action`` out of range.
     DTypeError
-        When ``actual`` or ``influencee_action`` holds non-integral values.
+        Non-integral ``actual`` or ``influencee_action``.
     InvalidDistributionError
-        On NaN, ``+inf`` or all-``-inf`` logits.
+        NaN, ``+inf`` or all-``-inf`` logits.
     ConfigError
-        On an unknown divergence or ``"pmi"`` without ``influencee_action``.
+        Unknown divergence, ``"pmi"`` without ``influencee_action``, invalid ``base``.
 
     Examples
     --------
-    Z-channel (METRICS.md case 4): j copies action 1, plays uniformly after action 0.
+    Z-channel (``docs/metrics.md``, closed-form case 4): j copies action 1 and plays uniformly
+    after action 0.
 
     >>> import numpy as np
     >>> cf = np.array([[0.0, 0.0], [-np.inf, 0.0]])
-    >>> prior = np.log([0.5, 0.5])
-    >>> influence(cf, prior, [0, 1]).round(6)
+    >>> influence(cf, np.log([0.5, 0.5]), [0, 1]).round(6)
     array([0.143841, 0.287682])
     """
-    _check_kind(divergence)
-    if divergence == "pmi" and influencee_action is None:
-        raise ConfigError(
-            "influence: divergence 'pmi' is evaluated at the influencee's realised action; "
-            "expected influencee_action (one action index per step); got None"
-        )
-    cf, prior = _inputs(cf_logits, prior_logits)
-    num_values = cf.shape[-2]
-    idx = index_in_range(
-        actual,
-        num_values,
-        cf,
-        f"actual: expected the influencer's values in [0, {num_values}) (K = rows of "
-        f"cf_logits); got values outside that range; pass the index of the value k took",
+    args = _influence_iv(cf_logits, prior_logits, actual, divergence, influencee_action, base)
+    conditional = _row(args.log_cf, args.actual, args.lead)
+    marginal = _marginal_from_logs(args.log_cf, args.log_prior)
+    # Renormalised, as the divergence functions renormalise the logits they are given.
+    return args.divergence(
+        log_softmax(conditional), log_softmax(marginal), args.influencee_action, base=base
     )
-    lead = tuple(cf.shape[:-2])
-    try:
-        lead = tuple(np.broadcast_shapes(lead, tuple(prior.shape[:-1]), tuple(idx.shape)))
-    except ValueError as err:
-        raise ShapeError(
-            f"actual: expected one influencer value per step, a shape that broadcasts with "
-            f"the batch shapes {lead} of cf_logits and {tuple(prior.shape[:-1])} of "
-            f"prior_logits; got {describe(idx)}, which does not broadcast; pass an array "
-            f"shaped like cf_logits.shape[:-2]"
-        ) from err
-    log_cf = log_softmax(cf)
-    log_marg = _marginal_from_logs(log_cf, log_softmax(prior))
-    num_actions = cf.shape[-1]
-    if is_torch(cf):
-        log_cf_b = log_cf.expand(*lead, num_values, num_actions)
-        gather = idx.expand(lead)[..., None, None].expand(*lead, 1, num_actions)
-        cond = log_cf_b.gather(-2, gather).squeeze(-2)
-    else:
-        log_cf_b = np.broadcast_to(log_cf, (*lead, num_values, num_actions))
-        gather = np.broadcast_to(idx, lead)[..., None, None]
-        cond = np.take_along_axis(log_cf_b, gather, axis=-2)[..., 0, :]
-    if divergence == "pmi":
-        influencee_action = index_in_range(
-            influencee_action,
-            num_actions,
-            cf,
-            f"influencee_action: expected the influencee's actions in [0, {num_actions}) "
-            f"(A = last axis of cf_logits); got values outside that range; pass the index of "
-            f"the action j took",
-            name="influencee_action",
-        )
-    return _divergence(cond, log_marg, kind=divergence, actual=influencee_action, base=base)
 
 
 def expected_influence(
     cf_logits: Any,
     prior_logits: Any,
     *,
-    divergence: str = "kl",
+    divergence: DivergenceLike = "kl",
     base: float | None = None,
 ) -> Array:
     r"""Influence averaged over the influencer's policy: :math:`\sum_c \pi^k(c)\, D_c`.
 
     For ``"kl"`` this is the conditional mutual information :math:`I(A^k; A^j \mid z)`
     (Jaques et al. 2019, Eq. 5). For ``"pmi"`` the expectation runs over the joint
-    :math:`\pi^k(c)\, p(a^j \mid c)` and equals the same mutual information. Values with
-    :math:`\pi^k(c) = 0` contribute nothing, even where their divergence is infinite.
+    :math:`\pi^k(c)\, p(a^j \mid c)` and equals the same mutual information (the registry
+    entry's ``expectation``). Values with :math:`\pi^k(c) = 0` contribute nothing, even where
+    their divergence is infinite.
 
     Parameters
     ----------
@@ -273,8 +319,8 @@ def expected_influence(
         Influencee logits under each counterfactual value of the influencer.
     prior_logits : array_like or torch.Tensor of shape (..., K)
         The influencer's policy logits.
-    divergence : {"kl", "jsd", "pmi", "tv"}
-        Divergence between each counterfactual policy and the marginal.
+    divergence : str or callable, default "kl"
+        As in :func:`influence`.
     base : float, optional
         None for nats (default), 2 for bits.
 
@@ -284,36 +330,37 @@ def expected_influence(
 
     Examples
     --------
-    Noisy copy with p = 0.5 over two actions (METRICS.md case 3): I = ln 2 - H_b(0.75).
+    Noisy copy with p = 0.5 over two actions (``docs/metrics.md``, closed-form case 3):
+    I = ln 2 - H_b(0.75).
 
     >>> import numpy as np
     >>> cf = np.log([[0.75, 0.25], [0.25, 0.75]])
     >>> round(float(expected_influence(cf, [0.0, 0.0])), 6)
     0.130812
     """
-    _check_kind(divergence)
-    cf, prior = _inputs(cf_logits, prior_logits)
-    log_cf = log_softmax(cf)
-    log_prior = log_softmax(prior)
-    log_marg = _marginal_from_logs(log_cf, log_prior)
-    kind = "kl" if divergence == "pmi" else divergence
-    per_value = _divergence(log_cf, log_marg[..., None, :], kind=kind, base=base)
-    # Terms with pi(c) = 0 (a -inf prior logit) are dropped even where D is infinite. With
-    # pi(c) > 0 the marginal covers p(.|c), so D is finite there; the +inf branch only guards
-    # against rounding and is never reached by valid input in exact arithmetic.
-    if is_torch(cf):
+    entry, args = _expected_iv(cf_logits, prior_logits, divergence, base)
+    marginal = log_softmax(_marginal_from_logs(args.log_cf, args.log_prior))  # renormalised
+    per_value = entry(log_softmax(args.log_cf), marginal[..., None, :], base=base)
+    return _policy_mean(per_value, args.log_prior)
+
+
+def _policy_mean(values: Array, log_prior: Array) -> Array:
+    """sum_c pi(c) values[..., c], dropping the values with pi(c) = 0 even where infinite.
+
+    With pi(c) > 0 the marginal covers p(.|c), so D is finite there; the +inf branch only
+    guards against rounding and is never reached by valid input in exact arithmetic.
+    """
+    if is_torch(values):
         import torch
 
         possible = torch.isfinite(log_prior)
-        zero = torch.zeros((), dtype=per_value.dtype, device=per_value.device)
-        finite = torch.where(torch.isfinite(per_value), per_value, zero)
+        zero = torch.zeros((), dtype=values.dtype, device=values.device)
+        finite = torch.where(torch.isfinite(values), values, zero)
         weight = torch.where(possible, log_prior, zero).exp()
-        terms = torch.where(possible, weight * finite, zero)
-        inf_mass = (possible & torch.isinf(per_value)).any(dim=-1)
-        out = terms.sum(dim=-1)
-        return torch.where(inf_mass, torch.full_like(out, math.inf), out)
-    np_possible = np.isfinite(log_prior)
-    fin = np.where(np.isfinite(per_value), per_value, 0.0)
-    np_weight = np.exp(np.where(np_possible, log_prior, 0.0))
-    total = np.where(np_possible, np_weight * fin, 0.0).sum(axis=-1)
-    return np.where(np.any(np_possible & np.isinf(per_value), axis=-1), np.inf, total)
+        total = torch.where(possible, weight * finite, zero).sum(dim=-1)
+        infinite = (possible & torch.isinf(values)).any(dim=-1)
+        return torch.where(infinite, torch.full_like(total, math.inf), total)
+    can = np.isfinite(log_prior)
+    terms = np.exp(np.where(can, log_prior, 0.0)) * np.where(np.isfinite(values), values, 0.0)
+    total = np.where(can, terms, 0.0).sum(axis=-1)
+    return np.where(np.any(can & np.isinf(values), axis=-1), np.inf, total)

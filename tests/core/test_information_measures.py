@@ -30,7 +30,6 @@ from causal_influence.errors import (
     UndefinedConditionalWarning,
 )
 from causal_influence.information import (
-    _random_tables,
     bootstrap_ci,
     conditional_mutual_information,
     contingency_table,
@@ -41,6 +40,7 @@ from causal_influence.information import (
     normalized_mutual_information,
     permutation_test,
 )
+from causal_influence.information.significance import _random_tables
 
 LN2 = math.log(2)
 X3 = np.array([0, 0, 0, 0, 1, 1, 1, 1])
