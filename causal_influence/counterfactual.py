@@ -117,11 +117,7 @@ def _influence_iv(
 ) -> _InfluenceArgs:
     entry = resolve_divergence(divergence)
     log_base(base)
-    if entry.needs_actual and influencee_action is None:
-        raise ConfigError(
-            f"influence: divergence {entry.name!r} is evaluated at the influencee's realised "
-            f"action; expected influencee_action (one action index per step); got None"
-        )
+    entry.check_actual(influencee_action, "influencee_action", "one action index per step")
     logs = _counterfactual_iv(cf_logits, prior_logits)
     num_values, num_actions = logs.log_cf.shape[-2:]
     idx = as_index(

@@ -186,12 +186,7 @@ class Divergence:
     ) -> Array:
         """Values of the divergence on log-probabilities (see ``function``), in ``base``."""
         if self.needs_actual:
-            if actual is None:
-                raise ConfigError(
-                    f"divergence {self.name!r} is evaluated at the influencee's realised action; "
-                    f"expected actual= (influencee_action= for influence(), influencee_actions= "
-                    f"for the engine and the reward) with its action indices; got None"
-                )
+            self.check_actual(actual, "actual", "one action index per distribution")
             values = self.function(log_p, log_q, actual)
         else:
             values = self.function(log_p, log_q)
@@ -206,6 +201,15 @@ class Divergence:
                 f"reduce over the last axis only"
             )
         return self.rescale(values, base)
+
+    def check_actual(self, actual: Any, name: str, expected: str) -> None:
+        """Raise a :class:`ConfigError` when this divergence is evaluated at the influencee's
+        realised action and the argument ``name`` that holds it is None."""
+        if self.needs_actual and actual is None:
+            raise ConfigError(
+                f"{name}: divergence {self.name!r} is evaluated at the influencee's realised "
+                f"action; expected {expected}; got None"
+            )
 
     def rescale(self, values: Array, base: float | None) -> Array:
         """Values in nats expressed in ``base`` (unit-free divergences are left unchanged)."""

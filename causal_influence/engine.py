@@ -231,6 +231,7 @@ class _PairwiseArgs(NamedTuple):
 
 
 def _pairwise_iv(
+    *,
     model: Any,
     alignment: str,
     divergence: DivergenceLike,
@@ -268,12 +269,8 @@ def _pairwise_iv(
     starts = as_episode_starts(t, episode_starts=episode_starts, dones=dones)
     vis = None if visible is None else as_mask(visible, "visible", (t, n, n), dims="(T, N, N)")
     actions = None
+    entry.check_actual(influencee_actions, "influencee_actions", "an int array of shape (T, N)")
     if entry.needs_actual:
-        if influencee_actions is None:
-            raise ConfigError(
-                f"divergence={entry.name!r} is evaluated at the influencee's realised action; "
-                f"pass influencee_actions (T, N)"
-            )
         actions = as_index(influencee_actions, "influencee_actions", None)
         check_shape(actions, "influencee_actions", (t, n), dims="(T, N)")
     return _PairwiseArgs(
@@ -356,8 +353,7 @@ def pairwise_influence(
     model : JointPolicyModel
         A :mod:`causal_influence.models` adapter or any object with that protocol.
     alignment : {"same_step", "next_step"}
-        Required: k's value at t acts on j's action at t, or at t+1 credited to t (module
-        docstring).
+        k's value at t acts on j's action at t, or at t+1 credited to t (module docstring).
     divergence : str or callable, default "kl"
         A name of :data:`~causal_influence.divergences.DIVERGENCES` or ``f(log_p, log_q)``.
     influencers, influencees : sequence of int or agent id, optional
@@ -382,11 +378,8 @@ def pairwise_influence(
 
     Raises
     ------
-    ConfigError
-        Unknown alignment or divergence, same-step alignment on a next-step model, bad agent
-        subsets, ``"pmi"`` without ``influencee_actions``.
-    ShapeError, DTypeError
-        Masks or actions of the wrong shape or type.
+    ConfigError, ShapeError, DTypeError
+        Invalid options or arrays; ``tests/core/test_validation.py`` lists every message.
     ModelError
         The model returned arrays of the wrong shape or values outside ``[0, K)``.
 
@@ -397,34 +390,12 @@ def pairwise_influence(
     >>> cf = np.zeros((1, 2, 2, 2, 2))
     >>> cf[:, 0, 1] = [[0.0, -np.inf], [-np.inf, 0.0]]   # agent 1 copies agent 0
     >>> model = TabularModel(cf, np.zeros((1, 2, 2)), np.zeros((1, 2), int))
-    >>> pairwise_influence(model, alignment="same_step").influence[0].round(6)
-    array([[0.      , 0.693147],
-           [0.      , 0.      ]])
+    >>> float(pairwise_influence(model, alignment="same_step").influence[0, 0, 1])  # ln 2
+    0.6931471805599453
     """
-    args = _pairwise_iv(
-        model,
-        alignment,
-        divergence,
-        influencers,
-        influencees,
-        visible,
-        episode_starts,
-        dones,
-        agent_ids,
-        base,
-        influencee_actions,
-    )
+    args = _pairwise_iv(**locals())
     cf, prior, values = _model_outputs(model, args)
-    t, js = args.num_steps, args.influencees
-    # Influence row r (credited to step r) is read from counterfactual row r + shift.
-    if alignment == "same_step":
-        rows, shift, valid = t, 0, np.ones(t, dtype=bool)
-    else:
-        rows, shift, valid = t - 1, int(not args.predicts_next_step), next_step_valid(args.starts)
-    action = None
-    if args.actions is not None:
-        lag = 0 if alignment == "same_step" else 1
-        action = as_backend(args.actions[lag : lag + rows][:, js], cf)[:, None, :]
+    rows, shift, valid = _rows(alignment, args)  # row r is read from counterfactual row r + shift
     pair = None
     if rows > 0:
         pair = influence(
@@ -432,10 +403,31 @@ def pairwise_influence(
             prior[:rows, :, None, :],
             values[:rows, :, None],
             divergence=args.divergence,
-            influencee_action=action,
+            influencee_action=_influencee_action(args, alignment, rows, cf),
             base=base,
         )  # (rows, I, J)
     return _result(pair, valid, alignment, base, args, like=cf)
+
+
+def _rows(alignment: str, args: _PairwiseArgs) -> tuple[int, int, np.ndarray]:
+    """Rows of influence, the counterfactual row each is read from (r + shift), valid rows.
+
+    Same step: every row, unshifted. Next step: T - 1 rows, read one row later from a policy
+    (none later from a MOA, whose row r already predicts r + 1); the last step of each
+    episode has no successor.
+    """
+    t = args.num_steps
+    if alignment == "same_step":
+        return t, 0, np.ones(t, dtype=bool)
+    return t - 1, int(not args.predicts_next_step), next_step_valid(args.starts)
+
+
+def _influencee_action(args: _PairwiseArgs, alignment: str, rows: int, like: Array) -> Any:
+    """The influencees' realised actions (rows, 1, J) the influence is evaluated at, or None."""
+    if args.actions is None:
+        return None
+    lag = 0 if alignment == "same_step" else 1
+    return as_backend(args.actions[lag : lag + rows][:, args.influencees], like)[:, None, :]
 
 
 def _result(

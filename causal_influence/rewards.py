@@ -126,6 +126,7 @@ class _Batch(NamedTuple):
     influencers: list[int]
     influencees: list[int]
     visible: np.ndarray | None  # (T, *B, N, N)
+    influencee_reward: bool
 
     @property
     def num_steps(self) -> int:
@@ -137,6 +138,7 @@ class _Batch(NamedTuple):
 
 
 def _credited_iv(
+    *,
     counterfactual_logits: Any,
     logits: Any,
     actions: Any,
@@ -149,9 +151,10 @@ def _credited_iv(
     influencees: Sequence[int] | None,
     influencee_actions: Any,
     base: float | None,
-    *,
     visible: Any = None,
+    influencee_reward: bool = False,
 ) -> _Batch:
+    """The arguments of :func:`credited_influence` and :func:`influence_reward`, checked."""
     check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
     entry = resolve_divergence(divergence)
     log_base(base)
@@ -184,6 +187,7 @@ def _credited_iv(
         as_agent_indices(influencers, n, "influencers"),
         as_agent_indices(influencees, n, "influencees"),
         visible,
+        bool(influencee_reward),
     )
 
 
@@ -257,12 +261,12 @@ def _influencee_actions_iv(
     influencee_actions: Any, entry: Divergence, cf: Any, shape: tuple[int, ...], alignment: str
 ) -> Any:
     """The influencees' realised actions, T rows (or T + 1 for next-step alignment)."""
-    if influencee_actions is None:
-        raise ConfigError(
-            f"divergence={entry.name!r} is evaluated at each influencee's realised action; pass "
-            f"influencee_actions (T, *B, N), or (T+1, *B, N) with the actions of the step after "
-            f"the batch for alignment='next_step'"
-        )
+    entry.check_actual(
+        influencee_actions,
+        "influencee_actions",
+        "an int array of shape (T, *B, N), or (T + 1, *B, N) with the actions of the step after "
+        "the batch for alignment='next_step'",
+    )
     t = shape[0]
     acts = as_index(_detached(influencee_actions, is_torch(cf)), "influencee_actions", None)
     acts = as_backend(acts, cf)
@@ -399,20 +403,7 @@ def credited_influence(
     ...                    alignment="next_step")[:, 0, 1].round(6)
     array([0.693147, 0.693147, 0.      ])
     """
-    args = _credited_iv(
-        counterfactual_logits,
-        logits,
-        actions,
-        alignment,
-        predicts_next_step,
-        divergence,
-        dones,
-        episode_starts,
-        influencers,
-        influencees,
-        influencee_actions,
-        base,
-    )
+    args = _credited_iv(**locals())
     return _credit(args, alignment, bool(predicts_next_step), base)
 
 
@@ -546,20 +537,8 @@ def influence_reward(
     ...                  alignment="same_step", influencers=[0])[:, 0]
     tensor([0.3681, 0.3681, 0.3681, 0.3681])
     """
-    args = _credited_iv(
-        counterfactual_logits,
-        logits,
-        actions,
-        alignment,
-        predicts_next_step,
-        divergence,
-        dones,
-        episode_starts,
-        influencers,
-        influencees,
-        influencee_actions,
-        base,
-        visible=visible,
-    )
+    args = _credited_iv(**locals())
     pairwise = _credit(args, alignment, bool(predicts_next_step), base)
-    return reward_from_pairwise(pairwise, visible=args.visible, influencee_reward=influencee_reward)
+    return reward_from_pairwise(
+        pairwise, visible=args.visible, influencee_reward=args.influencee_reward
+    )

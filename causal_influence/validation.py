@@ -19,10 +19,9 @@ way and says so in the same words:
   where ``t + lag`` lies in the same episode as ``t``;
 - **agents**: :func:`as_agent_indices` (indices or agent ids).
 
-Every error is a typed error of :mod:`causal_influence.errors` whose message says what was
-expected, what came in and how to fix it. The public entry points of the core call these in one
-validation function at their top (``args = _influence_iv(...)``), so that their bodies read
-like their formulas.
+Errors are those of :mod:`causal_influence.errors`; a message says what was expected, what
+came in and how to fix it. Each public entry point of the core calls these from one validation
+function at its top (``args = _influence_iv(...)``), so that its body reads like its formula.
 
 Examples
 --------
@@ -162,48 +161,42 @@ def _first(mask: Any) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def _integers(x: Any, name: str) -> Array:
-    """``x`` as int64 on its own backend under the one label rule (see the module docstring)."""
+def _kind(x: Any) -> str:
+    """``"i"`` integers, ``"f"`` floats, ``"b"`` booleans, ``"o"`` anything else."""
     if is_torch(x):
         if x.dtype.is_floating_point:
-            import torch
+            return "f"
+        if x.dtype.is_complex:
+            return "o"
+        return "b" if str(x.dtype) == "torch.bool" else "i"
+    kind = x.dtype.kind
+    return "i" if kind in "iu" else kind if kind in "fb" else "o"
 
-            bad = ~torch.isfinite(x) | (x != x.round())
-            if bool(bad.any()):
-                where = _first(bad)
-                raise DTypeError(
-                    f"{name}: expected integer labels (whole floats such as 3.0 are accepted); "
-                    f"got {float(x[where])!r}{_at(where)} in {describe(x)}; pass whole "
-                    f"numbers (e.g. tensor.long())"
-                )
-            return x.long()
-        if str(x.dtype) == "torch.bool" or x.dtype.is_complex:
-            raise DTypeError(
-                f"{name}: expected integer labels; got {describe(x)}; booleans are masks, not "
-                f"labels: convert them explicitly (tensor.long()) if they are labels"
-            )
-        return x.long()
-    arr = np.asarray(x)
-    kind = arr.dtype.kind
-    if kind in "iu":
-        return arr.astype(np.int64, copy=False)
+
+def _integers(x: Any, name: str) -> Array:
+    """``x`` as int64 on its own backend under the one label rule (see the module docstring)."""
+    arr: Any = x if is_torch(x) else np.asarray(x)
+    kind = _kind(arr)
+    cast = "tensor.long()" if is_torch(arr) else "numpy.asarray(x, dtype=int)"
     if kind == "f":
-        bad = ~np.isfinite(arr) | (arr != np.round(arr))
-        if bad.any():
+        bad = ((arr - arr) != 0) | (arr != arr.round())  # NaN or inf (x - x is NaN), a fraction
+        if bool(bad.any()):
             where = _first(bad)
             raise DTypeError(
                 f"{name}: expected integer labels (whole floats such as 3.0 are accepted); got "
                 f"{float(arr[where])!r}{_at(where)} in {describe(arr)}; pass whole numbers "
-                f"(e.g. numpy.asarray(x, dtype=int))"
+                f"(e.g. {cast})"
             )
-        return arr.astype(np.int64)
-    hint = (
-        "booleans are masks, not labels: convert them explicitly (x.astype(int)) if they are labels"
-        if kind == "b"
-        else "pass integer labels (e.g. numpy.asarray(x, dtype=int), or relabel with "
-        "numpy.unique(x, return_inverse=True)[1])"
-    )
-    raise DTypeError(f"{name}: expected integer labels; got {describe(arr)}; {hint}")
+    elif kind != "i":
+        hint = (
+            f"booleans are masks, not labels: convert them explicitly "
+            f"({'tensor.long()' if is_torch(arr) else 'x.astype(int)'}) if they are labels"
+            if kind == "b"
+            else "pass integer labels (e.g. numpy.asarray(x, dtype=int), or relabel with "
+            "numpy.unique(x, return_inverse=True)[1])"
+        )
+        raise DTypeError(f"{name}: expected integer labels; got {describe(arr)}; {hint}")
+    return arr.long() if is_torch(arr) else arr.astype(np.int64, copy=False)
 
 
 def as_labels(x: Any, name: str, *, ndim: int | None = None) -> Array:
@@ -211,14 +204,7 @@ def as_labels(x: Any, name: str, *, ndim: int | None = None) -> Array:
 
     Integer dtypes are accepted; floats only when every value is integral (``3.0``).
 
-    Parameters
-    ----------
-    x : array_like or torch.Tensor
-        Labels (actions, symbols, states, episode ids).
-    name : str
-        Argument name used in error messages.
-    ndim : int, optional
-        Required number of dimensions.
+    ``name`` is the argument name used in messages; ``ndim`` a required number of dimensions.
 
     Raises
     ------
@@ -263,33 +249,12 @@ def as_index(
     hint: str = "",
     error: type[CausalInfluenceError] = ShapeError,
 ) -> Array:
-    """``x`` as integer indices in ``[0, size)``, on the backend of ``like`` when given.
+    """``x`` as integer indices in ``[0, size)``, on the backend (and device) of ``like``.
 
-    The dtype rule is that of :func:`as_labels`.
-
-    Parameters
-    ----------
-    x : array_like or torch.Tensor
-        Indices (e.g. the realised action, into the last axis of some logits).
-    name : str
-        Argument name used in error messages.
-    size : int or None
-        Number of valid indices (None: any non-negative or negative integer, no range check).
-    like : array, optional
-        The array indexed: the result is put on its backend (and device).
-    expected : str, optional
-        What was expected, for the message (default ``"indices in [0, size)"``).
-    hint : str
-        How to fix an out-of-range value, appended to the message.
-    error : type, default ShapeError
-        Error raised for an out-of-range value.
-
-    Raises
-    ------
-    DTypeError
-        As :func:`as_labels`.
-    ShapeError
-        (or ``error``) When a value lies outside ``[0, size)``.
+    The dtype rule is that of :func:`as_labels`; ``size=None`` skips the range check. An
+    out-of-range value raises ``error`` (default :class:`ShapeError`) with the message
+    ``"{name}: expected {expected}; got ..."`` (``expected`` defaults to
+    ``"indices in [0, size)"``) followed by ``hint``.
 
     Examples
     --------
@@ -511,17 +476,8 @@ def check_shape(
 ) -> Any:
     """``x`` when its shape is ``shape`` (None matches any size), else ``error``.
 
-    Parameters
-    ----------
-    x : array
-    name : str
-        Argument name used in the message.
-    shape : sequence of int or None
-    dims : str, optional
-        Names of the dimensions for the message, e.g. ``"(T, N)"``.
-    hint : str
-        How to fix it, appended to the message.
-    error : type, default ShapeError
+    ``dims`` names the dimensions in the message (e.g. ``"(T, N)"``); ``hint`` says how to fix
+    it.
 
     Examples
     --------
@@ -601,16 +557,10 @@ def as_episode_starts(
 ) -> np.ndarray:
     """Where episodes begin, from whichever description of the boundaries was given.
 
-    Parameters
-    ----------
-    shape : int or sequence of int
-        ``T`` or ``(T, *B)``: steps first, then any batch dimensions (parallel environments).
-    episode_ids : array_like of shape (T, *B), optional
-        The episode of each step; a new episode begins where the id changes.
-    episode_starts : bool array of shape (T, *B), optional
-        True at the first step of each episode.
-    dones : bool array of shape (T, *B), optional
-        True at the last step of each episode (terminated or truncated).
+    ``shape`` is ``T`` or ``(T, *B)`` (steps first, then any batch dimensions); at most one of
+    ``episode_ids`` (a new episode begins where the id changes), ``episode_starts`` (True at
+    the first step of each episode) or ``dones`` (True at the last step) is given, each of
+    that shape.
 
     Returns
     -------
@@ -668,16 +618,8 @@ def next_step_valid(starts: Any, *, lag: int = 1) -> np.ndarray:
     at t + 1 and credited to t, a lagged pair (x_t, y_{t+lag}) of instantaneous coordination.
     The last ``lag`` steps of each episode have no such successor.
 
-    Parameters
-    ----------
-    starts : bool array of shape (T, *B)
-        Episode starts, e.g. from :func:`as_episode_starts`.
-    lag : int, default 1
-        Steps ahead (0 keeps every row).
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (T, *B)
+    ``starts`` (bool, shape (T, *B)) marks the episode starts, e.g. from
+    :func:`as_episode_starts`; ``lag=0`` keeps every row. Returns a bool array of that shape.
 
     Raises
     ------
@@ -710,13 +652,8 @@ def as_agent_indices(
 ) -> list[int]:
     """Agent indices from a selection of indices or agent ids (None: all agents).
 
-    Parameters
-    ----------
-    agents : sequence of int or str, or None
-    agent_ids : sequence of str, or int
-        The agents' ids, or their number N (ids ``agent_0 ... agent_{N-1}``).
-    name : str
-        Argument name used in messages (``"influencers"``, ``"influencees"``).
+    ``agent_ids`` are the agents' ids, or their number N (ids ``agent_0 ... agent_{N-1}``);
+    ``name`` is the argument name used in messages (``"influencers"``).
 
     Raises
     ------

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from causal_influence._backend import is_torch
 from causal_influence.errors import ModelError, ShapeError, describe
-from causal_influence.models.torch_base import Features, Outputs, TorchBase, leaves, take
+from causal_influence.models.torch_base import (
+    Features,
+    Outputs,
+    TorchBase,
+    forwarded,
+    leaves,
+    take,
+)
 from causal_influence.validation import as_agent_indices
 
 if TYPE_CHECKING:
@@ -97,24 +104,7 @@ class RecurrentTorchModel(TorchBase):
         max_batch: int | None = 8192,
         input_width: int | None = None,
     ) -> None:
-        super().__init__(
-            step,
-            features,
-            inputs,
-            prior_logits=prior_logits,
-            values=values,
-            encoder=encoder,
-            per_influencer=per_influencer,
-            outputs=outputs,
-            predicts_next_step=predicts_next_step,
-            one_hot=one_hot,
-            pass_agent=pass_agent,
-            episode_starts=episode_starts,
-            grad=grad,
-            max_batch=max_batch,
-            input_width=input_width,
-            net_name="step",
-        )
+        super().__init__(step, features, inputs, net_name="step", **forwarded(locals()))
         self._streams = self._n if self._per_influencer else 1
         _states_iv(initial_state, states, self._t, self._streams)
         self._initial_state = initial_state

@@ -4,7 +4,7 @@ counterfactual variant (row, influencer, value) of it in batches."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from causal_influence._backend import is_torch
@@ -17,7 +17,16 @@ from causal_influence.validation import (
     check_logits,
 )
 
-__all__ = ["Features", "Outputs", "TorchBase", "check_features", "leaves", "take"]
+__all__ = [
+    "OPTIONS",
+    "Features",
+    "Outputs",
+    "TorchBase",
+    "check_features",
+    "forwarded",
+    "leaves",
+    "take",
+]
 
 Features = Any  # torch.Tensor, a tuple/list of tensors, or None
 Outputs = Literal["all", "others"]
@@ -50,6 +59,28 @@ def _require_torch(x: object, name: str) -> None:
         raise DTypeError(f"{name}: expected a torch.Tensor; got {describe(x)}")
 
 
+#: The options every torch adapter takes (documented on TorchModel), forwarded to TorchBase.
+OPTIONS: tuple[str, ...] = (
+    "prior_logits",
+    "values",
+    "encoder",
+    "per_influencer",
+    "outputs",
+    "predicts_next_step",
+    "one_hot",
+    "pass_agent",
+    "episode_starts",
+    "grad",
+    "max_batch",
+    "input_width",
+)
+
+
+def forwarded(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`OPTIONS` among a subclass constructor's arguments (its ``locals()``)."""
+    return {name: arguments[name] for name in OPTIONS}
+
+
 class _TorchArgs(NamedTuple):
     network: Any  # a callable, or a list of N callables (``many``)
     many: bool
@@ -66,6 +97,7 @@ def _torch_iv(
     features: Features,
     inputs: Any,
     *,
+    net_name: str,
     prior_logits: Any,
     values: Any,
     encoder: Callable[[Any], Any] | None,
@@ -75,9 +107,12 @@ def _torch_iv(
     episode_starts: Any,
     max_batch: int | None,
     input_width: int | None,
-    net_name: str,
+    predicts_next_step: bool,
+    pass_agent: bool,
+    grad: bool,
 ) -> _TorchArgs:
-    """The checks of :class:`TorchBase`'s arguments, in the order a reader meets them."""
+    """The checks of :class:`TorchBase`'s arguments, in the order a reader meets them (the
+    last three are flags that need none)."""
     _require_torch(prior_logits, "prior_logits")
     prior = check_logits(prior_logits, "prior_logits")
     if prior.ndim != 3:
@@ -189,37 +224,13 @@ class TorchBase:
         features: Features,
         inputs: Any,
         *,
-        prior_logits: Any,
-        values: Any,
-        encoder: Callable[[Any], Any] | None,
-        per_influencer: bool,
-        outputs: str,
-        predicts_next_step: bool,
-        one_hot: bool,
-        pass_agent: bool,
-        episode_starts: Any,
-        grad: bool,
-        max_batch: int | None,
-        input_width: int | None,
         net_name: str,
+        **options: Any,
     ) -> None:
         import torch
 
-        args = _torch_iv(
-            network,
-            features,
-            inputs,
-            prior_logits=prior_logits,
-            values=values,
-            encoder=encoder,
-            per_influencer=per_influencer,
-            outputs=outputs,
-            one_hot=one_hot,
-            episode_starts=episode_starts,
-            max_batch=max_batch,
-            input_width=input_width,
-            net_name=net_name,
-        )
+        args = _torch_iv(network, features, inputs, net_name=net_name, **options)
+        encoder = options["encoder"]
         self._network: Any = args.network
         self._many = args.many
         self._raw_features = features
@@ -228,12 +239,12 @@ class TorchBase:
         self._encoded = encoder is None
         self._inputs, self._prior, self._values = args.inputs, args.prior, args.values
         self._t, self._n, self._k = (int(s) for s in args.prior.shape)
-        self._per_influencer = bool(per_influencer)
-        self._outputs = outputs
-        self._predicts_next_step = bool(predicts_next_step)
-        self._one_hot = bool(one_hot)
-        self._pass_agent = bool(pass_agent)
-        self._grad = bool(grad)
+        self._per_influencer = bool(options["per_influencer"])
+        self._outputs = options["outputs"]
+        self._predicts_next_step = bool(options["predicts_next_step"])
+        self._one_hot = bool(options["one_hot"])
+        self._pass_agent = bool(options["pass_agent"])
+        self._grad = bool(options["grad"])
         self._max_batch = args.max_batch
         self.episode_starts = args.episode_starts
         self._input_width = args.input_width

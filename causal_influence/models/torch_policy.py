@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from causal_influence.models.torch_base import Features, Outputs, TorchBase
+from causal_influence.models.torch_base import Features, Outputs, TorchBase, forwarded
 from causal_influence.validation import as_agent_indices
 
 if TYPE_CHECKING:
@@ -107,24 +107,7 @@ class TorchModel(TorchBase):
         max_batch: int | None = 8192,
         input_width: int | None = None,
     ) -> None:
-        super().__init__(
-            head,
-            features,
-            inputs,
-            prior_logits=prior_logits,
-            values=values,
-            encoder=encoder,
-            per_influencer=per_influencer,
-            outputs=outputs,
-            predicts_next_step=predicts_next_step,
-            one_hot=one_hot,
-            pass_agent=pass_agent,
-            episode_starts=episode_starts,
-            grad=grad,
-            max_batch=max_batch,
-            input_width=input_width,
-            net_name="head",
-        )
+        super().__init__(head, features, inputs, net_name="head", **forwarded(locals()))
 
     def counterfactual_logits(self, influencers: Sequence[int], influencees: Sequence[int]) -> Any:
         ks = as_agent_indices(influencers, self._n, "influencers")

@@ -1,4 +1,4 @@
-"""Divergences and array-level influence against closed forms (METRICS.md section 5), SciPy
+"""Divergences and array-level influence against closed forms (docs/metrics.md), SciPy
 oracles, plain-loop references and hypothesis properties."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Information measures and communication metrics against closed forms (METRICS.md section 5),
+"""Information measures and communication metrics against closed forms (docs/metrics.md),
 scikit-learn and SciPy oracles, and hypothesis properties."""
 
 from __future__ import annotations
@@ -320,7 +320,7 @@ def test_basic_bootstrap_reflects_the_percentile_interval_and_corrects_mi_bias()
     assert basic.low == pytest.approx(2 * perc.estimate - perc.high, abs=1e-15)
     assert basic.high == pytest.approx(2 * perc.estimate - perc.low, abs=1e-15)
     # The bootstrap bias estimate is positive and about the first-order plug-in bias,
-    # (|X| - 1)(|Y| - 1) / (2 n) nats (METRICS.md section 4.1).
+    # (|X| - 1)(|Y| - 1) / (2 n) nats (docs/metrics.md, "Information estimators").
     assert perc.bias > 0
     assert perc.bias == pytest.approx(9 / 600, rel=0.5)
     assert (perc.low + perc.high) / 2 > perc.estimate  # the shift the percentile inherits

@@ -760,9 +760,8 @@ def test_total_variation(call: Callable[[], Any], error: type[Exception], messag
             lambda: pointwise_mutual_information(Z2, Z2, None),
             ConfigError,
             (
-                "divergence 'pmi' is evaluated at the influencee's realised action; "
-                "expected actual= (influencee_action= for influence(), influencee_actions= "
-                "for the engine and the reward) with its action indices; got None"
+                "actual: divergence 'pmi' is evaluated at the influencee's realised "
+                "action; expected one action index per distribution; got None"
             ),
             id="missing",
         ),
@@ -791,9 +790,8 @@ def test_pointwise_mutual_information(
             lambda: divergence(Z2, Z2, kind="pmi"),
             ConfigError,
             (
-                "divergence 'pmi' is evaluated at the influencee's realised action; "
-                "expected actual= (influencee_action= for influence(), influencee_actions= "
-                "for the engine and the reward) with its action indices; got None"
+                "actual: divergence 'pmi' is evaluated at the influencee's realised "
+                "action; expected one action index per distribution; got None"
             ),
             id="pmi-without-actual",
         ),
@@ -919,8 +917,8 @@ def test_marginal_policy(call: Callable[[], Any], error: type[Exception], messag
             lambda: influence(CF, PRIOR, 0, divergence="pmi"),
             ConfigError,
             (
-                "influence: divergence 'pmi' is evaluated at the influencee's realised "
-                "action; expected influencee_action (one action index per step); got None"
+                "influencee_action: divergence 'pmi' is evaluated at the influencee's "
+                "realised action; expected one action index per step; got None"
             ),
             id="pmi-without-action",
         ),
@@ -1094,8 +1092,8 @@ def test_expected_influence(call: Callable[[], Any], error: type[Exception], mes
             lambda: pairwise_influence(MODEL, alignment="same_step", divergence="pmi"),
             ConfigError,
             (
-                "divergence='pmi' is evaluated at the influencee's realised action; pass "
-                "influencee_actions (T, N)"
+                "influencee_actions: divergence 'pmi' is evaluated at the influencee's "
+                "realised action; expected an int array of shape (T, N); got None"
             ),
             id="pmi-without-actions",
         ),
@@ -1254,9 +1252,10 @@ def test_pairwise_influence(call: Callable[[], Any], error: type[Exception], mes
             lambda: influence_reward(CF2, LG, AC, alignment="same_step", divergence="pmi"),
             ConfigError,
             (
-                "divergence='pmi' is evaluated at each influencee's realised action; pass "
-                "influencee_actions (T, *B, N), or (T+1, *B, N) with the actions of the "
-                "step after the batch for alignment='next_step'"
+                "influencee_actions: divergence 'pmi' is evaluated at the influencee's "
+                "realised action; expected an int array of shape (T, *B, N), or (T + 1, "
+                "*B, N) with the actions of the step after the batch for "
+                "alignment='next_step'; got None"
             ),
             id="pmi-without-actions",
         ),
