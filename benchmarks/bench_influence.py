@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from causal_influence.counterfactual import influence
 from causal_influence.engine import pairwise_influence
-from causal_influence.influence import influence
 from causal_influence.models import RecurrentTorchModel
 
 State = tuple[torch.Tensor, torch.Tensor]

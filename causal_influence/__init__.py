@@ -20,11 +20,15 @@ from causal_influence.communication import (
     instantaneous_coordination,
     speaker_consistency,
 )
+from causal_influence.counterfactual import expected_influence, influence, marginal_policy
 from causal_influence.divergences import (
+    DIVERGENCES,
+    Divergence,
     divergence,
     js_divergence,
     kl_divergence,
     pointwise_mutual_information,
+    register_divergence,
     total_variation,
 )
 from causal_influence.engine import InfluenceResult, pairwise_influence
@@ -40,8 +44,8 @@ from causal_influence.errors import (
     ShapeError,
     UndefinedConditionalWarning,
 )
-from causal_influence.influence import expected_influence, influence, marginal_policy
 from causal_influence.information import (
+    ESTIMATORS,
     BootstrapResult,
     PermutationResult,
     bootstrap_ci,
@@ -51,6 +55,7 @@ from causal_influence.information import (
     mutual_information,
     normalized_mutual_information,
     permutation_test,
+    permutation_test_counts,
 )
 from causal_influence.io import load, open_dataset, save, write_shards
 from causal_influence.models import (
@@ -67,11 +72,14 @@ from causal_influence.trajectory import Trajectory, TrajectoryMeta, concat
 __version__ = "0.1.0"
 
 __all__ = [
+    "DIVERGENCES",
+    "ESTIMATORS",
     "BootstrapResult",
     "CausalInfluenceError",
     "ConfigError",
     "CoordinationResult",
     "DTypeError",
+    "Divergence",
     "EstimatorWarning",
     "FewSamplesWarning",
     "FileFormatError",
@@ -113,7 +121,9 @@ __all__ = [
     "open_dataset",
     "pairwise_influence",
     "permutation_test",
+    "permutation_test_counts",
     "pointwise_mutual_information",
+    "register_divergence",
     "reward_from_pairwise",
     "save",
     "social_outcomes",

@@ -2,7 +2,8 @@ r"""Measures of emergent communication: speaker consistency, instantaneous coord
 moments of high influence and the causal influence of communication (CIC).
 
 Two incompatible definitions share the name *speaker consistency* in the literature, so
-:func:`speaker_consistency` makes the caller name one (METRICS.md, Conventions):
+:func:`speaker_consistency` makes the caller name one (``docs/metrics.md``, section
+"Communication measures"):
 
 - ``"jaques_literal"``: Jaques et al. 2019, Eq. 8 exactly as printed (sums over symbols,
   actions and agents; range :math:`[0, \tfrac12 N(|M|+|A|)]`);
@@ -29,11 +30,10 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from causal_influence._backend import to_int
 from causal_influence.errors import (
     ConfigError,
     InvalidDistributionError,
@@ -43,9 +43,18 @@ from causal_influence.errors import (
 )
 from causal_influence.information import (
     ESTIMATORS,
-    _entropy_counts,
-    _scale,
+    entropy_from_counts,
     mutual_information_from_counts,
+)
+from causal_influence.validation import (
+    as_episode_starts,
+    as_labels,
+    check_choice,
+    check_probabilities,
+    check_shape,
+    log_base,
+    next_step_valid,
+    to_numpy,
 )
 
 __all__ = [
@@ -63,9 +72,16 @@ __all__ = [
 #: Definitions accepted by :func:`speaker_consistency`.
 SC_DEFINITIONS: tuple[str, ...] = ("jaques", "jaques_literal", "mi")
 
+#: What each definition means, appended to the message of a missing or unknown one.
+SC_HINT = (
+    "'jaques' = Eq. 8 normalised to [0, 1], 'jaques_literal' = Eq. 8 as printed, 'mi' = Lowe "
+    "et al.'s I(m; a); there is no default because they differ in value, range and unit"
+)
+
 
 def _agents_matrix(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(to_int(x, name))
+    """Labels of shape (T,) or (T, N) as a (T, N) numpy array with T >= 1."""
+    arr = to_numpy(as_labels(x, name))
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] == 0:
@@ -73,8 +89,6 @@ def _agents_matrix(x: Any, name: str) -> np.ndarray:
             f"{name}: expected labels of shape (T,) or (T, N) (time-major, agent second); got "
             f"{describe(arr)}"
         )
-    if arr.min() < 0:
-        raise ShapeError(f"{name}: expected non-negative labels; got minimum {int(arr.min())}")
     return arr
 
 
@@ -87,6 +101,20 @@ def _size(arr: np.ndarray, given: int | None, name: str) -> int:
             f"right size or fix the labels"
         )
     return int(given)
+
+
+def _paired_iv(
+    first: Any, second: Any, names: tuple[str, str], sizes: tuple[int | None, int | None]
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Two label matrices (T, N) of the same shape and their alphabet sizes."""
+    x = _agents_matrix(first, names[0])
+    y = _agents_matrix(second, names[1])
+    if x.shape != y.shape:
+        raise ShapeError(
+            f"{names[0]} and {names[1]}: expected the same shape, (T,) or (T, N); got "
+            f"{np.shape(first)} and {np.shape(second)}; pair each step's values"
+        )
+    return x, y, _size(x, sizes[0], names[0]), _size(y, sizes[1], names[1])
 
 
 def _pair_tables(src: np.ndarray, dst: np.ndarray, m: int, a: int) -> np.ndarray:
@@ -132,7 +160,7 @@ def speaker_consistency(
 
     Examples
     --------
-    METRICS.md case 9: p(m, a) = [[0.4, 0.1], [0.1, 0.4]].
+    ``docs/metrics.md``, closed-form case 9: p(m, a) = [[0.4, 0.1], [0.1, 0.4]].
 
     >>> m = [0] * 5 + [1] * 5
     >>> a = [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]
@@ -143,21 +171,11 @@ def speaker_consistency(
     >>> round(speaker_consistency(m, a, definition="mi", base=2), 6)
     0.278072
     """
-    if definition not in SC_DEFINITIONS:
-        raise ConfigError(
-            f"speaker_consistency: pass definition= one of {SC_DEFINITIONS} ('jaques' = Eq. 8 "
-            f"normalised to [0, 1], 'jaques_literal' = Eq. 8 as printed, 'mi' = Lowe et al.'s "
-            f"I(m; a)); got {definition!r}"
-        )
-    one_agent = np.asarray(messages).ndim == 1
-    msg = _agents_matrix(messages, "messages")
-    act = _agents_matrix(actions, "actions")
-    if msg.shape != act.shape:
-        raise ShapeError(
-            f"messages and actions must have the same shape (T, N); got {msg.shape} and {act.shape}"
-        )
-    m = _size(msg, num_symbols, "messages")
-    a = _size(act, num_actions, "actions")
+    check_choice("definition", definition, SC_DEFINITIONS, hint=SC_HINT)
+    one_agent = np.ndim(messages) == 1
+    msg, act, m, a = _paired_iv(
+        messages, actions, ("messages", "actions"), (num_symbols, num_actions)
+    )
     tables = _pair_tables(msg, act, m, a)  # (N, M, A)
     value = speaker_consistency_from_counts(tables, definition=definition, base=base)
     if definition == "mi" and one_agent:
@@ -165,32 +183,19 @@ def speaker_consistency(
     return value
 
 
-def _episode_ids(episode_ids: Any, t: int) -> np.ndarray:
-    if episode_ids is None:
-        return np.zeros(t, dtype=np.int64)
-    ids = np.asarray(episode_ids)
-    if ids.shape != (t,):
-        raise ShapeError(
-            f"episode_ids: expected shape ({t},), one id per step; got {describe(ids)}"
-        )
-    return ids
-
-
 def lagged_pairs(num_steps: int, lag: int, episode_ids: Any = None) -> np.ndarray:
     """Indices t such that (t, t + lag) lie in the same episode.
+
+    The pairs of :func:`causal_influence.validation.next_step_valid` for episodes given by
+    their ids (a new episode begins where the id changes).
 
     Examples
     --------
     >>> lagged_pairs(5, 1, [0, 0, 0, 1, 1])
     array([0, 1, 3])
     """
-    if lag < 0:
-        raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
-    ids = _episode_ids(episode_ids, num_steps)
-    if lag >= num_steps:
-        return np.zeros(0, dtype=np.int64)
-    t = np.arange(num_steps - lag)
-    return t[ids[t] == ids[t + lag]]
+    starts = as_episode_starts(num_steps, episode_ids=episode_ids)
+    return np.flatnonzero(next_step_valid(starts, lag=lag))
 
 
 @dataclass(frozen=True)
@@ -260,7 +265,8 @@ def instantaneous_coordination(
 
     Examples
     --------
-    METRICS.md case 11: IC over all steps, then over the high-influence steps only.
+    ``docs/metrics.md``, closed-form case 11: IC over all steps, then over the high-influence
+    steps only.
 
     >>> import numpy as np
     >>> m = np.array([[0, 0], [1, 0], [0, 0], [1, 0], [0, 0], [1, 0], [0, 0], [1, 0], [0, 0]])
@@ -272,38 +278,58 @@ def instantaneous_coordination(
     >>> round(float(instantaneous_coordination(m, a, mask=keep).matrix[0, 1]), 6)
     0.693147
     """
-    if estimator not in ESTIMATORS:
-        raise ConfigError(f"estimator: expected one of {ESTIMATORS}; got {estimator!r}")
-    src = _agents_matrix(source, "source")
-    act = _agents_matrix(actions, "actions")
-    if src.shape != act.shape:
-        raise ShapeError(
-            f"source and actions must have the same shape (T, N); got {src.shape} and {act.shape}"
-        )
-    t_steps, n = src.shape
-    m = _size(src, num_symbols, "source")
-    a = _size(act, num_actions, "actions")
-    t = lagged_pairs(t_steps, lag, episode_ids)
-    if mask is None:
-        keep = np.ones((t.size, n), dtype=bool)
-    else:
-        mk = np.asarray(mask, dtype=bool)
-        if mk.ndim == 1:
-            mk = np.broadcast_to(mk[:, None], (t_steps, n))
-        if mk.shape != (t_steps, n):
-            raise ShapeError(
-                f"mask: expected shape ({t_steps}, {n}) or ({t_steps},); got {describe(mk)}"
-            )
-        keep = mk[t]
-    x = src[t]  # (P, N) speaker k at t
-    y = act[t + lag]  # (P, N) listener j at t + lag
+    args = _ic_iv(source, actions, lag, episode_ids, mask, estimator, num_symbols, num_actions)
+    n = args.source.shape[1]
+    x = args.source[args.steps]  # (P, N) speaker k at t
+    y = args.actions[args.steps + lag]  # (P, N) listener j at t + lag
     kk, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     pair = (kk * n + jj)[None]  # (1, N, N)
-    code = (pair * m + x[:, :, None]) * a + y[:, None, :]  # (P, N, N)
-    weights = np.broadcast_to(keep[:, :, None], code.shape)
-    tables = np.bincount(
-        code.ravel(), weights=weights.ravel().astype(np.float64), minlength=n * n * m * a
-    ).reshape(n, n, m, a)
+    code = (pair * args.num_symbols + x[:, :, None]) * args.num_actions + y[:, None, :]
+    weights = np.broadcast_to(args.keep[:, :, None], code.shape).ravel().astype(np.float64)
+    cells = n * n * args.num_symbols * args.num_actions
+    tables = np.bincount(code.ravel(), weights=weights, minlength=cells)
+    tables = tables.reshape(n, n, args.num_symbols, args.num_actions)
+    return _coordination(tables, estimator, base)
+
+
+class _CoordinationArgs(NamedTuple):
+    source: np.ndarray  # (T, N) labels
+    actions: np.ndarray  # (T, N) labels
+    num_symbols: int
+    num_actions: int
+    steps: np.ndarray  # (P,) the steps t whose t + lag lies in the same episode
+    keep: np.ndarray  # (P, N) bool: pair kept for speaker k
+
+
+def _ic_iv(
+    source: Any,
+    actions: Any,
+    lag: int,
+    episode_ids: Any,
+    mask: Any,
+    estimator: str,
+    num_symbols: int | None,
+    num_actions: int | None,
+) -> _CoordinationArgs:
+    ESTIMATORS.lookup(estimator)
+    src, act, m, a = _paired_iv(source, actions, ("source", "actions"), (num_symbols, num_actions))
+    t_steps, n = src.shape
+    steps = lagged_pairs(t_steps, lag, episode_ids)
+    if mask is None:
+        return _CoordinationArgs(src, act, m, a, steps, np.ones((steps.size, n), dtype=bool))
+    mk = np.asarray(mask, dtype=bool)
+    if mk.ndim == 1:
+        mk = np.broadcast_to(mk[:, None], (t_steps, n))
+    if mk.shape != (t_steps, n):
+        raise ShapeError(
+            f"mask: expected shape ({t_steps}, {n}) or ({t_steps},); got {describe(mk)}"
+        )
+    return _CoordinationArgs(src, act, m, a, steps, mk[steps])
+
+
+def _coordination(tables: np.ndarray, estimator: str, base: float | None) -> CoordinationResult:
+    """MI of every ordered pair's table (N, N, M, A), NaN on the diagonal, and its maximum."""
+    n = tables.shape[0]
     counts = tables.sum(axis=(-2, -1))
     matrix = mutual_information_from_counts(tables, estimator=estimator, base=base)
     matrix = np.where(counts > 0, matrix, np.nan)
@@ -340,20 +366,27 @@ def influential_moments(influence: Any, *, episode_ids: Any = None) -> np.ndarra
     >>> influential_moments([2, 2, 2, 2, 0, 0, 0, 0])
     array([ True,  True,  True,  True, False, False, False, False])
     """
-    c = np.asarray(influence, dtype=np.float64)
-    if c.ndim not in (1, 2) or c.shape[0] == 0:
-        raise ShapeError(f"influence: expected shape (T,) or (T, N); got {describe(c)}")
-    if np.isnan(c).any():
-        raise InvalidDistributionError("influence: contains NaN; drop or fill those steps first")
-    if episode_ids is None:
+    c, ids = _moments_iv(influence, episode_ids)
+    if ids is None:
         return c >= c.mean(axis=0, keepdims=True)
-    ids = _episode_ids(episode_ids, c.shape[0])
     _, inv = np.unique(ids, return_inverse=True)
     flat = c.reshape(c.shape[0], -1)
     sums = np.zeros((inv.max() + 1, flat.shape[1]))
     np.add.at(sums, inv, flat)
     means = sums / np.bincount(inv)[:, None]
     return (flat >= means[inv]).reshape(c.shape)
+
+
+def _moments_iv(influence: Any, episode_ids: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    c = np.asarray(influence, dtype=np.float64)
+    if c.ndim not in (1, 2) or c.shape[0] == 0:
+        raise ShapeError(f"influence: expected shape (T,) or (T, N); got {describe(c)}")
+    if np.isnan(c).any():
+        raise InvalidDistributionError("influence: contains NaN; drop or fill those steps first")
+    if episode_ids is None:
+        return c, None
+    ids = check_shape(to_numpy(episode_ids), "episode_ids", (c.shape[0],), hint="one id per step")
+    return c, ids
 
 
 def causal_influence_of_communication(
@@ -390,7 +423,7 @@ def causal_influence_of_communication(
 
     Examples
     --------
-    METRICS.md case 10 (|M| = 4, uniform speaker):
+    ``docs/metrics.md``, closed-form case 10 (|M| = 4, uniform speaker):
 
     >>> import numpy as np
     >>> ignore = np.full((4, 3), 1 / 3)
@@ -402,6 +435,19 @@ def causal_influence_of_communication(
     >>> float(causal_influence_of_communication(np.eye(4), np.eye(4)[0]))
     0.0
     """
+    cond, pm, scale = _cic_iv(p_action_given_do_message, p_message, base)
+    joint = pm[..., :, None] * cond
+    marginal = joint.mean(axis=-2) if lowe_compat else joint.sum(axis=-2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(joint > 0, np.log(cond) - np.log(marginal[..., None, :]), 0.0)
+    per_context = (joint * ratio).sum(axis=(-2, -1)) / scale
+    return per_context.mean() if reduce else per_context
+
+
+def _cic_iv(
+    p_action_given_do_message: Any, p_message: Any, base: float | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    scale = log_base(base)
     cond = np.asarray(p_action_given_do_message, dtype=np.float64)
     pm = np.asarray(p_message, dtype=np.float64)
     if cond.ndim < 2 or pm.shape != cond.shape[:-1]:
@@ -409,20 +455,9 @@ def causal_influence_of_communication(
             f"expected p_action_given_do_message of shape (..., M, A) and p_message of shape "
             f"(..., M); got {describe(cond)} and {describe(pm)}"
         )
-    for name, arr in (("p_action_given_do_message", cond), ("p_message", pm)):
-        if not np.all(np.isfinite(arr)) or arr.min() < 0:
-            raise InvalidDistributionError(f"{name}: probabilities must be finite and >= 0")
-        if not np.allclose(arr.sum(axis=-1), 1.0, atol=1e-6):
-            raise InvalidDistributionError(
-                f"{name}: each distribution (last axis) must sum to 1; got sums in "
-                f"[{arr.sum(axis=-1).min():.6g}, {arr.sum(axis=-1).max():.6g}]; normalise it"
-            )
-    joint = pm[..., :, None] * cond
-    marginal = joint.mean(axis=-2) if lowe_compat else joint.sum(axis=-2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(joint > 0, np.log(cond) - np.log(marginal[..., None, :]), 0.0)
-    per_context = (joint * ratio).sum(axis=(-2, -1)) / _scale(base)
-    return per_context.mean() if reduce else per_context
+    check_probabilities(cond, "p_action_given_do_message")
+    check_probabilities(pm, "p_message")
+    return cond, pm, scale
 
 
 def context_independence(
@@ -457,15 +492,13 @@ def context_independence(
     >>> context_independence([0, 1, 2], [2, 0, 1])
     1.0
     """
-    msg = _agents_matrix(messages, "messages")[:, 0]
-    act = _agents_matrix(actions, "actions")[:, 0]
-    if msg.shape != act.shape:
-        raise ShapeError(
-            f"messages and actions must have equal length; got {msg.shape}, {act.shape}"
-        )
-    m = _size(msg[:, None], num_symbols, "messages")
-    a = _size(act[:, None], num_actions, "actions")
-    counts = np.bincount(msg * a + act, minlength=m * a).reshape(m, a).astype(np.float64)
+    msg, act, m, a = _paired_iv(
+        as_labels(messages, "messages", ndim=1),
+        as_labels(actions, "actions", ndim=1),
+        ("messages", "actions"),
+        (num_symbols, num_actions),
+    )
+    counts = _pair_tables(msg, act, m, a)[0].astype(np.float64)
     n_c = counts.sum(axis=1, keepdims=True)
     n_a = counts.sum(axis=0, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -510,34 +543,16 @@ def speaker_consistency_from_counts(
     Examples
     --------
     >>> import numpy as np
-    >>> counts = np.array([[4, 1], [1, 4]])  # METRICS.md case 9, 10 steps
+    >>> counts = np.array([[4, 1], [1, 4]])  # docs/metrics.md case 9, 10 steps
     >>> round(speaker_consistency_from_counts(counts, definition="jaques"), 6)
     0.278072
     """
-    if definition not in SC_DEFINITIONS:
-        raise ConfigError(
-            f"speaker_consistency: pass definition= one of {SC_DEFINITIONS}; got {definition!r}"
-        )
-    tables = np.asarray(tables)
-    if tables.ndim == 2:
-        tables = tables[None]
-    if tables.ndim != 3 or not np.issubdtype(tables.dtype, np.number):
-        raise ShapeError(
-            f"tables: expected numeric counts of shape (N, M, A) or (M, A); got "
-            f"{tables.dtype} array of shape {tables.shape}"
-        )
-    if (tables < 0).any():
-        raise ShapeError("tables: expected non-negative counts; got a negative entry")
+    tables = _sc_counts_iv(tables, definition, base)
     m, a = tables.shape[1], tables.shape[2]
     if definition == "mi":
         return mutual_information_from_counts(tables, base=base)
-    if m < 2 or a < 2:
-        raise ConfigError(
-            f"the Jaques forms divide by log|A| and log|M|, which needs at least 2 symbols and "
-            f"2 actions; got |M| = {m}, |A| = {a}; pass num_symbols / num_actions"
-        )
-    h_a_given_c = _entropy_counts(tables, axis=-1) / math.log(a)  # (N, M)
-    h_c_given_a = _entropy_counts(tables, axis=-2) / math.log(m)  # (N, A)
+    h_a_given_c = entropy_from_counts(tables, axis=-1) / math.log(a)  # (N, M)
+    h_c_given_a = entropy_from_counts(tables, axis=-2) / math.log(m)  # (N, A)
     c_defined = tables.sum(axis=-1) > 0
     a_defined = tables.sum(axis=-2) > 0
     if not (c_defined.all() and a_defined.all()):
@@ -556,3 +571,26 @@ def speaker_consistency_from_counts(
             first.sum(axis=1) / c_defined.sum(axis=1) + second.sum(axis=1) / a_defined.sum(axis=1)
         )
     return float(np.nanmean(per_agent))
+
+
+def _sc_counts_iv(tables: Any, definition: str | None, base: float | None) -> np.ndarray:
+    """Count tables as (N, M, A), checked for the definition (Jaques forms need M, A >= 2)."""
+    check_choice("definition", definition, SC_DEFINITIONS, hint=SC_HINT)
+    log_base(base)
+    counts = np.asarray(tables)
+    if counts.ndim == 2:
+        counts = counts[None]
+    if counts.ndim != 3 or not np.issubdtype(counts.dtype, np.number):
+        raise ShapeError(
+            f"tables: expected numeric counts of shape (N, M, A) or (M, A); got "
+            f"{counts.dtype} array of shape {counts.shape}"
+        )
+    if (counts < 0).any():
+        raise ShapeError("tables: expected non-negative counts; got a negative entry")
+    m, a = counts.shape[1], counts.shape[2]
+    if definition != "mi" and (m < 2 or a < 2):
+        raise ConfigError(
+            f"the Jaques forms divide by log|A| and log|M|, which needs at least 2 symbols and "
+            f"2 actions; got |M| = {m}, |A| = {a}; pass num_symbols / num_actions"
+        )
+    return counts

@@ -2,12 +2,12 @@
 
 :func:`pairwise_influence` asks a :class:`~causal_influence.models.JointPolicyModel` for the
 counterfactual logits of all requested pairs in one call, computes the per-step influence of
-each pair with :func:`causal_influence.influence.influence` (the one implementation of the
-formula) and returns an :class:`InfluenceResult`: a tensor of shape (T, N, N) with row =
+each pair with :func:`causal_influence.counterfactual.influence` (the one implementation of
+the formula) and returns an :class:`InfluenceResult`: a tensor of shape (T, N, N) with row =
 influencer k and column = influencee j, agent ids, the time alignment, validity and visibility
 masks, and helpers for rewards and tables.
 
-Time alignment (METRICS.md, Conventions)
+Time alignment (``docs/metrics.md``, section "Time alignment")
 ----------------------------------------
 ``alignment="same_step"``
     ``a^k_t -> a^j_t`` (centralised basic influence; influencers act first within a step).
@@ -22,6 +22,8 @@ Time alignment (METRICS.md, Conventions)
 
 Examples
 --------
+A table: agent 1 mostly copies agent 0 at the same step.
+
 >>> import numpy as np
 >>> from causal_influence.engine import pairwise_influence
 >>> from causal_influence.models import TabularModel
@@ -32,21 +34,59 @@ Examples
 >>> result.reward().round(4)                           # (T, N): summed over influencees
 array([[0.3681, 0.    , 0.    ],
        [0.3681, 0.    , 0.    ]])
+
+A small centralised torch policy: agents 1 and 2 read agent 0's action (one-hot) at the same
+step; agent 2 only a little.
+
+>>> import torch
+>>> from causal_influence.models import TorchModel
+>>> net = torch.nn.Linear(3 * 2, 3 * 2)
+>>> with torch.no_grad():
+...     _ = net.weight.zero_(), net.bias.zero_()
+...     net.weight[2:4, 0:2] = 4 * torch.eye(2)           # agent 1 copies agent 0
+...     net.weight[4:6, 0:2] = 0.5 * torch.eye(2)         # agent 2 leans towards it
+>>> def head(features, inputs):                           # inputs (B, 3, 2) one-hot
+...     return net(inputs.flatten(1)).reshape(-1, 3, 2) + features[:, None]
+>>> actions = torch.tensor([[0, 1, 1], [1, 1, 0]])
+>>> model = TorchModel(head, torch.zeros(2, 2), actions, prior_logits=torch.zeros(2, 3, 2))
+>>> result = pairwise_influence(model, alignment="same_step", influencers=[0])
+>>> result.influence[0]                   # ln 2 - H_b(sigmoid(4)), ln 2 - H_b(sigmoid(0.5))
+tensor([[0.0000, 0.6031, 0.0303],
+        [0.0000, 0.0000, 0.0000],
+        [0.0000, 0.0000, 0.0000]])
+>>> result.reward()[:, 0]                             # influencer 0, summed over j
+tensor([0.6334, 0.6334])
+>>> result.to_dataframe().head(2)
+   t influencer influencee  influence
+0  0    agent_0    agent_1   0.603...
+1  0    agent_0    agent_2   0.030...
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from causal_influence._backend import Array, is_torch, to_int
-from causal_influence.divergences import DIVERGENCES
-from causal_influence.errors import ConfigError, DTypeError, ModelError, ShapeError, describe
-from causal_influence.influence import influence
+from causal_influence._backend import Array, is_torch
+from causal_influence.counterfactual import influence
+from causal_influence.divergences import Divergence, DivergenceLike, resolve_divergence
+from causal_influence.errors import ConfigError, DTypeError, ModelError, describe
 from causal_influence.models import JointPolicyModel
+from causal_influence.validation import (
+    as_agent_indices,
+    as_backend,
+    as_episode_starts,
+    as_index,
+    as_mask,
+    check_choice,
+    check_shape,
+    log_base,
+    next_step_valid,
+    to_numpy,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,11 +96,10 @@ __all__ = ["ALIGNMENTS", "InfluenceResult", "pairwise_influence"]
 #: Accepted values of ``alignment``.
 ALIGNMENTS: tuple[str, ...] = ("same_step", "next_step")
 
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if is_torch(x):
-        return np.asarray(x.detach().cpu().numpy())
-    return np.asarray(x)
+#: How to choose an alignment, appended to the message of an unknown one.
+ALIGNMENT_HINT = (
+    "use 'same_step' for a^k_t -> a^j_t and 'next_step' for messages and MOA (a^k_t -> a^j_(t+1))"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +115,9 @@ class InfluenceResult:
     agent_ids : tuple of str
         Name of each agent index (``agent_0 ...`` by default).
     alignment : {"same_step", "next_step"}
-    divergence : {"kl", "jsd", "pmi", "tv"}
+    divergence : str
+        Name of the divergence (a key of :data:`~causal_influence.divergences.DIVERGENCES`, or
+        the name of a user's callable); ``DIVERGENCES[name].unit_label(base)`` is the unit.
     base : float or None
         Logarithm base of the values (None = nats).
     valid : numpy.ndarray of bool, shape (T,)
@@ -161,7 +202,7 @@ class InfluenceResult:
         """
         import pandas as pd
 
-        values = _to_numpy(self.masked(visible_only=visible_only))
+        values = to_numpy(self.masked(visible_only=visible_only))
         steps = np.flatnonzero(self.valid)
         ks, js = np.nonzero(self.computed)
         ids = np.asarray(self.agent_ids, dtype=object)
@@ -176,178 +217,36 @@ class InfluenceResult:
         return pd.DataFrame(frame)
 
 
-def _resolve_agents(
-    agents: Sequence[int | str] | None, agent_ids: tuple[str, ...], name: str
-) -> list[int]:
-    n = len(agent_ids)
-    if agents is None:
-        return list(range(n))
-    if isinstance(agents, (str, int)):
-        raise DTypeError(
-            f"{name}: expected a sequence of agent indices or ids; got {describe(agents)}; "
-            f"wrap a single agent in a list"
-        )
-    lookup = {a: i for i, a in enumerate(agent_ids)}
-    out: list[int] = []
-    for a in agents:
-        if isinstance(a, str):
-            if a not in lookup:
-                raise ConfigError(f"{name}: unknown agent id {a!r}; known ids: {list(agent_ids)}")
-            out.append(lookup[a])
-        elif isinstance(a, (int, np.integer)) and 0 <= int(a) < n:
-            out.append(int(a))
-        else:
-            raise ConfigError(f"{name}: expected agent indices in [0, {n}) or agent ids; got {a!r}")
-    if not out or len(set(out)) != len(out):
-        raise ConfigError(
-            f"{name}: expected a non-empty list of distinct agents; got {list(agents)}"
-        )
-    return out
+class _PairwiseArgs(NamedTuple):
+    divergence: Divergence
+    num_steps: int
+    num_agents: int
+    predicts_next_step: bool
+    agent_ids: tuple[str, ...]
+    influencers: list[int]
+    influencees: list[int]
+    starts: np.ndarray  # (T,) bool
+    visible: np.ndarray | None  # (T, N, N) bool
+    actions: Array | None  # (T, N) int, for divergences evaluated at the realised action
 
 
-def _episode_starts(model: Any, episode_starts: Any, dones: Any, num_steps: int) -> np.ndarray:
-    if episode_starts is not None and dones is not None:
-        raise ConfigError(
-            "episode_starts and dones: pass one of them (dones[t] True = step t ends an episode)"
-        )
-    source = episode_starts if episode_starts is not None else dones
-    name = "episode_starts" if episode_starts is not None else "dones"
-    if source is None:
-        source = getattr(model, "episode_starts", None)
-        name = "model.episode_starts"
-    starts = np.zeros(num_steps, dtype=bool)
-    if source is None:
-        starts[0] = True
-        return starts
-    arr = _to_numpy(source)
-    if arr.shape != (num_steps,) or arr.dtype.kind not in "bui":
-        raise ShapeError(
-            f"{name}: expected a bool array of shape (T,) = ({num_steps},); got {describe(arr)}"
-        )
-    arr = arr.astype(bool)
-    if name == "dones":
-        starts[1:] = arr[:-1]
-    else:
-        starts[:] = arr
-    starts[0] = True
-    return starts
-
-
-def _check_output(x: Any, shape: tuple[int | None, ...], name: str, what: str) -> None:
-    got = tuple(getattr(x, "shape", ()))
-    if len(got) != len(shape) or any(
-        s is not None and g != s for g, s in zip(got, shape, strict=False)
-    ):
-        expected = ", ".join("?" if s is None else str(s) for s in shape)
-        raise ModelError(
-            f"model.{name}: expected an array of shape ({expected}) ({what}); got {describe(x)}; "
-            f"check the model's layout (models.JointPolicyModel)"
-        )
-
-
-def pairwise_influence(
-    model: JointPolicyModel,
+def _pairwise_iv(
     *,
+    model: Any,
     alignment: str,
-    divergence: str = "kl",
-    influencers: Sequence[int | str] | None = None,
-    influencees: Sequence[int | str] | None = None,
-    visible: Any = None,
-    episode_starts: Any = None,
-    dones: Any = None,
-    agent_ids: Sequence[str] | None = None,
-    base: float | None = None,
-    influencee_actions: Any = None,
-) -> InfluenceResult:
-    """Influence of every influencer's value on every influencee's action, at every step.
-
-    For influencer k, influencee j and step t:
-    ``influence[t, k, j] = D[p(a^j | k's actual value) || sum_c pi^k(c) p(a^j | c)]`` with the
-    counterfactual values c enumerated and weighted by k's own policy (Jaques et al. 2019,
-    Eq. 1-2 and the MOA form). All pairs are obtained from one call of
-    ``model.counterfactual_logits`` and one vectorised evaluation of the divergence.
-
-    Parameters
-    ----------
-    model : JointPolicyModel
-        :class:`~causal_influence.models.TabularModel`,
-        :class:`~causal_influence.models.TorchModel`,
-        :class:`~causal_influence.models.RecurrentTorchModel`,
-        :class:`~causal_influence.models.PyroModel` or any object with that protocol.
-    alignment : {"same_step", "next_step"}
-        Required. ``"same_step"``: k's value at t acts on j's action at t. ``"next_step"``: on
-        j's action at t+1, credited to t (see the module docstring for how rows are paired).
-    divergence : {"kl", "jsd", "pmi", "tv"}, default "kl"
-    influencers, influencees : sequence of int or agent id, optional
-        Subsets of agents (default: all). Pairs outside them are 0 and not ``computed``.
-    visible : bool array of shape (T, N, N), optional
-        ``visible[t, k, j]``: j visible to k at step t (when k chose its value, as in the
-        reference's ``prev_visible_agents``). Stored in the result and applied by
-        :meth:`InfluenceResult.reward`, :meth:`InfluenceResult.mean` and
-        :meth:`InfluenceResult.to_dataframe` (``visible_only=True``).
-    episode_starts : bool array of shape (T,), optional
-        True at the first step of each episode. Defaults to the model's ``episode_starts``
-        attribute when it has one, else the rows form one episode.
-    dones : bool array of shape (T,), optional
-        Alternative to ``episode_starts``: True at the last step of each episode.
-    agent_ids : sequence of N str, optional
-        Default ``agent_0 ... agent_{N-1}``.
-    base : float, optional
-        None for nats (default), 2 for bits.
-    influencee_actions : int array of shape (T, N), optional
-        Each agent's realised action at each step; required by ``"pmi"`` (the influencee's
-        action at t for same-step, at t+1 for next-step alignment).
-
-    Returns
-    -------
-    InfluenceResult
-        ``influence`` of shape (T, N, N), numpy or torch as the model's counterfactual logits.
-
-    Raises
-    ------
-    ConfigError
-        Unknown alignment or divergence, a same-step request on a next-step model, bad agent
-        subsets, ``"pmi"`` without ``influencee_actions``.
-    ShapeError
-        Masks or actions of the wrong shape.
-    ModelError
-        The model returned arrays of the wrong shape or values outside ``[0, K)``.
-
-    Examples
-    --------
-    A small centralised torch policy: agents 1 and 2 read agent 0's action (one-hot) at the same
-    step; agent 2 only a little.
-
-    >>> import torch
-    >>> from causal_influence.models import TorchModel
-    >>> net = torch.nn.Linear(3 * 2, 3 * 2)
-    >>> with torch.no_grad():
-    ...     _ = net.weight.zero_(), net.bias.zero_()
-    ...     net.weight[2:4, 0:2] = 4 * torch.eye(2)           # agent 1 copies agent 0
-    ...     net.weight[4:6, 0:2] = 0.5 * torch.eye(2)         # agent 2 leans towards it
-    >>> def head(features, inputs):                           # inputs (B, 3, 2) one-hot
-    ...     return net(inputs.flatten(1)).reshape(-1, 3, 2) + features[:, None]
-    >>> actions = torch.tensor([[0, 1, 1], [1, 1, 0]])
-    >>> model = TorchModel(head, torch.zeros(2, 2), actions, prior_logits=torch.zeros(2, 3, 2))
-    >>> result = pairwise_influence(model, alignment="same_step", influencers=[0])
-    >>> result.influence[0]                   # ln 2 - H_b(sigmoid(4)), ln 2 - H_b(sigmoid(0.5))
-    tensor([[0.0000, 0.6031, 0.0303],
-            [0.0000, 0.0000, 0.0000],
-            [0.0000, 0.0000, 0.0000]])
-    >>> result.reward()[:, 0]                             # influencer 0, summed over j
-    tensor([0.6334, 0.6334])
-    >>> result.to_dataframe().head(2)
-       t influencer influencee  influence
-    0  0    agent_0    agent_1   0.603...
-    1  0    agent_0    agent_2   0.030...
-    """
-    if alignment not in ALIGNMENTS:
-        raise ConfigError(
-            f"alignment: expected one of {ALIGNMENTS}; got {alignment!r}; use 'same_step' for "
-            f"a^k_t -> a^j_t and 'next_step' for messages and MOA (a^k_t -> a^j_(t+1))"
-        )
-    if divergence not in DIVERGENCES:
-        raise ConfigError(f"divergence: expected one of {DIVERGENCES}; got {divergence!r}")
+    divergence: DivergenceLike,
+    influencers: Sequence[int | str] | None,
+    influencees: Sequence[int | str] | None,
+    visible: Any,
+    episode_starts: Any,
+    dones: Any,
+    agent_ids: Sequence[str] | None,
+    base: float | None,
+    influencee_actions: Any,
+) -> _PairwiseArgs:
+    check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
+    entry = resolve_divergence(divergence)
+    log_base(base)
     if not isinstance(model, JointPolicyModel):
         raise DTypeError(
             f"model: expected a JointPolicyModel (num_agents, num_steps, predicts_next_step, "
@@ -365,100 +264,210 @@ def pairwise_influence(
     ids = tuple(f"agent_{i}" for i in range(n)) if agent_ids is None else tuple(agent_ids)
     if len(ids) != n or len(set(ids)) != n or not all(isinstance(a, str) for a in ids):
         raise ConfigError(f"agent_ids: expected {n} distinct strings; got {list(ids)}")
-    ks = _resolve_agents(influencers, ids, "influencers")
-    js = _resolve_agents(influencees, ids, "influencees")
-    starts = _episode_starts(model, episode_starts, dones, t)
-    vis = None
-    if visible is not None:
-        vis = _to_numpy(visible)
-        if vis.shape != (t, n, n) or vis.dtype.kind not in "bui":
-            raise ShapeError(
-                f"visible: expected a bool array of shape (T, N, N) = ({t}, {n}, {n}); got "
-                f"{describe(vis)}"
-            )
-        vis = vis.astype(bool)
+    if episode_starts is None and dones is None:
+        episode_starts = getattr(model, "episode_starts", None)
+    starts = as_episode_starts(t, episode_starts=episode_starts, dones=dones)
+    vis = None if visible is None else as_mask(visible, "visible", (t, n, n), dims="(T, N, N)")
     actions = None
-    if divergence == "pmi":
-        if influencee_actions is None:
-            raise ConfigError(
-                "divergence='pmi' is evaluated at the influencee's realised action; pass "
-                "influencee_actions (T, N)"
-            )
-        actions = to_int(influencee_actions, "influencee_actions")
-        if tuple(actions.shape) != (t, n):
-            raise ShapeError(
-                f"influencee_actions: expected shape (T, N) = ({t}, {n}); got {describe(actions)}"
-            )
+    entry.check_actual(influencee_actions, "influencee_actions", "an int array of shape (T, N)")
+    if entry.needs_actual:
+        actions = as_index(influencee_actions, "influencee_actions", None)
+        check_shape(actions, "influencee_actions", (t, n), dims="(T, N)")
+    return _PairwiseArgs(
+        entry,
+        t,
+        n,
+        predicts_next,
+        ids,
+        as_agent_indices(influencers, ids, "influencers"),
+        as_agent_indices(influencees, ids, "influencees"),
+        starts,
+        vis,
+        actions,
+    )
 
+
+def _model_outputs(model: JointPolicyModel, args: _PairwiseArgs) -> tuple[Array, Array, Array]:
+    """The model's counterfactual logits (T, I, J, K, A), influencer logits (T, I, K) and
+    values (T, I), checked and on the backend of the counterfactual logits."""
+    ks, js, t = args.influencers, args.influencees, args.num_steps
     cf = model.counterfactual_logits(ks, js)
     prior = model.influencer_logits(ks)
     values = model.influencer_values(ks)
-    _check_output(cf, (t, len(ks), len(js), None, None), "counterfactual_logits", "T, I, J, K, A")
+    hint = "check the model's layout (models.JointPolicyModel)"
+    shape = (t, len(ks), len(js), None, None)
+    check_shape(
+        cf,
+        "model.counterfactual_logits",
+        shape,
+        dims="(T, I, J, K, A)",
+        hint=hint,
+        error=ModelError,
+    )
     num_values = int(cf.shape[3])
-    _check_output(prior, (t, len(ks), num_values), "influencer_logits", "T, I, K")
-    _check_output(values, (t, len(ks)), "influencer_values", "T, I")
-    values = to_int(values, "model.influencer_values")
-    if bool(((values < 0) | (values >= num_values)).any()):
-        raise ModelError(
-            f"model.influencer_values: expected values in [0, K={num_values}); got values "
-            f"outside that range"
-        )
+    check_shape(
+        prior,
+        "model.influencer_logits",
+        (t, len(ks), num_values),
+        dims="(T, I, K)",
+        hint=hint,
+        error=ModelError,
+    )
+    check_shape(
+        values, "model.influencer_values", (t, len(ks)), dims="(T, I)", hint=hint, error=ModelError
+    )
+    values = as_index(
+        values,
+        "model.influencer_values",
+        num_values,
+        like=cf,
+        expected=f"values in [0, K={num_values})",
+        error=ModelError,
+    )
+    return cf, as_backend(prior, cf), values
 
-    # Rows: influence row r (credited to step r) <- counterfactual row r + shift.
-    if alignment == "same_step":
-        rows, shift = t, 0
-        valid = np.ones(t, dtype=bool)
-    else:
-        rows, shift = t - 1, 0 if predicts_next else 1
-        valid = np.zeros(t, dtype=bool)
-        valid[:-1] = ~starts[1:]
-    torch_out = is_torch(cf)
-    if torch_out:
-        import torch
 
-        prior = torch.as_tensor(prior, device=cf.device)
-        values = torch.as_tensor(values, device=cf.device)
-    extra: dict[str, Any] = {}
-    if actions is not None:
-        lag = 0 if alignment == "same_step" else 1
-        act = actions[lag : lag + rows][:, js]
-        act = torch.as_tensor(act, device=cf.device) if torch_out else _to_numpy(act)
-        extra["influencee_action"] = act[:, None, :]
+def pairwise_influence(
+    model: JointPolicyModel,
+    *,
+    alignment: str,
+    divergence: DivergenceLike = "kl",
+    influencers: Sequence[int | str] | None = None,
+    influencees: Sequence[int | str] | None = None,
+    visible: Any = None,
+    episode_starts: Any = None,
+    dones: Any = None,
+    agent_ids: Sequence[str] | None = None,
+    base: float | None = None,
+    influencee_actions: Any = None,
+) -> InfluenceResult:
+    """Influence of every influencer's value on every influencee's action, at every step.
+
+    ``influence[t, k, j] = D[p(a^j | k's actual value) || sum_c pi^k(c) p(a^j | c)]``, the
+    counterfactual values c enumerated and weighted by k's own policy (Jaques et al. 2019,
+    Eq. 1-2 and the MOA form): one call of ``model.counterfactual_logits`` for all pairs and
+    one vectorised evaluation of :func:`~causal_influence.counterfactual.influence`.
+
+    Parameters
+    ----------
+    model : JointPolicyModel
+        A :mod:`causal_influence.models` adapter or any object with that protocol.
+    alignment : {"same_step", "next_step"}
+        k's value at t acts on j's action at t, or at t+1 credited to t (module docstring).
+    divergence : str or callable, default "kl"
+        A name of :data:`~causal_influence.divergences.DIVERGENCES` or ``f(log_p, log_q)``.
+    influencers, influencees : sequence of int or agent id, optional
+        Subsets of agents (default: all); other pairs are 0 and not ``computed``.
+    visible : bool array of shape (T, N, N), optional
+        ``visible[t, k, j]``: j in k's view when k chose its value; applied by the result's
+        ``reward``, ``mean`` and ``to_dataframe`` (``visible_only=True``).
+    episode_starts, dones : bool array of shape (T,), optional
+        Episode boundaries (one of them): True at the first / last step of each episode.
+        Default: the model's ``episode_starts`` attribute, else one episode.
+    agent_ids : sequence of N str, optional
+        Default ``agent_0 ... agent_{N-1}``.
+    base : float, optional
+        None for nats (default), 2 for bits.
+    influencee_actions : int array of shape (T, N), optional
+        Realised actions, required by ``"pmi"`` (read at t, or t+1 for next-step alignment).
+
+    Returns
+    -------
+    InfluenceResult
+        ``influence`` of shape (T, N, N), numpy or torch as the model's counterfactual logits.
+
+    Raises
+    ------
+    ConfigError, ShapeError, DTypeError
+        Invalid options or arrays; ``tests/core/test_validation.py`` lists every message.
+    ModelError
+        The model returned arrays of the wrong shape or values outside ``[0, K)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from causal_influence.models import TabularModel
+    >>> cf = np.zeros((1, 2, 2, 2, 2))
+    >>> cf[:, 0, 1] = [[0.0, -np.inf], [-np.inf, 0.0]]   # agent 1 copies agent 0
+    >>> model = TabularModel(cf, np.zeros((1, 2, 2)), np.zeros((1, 2), int))
+    >>> float(pairwise_influence(model, alignment="same_step").influence[0, 0, 1])  # ln 2
+    0.6931471805599453
+    """
+    args = _pairwise_iv(**locals())
+    cf, prior, values = _model_outputs(model, args)
+    rows, shift, valid = _rows(alignment, args)  # row r is read from counterfactual row r + shift
+    pair = None
     if rows > 0:
         pair = influence(
             cf[shift : shift + rows],
             prior[:rows, :, None, :],
             values[:rows, :, None],
-            divergence=divergence,
+            divergence=args.divergence,
+            influencee_action=_influencee_action(args, alignment, rows, cf),
             base=base,
-            **extra,
         )  # (rows, I, J)
-    else:
-        pair = None
+    return _result(pair, valid, alignment, base, args, like=cf)
 
+
+def _rows(alignment: str, args: _PairwiseArgs) -> tuple[int, int, np.ndarray]:
+    """Rows of influence, the counterfactual row each is read from (r + shift), valid rows.
+
+    Same step: every row, unshifted. Next step: T - 1 rows, read one row later from a policy
+    (none later from a MOA, whose row r already predicts r + 1); the last step of each
+    episode has no successor.
+    """
+    t = args.num_steps
+    if alignment == "same_step":
+        return t, 0, np.ones(t, dtype=bool)
+    return t - 1, int(not args.predicts_next_step), next_step_valid(args.starts)
+
+
+def _influencee_action(args: _PairwiseArgs, alignment: str, rows: int, like: Array) -> Any:
+    """The influencees' realised actions (rows, 1, J) the influence is evaluated at, or None."""
+    if args.actions is None:
+        return None
+    lag = 0 if alignment == "same_step" else 1
+    return as_backend(args.actions[lag : lag + rows][:, args.influencees], like)[:, None, :]
+
+
+def _result(
+    pair: Array | None,
+    valid: np.ndarray,
+    alignment: str,
+    base: float | None,
+    args: _PairwiseArgs,
+    *,
+    like: Array,
+) -> InfluenceResult:
+    """Scatter the (rows, I, J) pair values into a (T, N, N) result, zero off the computed
+    pairs and the invalid rows."""
+    t, n, ks, js = args.num_steps, args.num_agents, args.influencers, args.influencees
     computed = np.zeros((n, n), dtype=bool)
     computed[np.ix_(ks, js)] = True
     np.fill_diagonal(computed, False)
+    keep = computed[None] & valid[:, None, None]
     full: Any
-    if torch_out:
-        dtype = cf.dtype if cf.is_floating_point() else torch.get_default_dtype()
-        full = torch.zeros((t, n, n), dtype=dtype, device=cf.device)
+    if is_torch(like):
+        import torch
+
+        dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
+        full = torch.zeros((t, n, n), dtype=dtype, device=like.device)
         if pair is not None:
+            rows = pair.shape[0]
             full[:rows, torch.tensor(ks)[:, None], torch.tensor(js)[None, :]] = pair.to(dtype)
-        keep = torch.as_tensor(computed[None] & valid[:, None, None], device=cf.device)
-        full = torch.where(keep, full, torch.zeros_like(full))
+        full = torch.where(torch.as_tensor(keep, device=like.device), full, torch.zeros_like(full))
     else:
         full = np.zeros((t, n, n), dtype=np.float64)
         if pair is not None:
-            full[:rows, np.asarray(ks)[:, None], np.asarray(js)[None, :]] = pair
-        full = np.where(computed[None] & valid[:, None, None], full, 0.0)
+            full[: pair.shape[0], np.asarray(ks)[:, None], np.asarray(js)[None, :]] = pair
+        full = np.where(keep, full, 0.0)
     return InfluenceResult(
         influence=full,
-        agent_ids=ids,
+        agent_ids=args.agent_ids,
         alignment=alignment,
-        divergence=divergence,
+        divergence=args.divergence.name,
         base=base,
         valid=valid,
         computed=computed,
-        visible=vis,
+        visible=args.visible,
     )

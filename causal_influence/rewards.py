@@ -34,7 +34,7 @@ argument                   shape                     meaning
 ``visible``                (T, *B, N, N) bool        j visible to k when k acted at step t
 =========================  ========================  ============================================
 
-Time alignment (METRICS.md, Conventions)
+Time alignment (``docs/metrics.md``, section "Time alignment")
 ----------------------------------------
 ``alignment="same_step"``
     Centralised basic influence, ``a^k_t -> a^j_t``: row t of the counterfactual logits is the
@@ -81,52 +81,207 @@ array([0.3681, 0.    , 0.3681, 0.3681])
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from causal_influence._backend import Array, is_torch, to_float, to_int, validate_logits
-from causal_influence.divergences import DIVERGENCES
-from causal_influence.engine import ALIGNMENTS, pairwise_influence
-from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe
+from causal_influence._backend import Array, is_torch
+from causal_influence.divergences import Divergence, DivergenceLike, resolve_divergence
+from causal_influence.engine import ALIGNMENT_HINT, ALIGNMENTS, pairwise_influence
+from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.models import TabularModel
+from causal_influence.validation import (
+    as_agent_indices,
+    as_backend,
+    as_episode_starts,
+    as_float,
+    as_index,
+    as_mask,
+    check_choice,
+    check_logits,
+    log_base,
+)
 
 __all__ = ["credited_influence", "influence_reward", "reward_from_pairwise"]
 
 
 # --------------------------------------------------------------------------------------------
-# backend-neutral array plumbing
+# validation
 
 
-def _as_backend(x: Any, use_torch: bool, like: Any = None) -> Any:
-    """``x`` as a torch tensor (on ``like``'s device) or a numpy array."""
-    if use_torch:
-        import torch
+class _Batch(NamedTuple):
+    """The checked arrays of a batch, on one backend (torch tensors detached)."""
 
-        if is_torch(x):
-            return x.detach()
-        device = like.device if like is not None else None
-        return torch.as_tensor(np.asarray(x), device=device)
-    if is_torch(x):
-        return np.asarray(x.detach().cpu().numpy())
-    return np.asarray(x)
+    divergence: Divergence
+    cf: Array  # (T or T + 1, *B, N, N, K, A)
+    prior: Array  # (T, *B, N, K)
+    values: Array  # (T, *B, N) in [0, K)
+    acts: Array | None  # (T or T + 1, *B, N), for divergences evaluated at the realised action
+    batch: tuple[int, ...]  # B
+    starts: np.ndarray  # (T, *B) episode starts
+    last_done: np.ndarray  # (*B,) whether the batch's last step ends its episode
+    influencers: list[int]
+    influencees: list[int]
+    visible: np.ndarray | None  # (T, *B, N, N)
+    influencee_reward: bool
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.prior.shape[0])
+
+    @property
+    def use_torch(self) -> bool:
+        return is_torch(self.cf)
 
 
-def _bool_rows(x: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """A (T, *B) boundary mask as a numpy bool array."""
-    arr = np.asarray(x.detach().cpu().numpy()) if is_torch(x) else np.asarray(x)
-    if arr.ndim == len(shape) + 1 and arr.shape[-1] == 1:  # trailing singleton (TorchRL style)
-        arr = arr[..., 0]
-    if arr.shape != shape:
-        raise ShapeError(
-            f"{name}: expected a bool array of shape (T, *B) = {shape}, one entry per step and "
-            f"environment; got {describe(arr)}"
+def _credited_iv(
+    *,
+    counterfactual_logits: Any,
+    logits: Any,
+    actions: Any,
+    alignment: str,
+    predicts_next_step: bool,
+    divergence: DivergenceLike,
+    dones: Any,
+    episode_starts: Any,
+    influencers: Sequence[int] | None,
+    influencees: Sequence[int] | None,
+    influencee_actions: Any,
+    base: float | None,
+    visible: Any = None,
+    influencee_reward: bool = False,
+) -> _Batch:
+    """The arguments of :func:`credited_influence` and :func:`influence_reward`, checked."""
+    check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
+    entry = resolve_divergence(divergence)
+    log_base(base)
+    if predicts_next_step and alignment == "same_step":
+        raise ConfigError(
+            "predicts_next_step=True (a model of other agents) needs alignment='next_step'; "
+            "got alignment='same_step'"
         )
-    if arr.dtype.kind not in "bui":
-        raise DTypeError(f"{name}: expected booleans (or 0/1); got {describe(arr)}")
-    return arr.astype(bool)
+    cf, prior, values = _arrays_iv(counterfactual_logits, logits, actions)
+    t, n, batch = int(prior.shape[0]), int(prior.shape[-2]), tuple(prior.shape[1:-2])
+    _rows_iv(cf, t, batch, alignment, predicts_next_step)
+    acts = None
+    if entry.needs_actual:
+        acts = _influencee_actions_iv(influencee_actions, entry, cf, (t, *batch, n), alignment)
+    starts = as_episode_starts((t, *batch), episode_starts=episode_starts, dones=dones)
+    last = np.zeros(batch, dtype=bool)
+    if dones is not None:
+        last = as_mask(dones, "dones", (t, *batch), dims="(T, *B)")[-1]
+    if visible is not None:
+        visible = as_mask(visible, "visible", (t, *batch, n, n), dims="(T, *B, N, N)")
+    return _Batch(
+        entry,
+        cf,
+        prior,
+        values,
+        acts,
+        batch,
+        starts,
+        last,
+        as_agent_indices(influencers, n, "influencers"),
+        as_agent_indices(influencees, n, "influencees"),
+        visible,
+        bool(influencee_reward),
+    )
+
+
+def _arrays_iv(counterfactual_logits: Any, logits: Any, actions: Any) -> tuple[Any, Any, Any]:
+    """Counterfactual logits, policy logits and actions, on one backend, their shapes matched.
+
+    The counterfactual logits (the large array) are checked as logits once, by the engine
+    (errors name them ``cf_logits``); the small arrays here, under their own names.
+    """
+    use_torch = any(is_torch(x) for x in (counterfactual_logits, logits, actions))
+    cf = as_float(_detached(counterfactual_logits, use_torch), "counterfactual_logits")
+    prior = check_logits(as_backend(_detached(logits, use_torch), cf), "logits", min_ndim=3)
+    prior = prior.to(cf.dtype) if use_torch else prior
+    t, n, k = int(prior.shape[0]), int(prior.shape[-2]), int(prior.shape[-1])
+    batch = tuple(int(s) for s in prior.shape[1:-2])
+    if t < 1 or n < 1:
+        raise ShapeError(f"logits: expected at least one step and one agent; got {describe(prior)}")
+    values = as_index(
+        _detached(actions, use_torch),
+        "actions",
+        k,
+        like=cf,
+        expected=f"values in [0, K={k}) (K = last axis of logits)",
+        hint="pass the index of the value each agent took",
+    )
+    if tuple(values.shape) != (t, *batch, n):
+        raise ShapeError(
+            f"actions: expected shape (T, *B, N) = {(t, *batch, n)} to match logits "
+            f"{tuple(prior.shape)}; got {describe(values)}"
+        )
+    if cf.ndim != prior.ndim + 2 or tuple(cf.shape[-4:-1]) != (n, n, k):
+        raise ShapeError(
+            f"counterfactual_logits: expected shape (T, *B, N, N, K, A) = "
+            f"(T, {', '.join(map(str, (*batch, n, n, k)))}, A) to match logits "
+            f"{tuple(prior.shape)} (row k = influencer, column j = influencee, K values of k); "
+            f"got {describe(cf)}"
+        )
+    return cf, prior, values
+
+
+def _detached(x: Any, use_torch: bool) -> Any:
+    """``x`` as a detached tensor (``use_torch``) or as it is."""
+    if not use_torch:
+        return x
+    import torch
+
+    return x.detach() if is_torch(x) else torch.as_tensor(np.asarray(x))
+
+
+def _rows_iv(
+    cf: Any, t: int, batch: tuple[int, ...], alignment: str, predicts_next_step: bool
+) -> None:
+    """The counterfactual logits have T rows, or T + 1 (a bootstrap row) for a next-step
+    policy, and the batch dimensions of the logits."""
+    rows = int(cf.shape[0])
+    if tuple(cf.shape[1 : 1 + len(batch)]) != batch or rows not in (t, t + 1):
+        raise ShapeError(
+            f"counterfactual_logits: expected T = {t} rows (or T + 1 with a bootstrap row) "
+            f"and batch dimensions {batch} as in logits; got {describe(cf)}"
+        )
+    if rows == t + 1 and (alignment == "same_step" or predicts_next_step):
+        raise ShapeError(
+            f"counterfactual_logits: T + 1 = {rows} rows (a bootstrap row) only apply to "
+            f"alignment='next_step' with a policy (predicts_next_step=False); got "
+            f"alignment={alignment!r}, predicts_next_step={predicts_next_step}; pass T = "
+            f"{t} rows"
+        )
+
+
+def _influencee_actions_iv(
+    influencee_actions: Any, entry: Divergence, cf: Any, shape: tuple[int, ...], alignment: str
+) -> Any:
+    """The influencees' realised actions, T rows (or T + 1 for next-step alignment)."""
+    entry.check_actual(
+        influencee_actions,
+        "influencee_actions",
+        "an int array of shape (T, *B, N), or (T + 1, *B, N) with the actions of the step after "
+        "the batch for alignment='next_step'",
+    )
+    t = shape[0]
+    acts = as_index(_detached(influencee_actions, is_torch(cf)), "influencee_actions", None)
+    acts = as_backend(acts, cf)
+    rows_ok = (t,) if alignment == "same_step" else (t, t + 1)
+    if int(acts.shape[0]) not in rows_ok or tuple(acts.shape[1:]) != shape[1:]:
+        raise ShapeError(
+            f"influencee_actions: expected shape (T, *B, N) = {shape}"
+            + (" or with T + 1 rows" if alignment == "next_step" else "")
+            + f"; got {describe(acts)}"
+        )
+    return acts
+
+
+# --------------------------------------------------------------------------------------------
+# one block of rows per environment
 
 
 def _pad_last_row(x: Any, rows: int) -> Any:
@@ -159,6 +314,50 @@ def _unfold(x: Any, batch: tuple[int, ...], rows: int, keep: int) -> Any:
     return np.moveaxis(np.take(x, np.arange(keep), axis=nb), nb, 0)
 
 
+def _row_starts(args: _Batch, alignment: str, predicts_next_step: bool) -> np.ndarray:
+    """Episode starts of the rows given to the engine: (T, *B), or (T + 1, *B) for next-step
+    alignment, whose extra row pairs the batch's last step with the step after it (the
+    bootstrap policy or, for a MOA, only the knowledge that the episode goes on)."""
+    if alignment == "same_step":
+        return args.starts
+    continues = predicts_next_step or int(args.cf.shape[0]) == args.num_steps + 1
+    if args.acts is not None and int(args.acts.shape[0]) == args.num_steps:
+        continues = False  # the influencee's action after the batch is unknown
+    after = np.logical_or(not continues, args.last_done)
+    return np.concatenate([args.starts, after[None]], axis=0)
+
+
+def _credit(args: _Batch, alignment: str, predicts_next_step: bool, base: float | None) -> Array:
+    """Pairwise influence (T, *B, N, N) of a checked batch, by the engine on a table model."""
+    rows = args.num_steps + (alignment == "next_step")
+    nb = len(args.batch)
+    starts = _row_starts(args, alignment, predicts_next_step)
+    acts = None if args.acts is None else _fold(_pad_last_row(args.acts, rows), nb)
+    grad_guard: Any = contextlib.nullcontext()
+    if args.use_torch:
+        import torch
+
+        grad_guard = torch.no_grad()
+    with grad_guard:
+        model = TabularModel(
+            _fold(_pad_last_row(args.cf, rows), nb),
+            _fold(_pad_last_row(args.prior, rows), nb),
+            _fold(_pad_last_row(args.values, rows), nb),
+            predicts_next_step=predicts_next_step,
+        )
+        result = pairwise_influence(
+            model,
+            alignment=alignment,
+            divergence=args.divergence,
+            influencers=args.influencers,
+            influencees=args.influencees,
+            episode_starts=_fold(starts, nb),
+            influencee_actions=acts,
+            base=base,
+        )
+    return _unfold(result.influence, args.batch, rows, args.num_steps)
+
+
 # --------------------------------------------------------------------------------------------
 # public functions
 
@@ -170,7 +369,7 @@ def credited_influence(
     *,
     alignment: str,
     predicts_next_step: bool = False,
-    divergence: str = "kl",
+    divergence: DivergenceLike = "kl",
     dones: Any = None,
     episode_starts: Any = None,
     influencers: Sequence[int] | None = None,
@@ -204,174 +403,26 @@ def credited_influence(
     ...                    alignment="next_step")[:, 0, 1].round(6)
     array([0.693147, 0.693147, 0.      ])
     """
-    if alignment not in ALIGNMENTS:
-        raise ConfigError(
-            f"alignment: expected one of {ALIGNMENTS}; got {alignment!r}; use 'same_step' for "
-            f"a^k_t -> a^j_t and 'next_step' for messages and MOA (a^k_t -> a^j_(t+1))"
-        )
-    if divergence not in DIVERGENCES:
-        raise ConfigError(f"divergence: expected one of {DIVERGENCES}; got {divergence!r}")
-    if predicts_next_step and alignment == "same_step":
-        raise ConfigError(
-            "predicts_next_step=True (a model of other agents) needs alignment='next_step'; "
-            "got alignment='same_step'"
-        )
-    if dones is not None and episode_starts is not None:
-        raise ConfigError(
-            "dones and episode_starts: pass one of them (dones[t] True = step t ends an "
-            "episode; episode_starts[t] True = step t begins one)"
-        )
-    use_torch = any(is_torch(x) for x in (counterfactual_logits, logits, actions))
-    if use_torch:
-        import torch
-
-        grad_guard: Any = torch.no_grad()
-    else:
-        import contextlib
-
-        grad_guard = contextlib.nullcontext()
-    with grad_guard:
-        return _credited(
-            counterfactual_logits,
-            logits,
-            actions,
-            use_torch=use_torch,
-            alignment=alignment,
-            predicts_next_step=bool(predicts_next_step),
-            divergence=divergence,
-            dones=dones,
-            episode_starts=episode_starts,
-            influencers=influencers,
-            influencees=influencees,
-            influencee_actions=influencee_actions,
-            base=base,
-        )
+    args = _credited_iv(**locals())
+    return _credit(args, alignment, bool(predicts_next_step), base)
 
 
-def _credited(
-    counterfactual_logits: Any,
-    logits: Any,
-    actions: Any,
-    *,
-    use_torch: bool,
-    alignment: str,
-    predicts_next_step: bool,
-    divergence: str,
-    dones: Any,
-    episode_starts: Any,
-    influencers: Sequence[int] | None,
-    influencees: Sequence[int] | None,
-    influencee_actions: Any,
-    base: float | None,
-) -> Array:
-    # The counterfactual logits (the large array) are validated once, by the core's influence
-    # (errors name them ``cf_logits``); the small ones here, under their own names.
-    cf = to_float(_as_backend(counterfactual_logits, use_torch), "counterfactual_logits")
-    prior = validate_logits(_as_backend(logits, use_torch, cf), "logits", min_ndim=3)
-    if use_torch:
-        prior = prior.to(cf.dtype)
-    values = to_int(_as_backend(actions, use_torch, cf), "actions")
-
-    # ---- shapes
-    t_len, n, k = int(prior.shape[0]), int(prior.shape[-2]), int(prior.shape[-1])
-    batch = tuple(int(s) for s in prior.shape[1:-2])
-    nb = len(batch)
-    if t_len < 1 or n < 1:
-        raise ShapeError(f"logits: expected at least one step and one agent; got {describe(prior)}")
-    if tuple(values.shape) != (t_len, *batch, n):
+def _pairwise_reward_iv(pairwise: Any, visible: Any) -> tuple[Any, Any]:
+    """Pairwise influence (..., N, N) and the visibility mask of its shape on its backend."""
+    if getattr(pairwise, "ndim", 0) < 2 or pairwise.shape[-1] != pairwise.shape[-2]:
         raise ShapeError(
-            f"actions: expected shape (T, *B, N) = {(t_len, *batch, n)} to match logits "
-            f"{tuple(prior.shape)}; got {describe(values)}"
+            f"pairwise: expected an array of shape (..., N, N), row = influencer, column = "
+            f"influencee; got {describe(pairwise)}"
         )
-    if bool(((values < 0) | (values >= k)).any()):
+    values: Any = pairwise if is_torch(pairwise) else np.asarray(pairwise)
+    if visible is None:
+        return values, None
+    mask = as_backend(_detached(visible, is_torch(values)), values)
+    if tuple(mask.shape) != tuple(values.shape):
         raise ShapeError(
-            f"actions: expected values in [0, K={k}) (K = last axis of logits); got values "
-            f"outside that range; pass the index of the value each agent took"
+            f"visible: expected the shape of pairwise, {tuple(values.shape)}; got {describe(mask)}"
         )
-    expected_cf = (n, n, k)
-    if cf.ndim != prior.ndim + 2 or tuple(cf.shape[-4:-1]) != expected_cf:
-        raise ShapeError(
-            f"counterfactual_logits: expected shape (T, *B, N, N, K, A) = "
-            f"(T, {', '.join(map(str, (*batch, n, n, k)))}, A) to match logits "
-            f"{tuple(prior.shape)} (row k = influencer, column j = influencee, K values of k); "
-            f"got {describe(cf)}"
-        )
-    cf_rows = int(cf.shape[0])
-    bootstrap = cf_rows == t_len + 1
-    if tuple(cf.shape[1 : 1 + nb]) != batch or cf_rows not in (t_len, t_len + 1):
-        raise ShapeError(
-            f"counterfactual_logits: expected T = {t_len} rows (or T + 1 with a bootstrap row) "
-            f"and batch dimensions {batch} as in logits; got {describe(cf)}"
-        )
-    if bootstrap and (alignment == "same_step" or predicts_next_step):
-        raise ShapeError(
-            f"counterfactual_logits: T + 1 = {cf_rows} rows (a bootstrap row) only apply to "
-            f"alignment='next_step' with a policy (predicts_next_step=False); got "
-            f"alignment={alignment!r}, predicts_next_step={predicts_next_step}; pass T = "
-            f"{t_len} rows"
-        )
-    acts = None
-    if divergence == "pmi":
-        if influencee_actions is None:
-            raise ConfigError(
-                "divergence='pmi' is evaluated at each influencee's realised action; pass "
-                "influencee_actions (T, *B, N), or (T+1, *B, N) with the actions of the step "
-                "after the batch for alignment='next_step'"
-            )
-        acts = to_int(_as_backend(influencee_actions, use_torch, cf), "influencee_actions")
-        rows_ok = (t_len,) if alignment == "same_step" else (t_len, t_len + 1)
-        if int(acts.shape[0]) not in rows_ok or tuple(acts.shape[1:]) != (*batch, n):
-            raise ShapeError(
-                f"influencee_actions: expected shape (T, *B, N) = {(t_len, *batch, n)}"
-                + (" or with T + 1 rows" if alignment == "next_step" else "")
-                + f"; got {describe(acts)}"
-            )
-
-    # ---- episode boundaries, one block of rows per environment
-    if alignment == "same_step":
-        rows = t_len
-        starts = np.zeros((t_len, *batch), dtype=bool)
-    else:
-        # One extra row per block, so that the last step of the batch is paired with the step
-        # after it: the bootstrap policy, or (MOA) nothing at all beyond knowing that the
-        # episode goes on.
-        rows = t_len + 1
-        starts = np.zeros((rows, *batch), dtype=bool)
-        continues = predicts_next_step or bootstrap
-        if acts is not None and int(acts.shape[0]) == t_len:
-            continues = False  # the influencee's action after the batch is unknown
-        starts[t_len] = not continues
-    if dones is not None:
-        d = _bool_rows(dones, "dones", (t_len, *batch))
-        starts[1:t_len] = d[:-1]
-        if rows > t_len:
-            starts[t_len] |= d[-1]
-    elif episode_starts is not None:
-        starts[:t_len] = _bool_rows(episode_starts, "episode_starts", (t_len, *batch))
-    starts[0] = True
-
-    cf = _pad_last_row(cf, rows)
-    prior = _pad_last_row(prior, rows)
-    values = _pad_last_row(values, rows)
-    if acts is not None:
-        acts = _fold(_pad_last_row(acts, rows), nb)
-    model = TabularModel(
-        _fold(cf, nb),
-        _fold(prior, nb),
-        _fold(values, nb),
-        predicts_next_step=predicts_next_step,
-    )
-    result = pairwise_influence(
-        model,
-        alignment=alignment,
-        divergence=divergence,
-        influencers=influencers,
-        influencees=influencees,
-        episode_starts=_fold(starts, nb),
-        influencee_actions=acts,
-        base=base,
-    )
-    return _unfold(result.influence, batch, rows, t_len)
+    return values, mask.bool() if is_torch(mask) else mask.astype(bool)
 
 
 def reward_from_pairwise(
@@ -404,29 +455,15 @@ def reward_from_pairwise(
     >>> reward_from_pairwise(p, visible=np.eye(3, k=1, dtype=bool), influencee_reward=True)
     array([0.5, 1.5, 1. ])
     """
-    if getattr(pairwise, "ndim", 0) < 2 or pairwise.shape[-1] != pairwise.shape[-2]:
-        raise ShapeError(
-            f"pairwise: expected an array of shape (..., N, N), row = influencer, column = "
-            f"influencee; got {describe(pairwise)}"
-        )
-    values: Any = pairwise if is_torch(pairwise) else np.asarray(pairwise)
-    if visible is not None:
-        mask = _as_backend(visible, is_torch(values), values if is_torch(values) else None)
-        if tuple(mask.shape) != tuple(values.shape):
-            raise ShapeError(
-                f"visible: expected the shape of pairwise, {tuple(values.shape)}; got "
-                f"{describe(mask)}"
-            )
-        if is_torch(values):
-            import torch
+    values, mask = _pairwise_reward_iv(pairwise, visible)
+    if mask is not None and is_torch(values):
+        import torch
 
-            values = torch.where(mask.bool(), values, torch.zeros_like(values))
-        else:
-            values = np.where(mask.astype(bool), values, 0.0)
+        values = torch.where(mask, values, torch.zeros_like(values))
+    elif mask is not None:
+        values = np.where(mask, values, 0.0)
     out = values.sum(-1)
-    if influencee_reward:
-        out = out + values.sum(-2)
-    return out
+    return out + values.sum(-2) if influencee_reward else out
 
 
 def influence_reward(
@@ -436,7 +473,7 @@ def influence_reward(
     *,
     alignment: str,
     predicts_next_step: bool = False,
-    divergence: str = "kl",
+    divergence: DivergenceLike = "kl",
     dones: Any = None,
     episode_starts: Any = None,
     visible: Any = None,
@@ -449,119 +486,59 @@ def influence_reward(
     r"""Social-influence reward of every agent at every step of a batch, ready to add.
 
     ``reward[t, ..., k] = sum_j D[p(a^j | k's value at t) || sum_c pi^k(c) p(a^j | c)]``,
-    credited to the step t at which k chose its value (the reference's one-step credit shift
-    for next-step influence), with nothing credited across an episode boundary. Numpy in gives
-    numpy out; torch in gives torch out, without gradient (a reward is a constant for the
-    policy gradient).
+    credited to the step t at which k chose its value, never across an episode boundary.
+    Numpy in gives numpy out; torch in gives torch out, without gradient. Shapes and time
+    alignment: the module docstring ("Layout", "Time alignment").
 
     Parameters
     ----------
     counterfactual_logits : array of shape (T, *B, N, N, K, A), or T + 1 rows
-        ``[t, ..., k, j, c]``: logits of influencee j's action with influencer k's value
-        replaced by c, everything else as observed: the influencees' policies re-run on the
-        K values (centralised), or k's model of other agents. Entries outside the computed
-        pairs (the diagonal, pairs not requested) are ignored but must be valid logits, e.g.
-        zeros. The row meaning depends on ``alignment`` (module docstring); an extra row T,
-        the policies at the step after the batch, lets the last step of a next-step batch be
-        credited.
+        ``[t, ..., k, j, c]``: influencee j's logits with k's value replaced by c (policies
+        re-run, or k's model of other agents); entries outside the computed pairs must be
+        valid logits (e.g. zeros). Row T (next-step policies) credits the batch's last step.
     logits : array of shape (T, *B, N, K)
-        Each agent's policy over its own value at the step it chose it: action logits, or
-        message logits when the influence of messages is measured. These weight the
-        counterfactual marginal.
+        Each agent's policy over its own value (action or message logits): the weights.
     actions : int array of shape (T, *B, N)
-        The value each agent took (its action, or its message), in [0, K).
+        The value each agent took, in [0, K).
     alignment : {"same_step", "next_step"}
-        Required; see the module docstring.
     predicts_next_step : bool, default False
-        True when row t of the counterfactual logits predicts the influencees' actions at t+1
-        (a model of other agents); requires ``alignment="next_step"``.
-    divergence : {"kl", "jsd", "pmi", "tv"}, default "kl"
-    dones : bool array of shape (T, *B), optional
-        True where step t ends an episode (terminated or truncated). A trailing axis of size 1
-        is accepted.
-    episode_starts : bool array of shape (T, *B), optional
-        Alternative to ``dones``: True where step t begins an episode (what CleanRL's
-        ``dones`` buffer holds).
+        Row t predicts the influencees' actions at t+1 (a model of other agents).
+    divergence : str or callable, default "kl"
+        A name of :data:`~causal_influence.divergences.DIVERGENCES` or ``f(log_p, log_q)``.
+    dones, episode_starts : bool array of shape (T, *B), optional
+        Episode boundaries, one of them: True where step t ends (``dones``, a trailing axis of
+        size 1 accepted) or begins (``episode_starts``, CleanRL's ``dones``) an episode.
     visible : bool array of shape (T, *B, N, N), optional
-        ``visible[t, ..., k, j]``: j was in k's view when k acted at step t; influence on
-        agents out of view is not rewarded.
+        j in k's view when k acted at step t; influence out of view is not rewarded.
     influencee_reward : bool, default False
         Also reward each influencee with the influence it received.
     influencers, influencees : sequence of int, optional
-        Subsets of agents (default: all); e.g. ``influencers=[0]`` when only agent 0 acts
-        first in the basic setting.
+        Subsets of agents (default: all), e.g. ``influencers=[0]`` when agent 0 acts first.
     influencee_actions : int array of shape (T, *B, N), optional
-        The influencees' realised actions, required by ``"pmi"`` (T + 1 rows for next-step
-        alignment to cover the last step of the batch).
+        Realised actions, required by ``"pmi"`` (T + 1 rows cover a next-step batch's end).
     base : float, optional
         None for nats (default), 2 for bits.
 
     Returns
     -------
     numpy.ndarray or torch.Tensor of shape (T, *B, N)
-        Unweighted and unclipped; multiply by the influence coefficient before adding it.
-
-    Raises
-    ------
-    ShapeError
-        Arrays whose shapes do not match each other, actions out of range.
-    ConfigError
-        Unknown alignment or divergence, both ``dones`` and ``episode_starts``, ``"pmi"``
-        without ``influencee_actions``, bad agent subsets.
-    InvalidDistributionError
-        NaN or ``+inf`` logits, or rows of all ``-inf``.
+        Unweighted and unclipped: multiply by the influence coefficient before adding it.
 
     Examples
     --------
-    In a CleanRL-style PPO loop the buffers are time-major, ``(num_steps, num_agents, ...)``;
-    the influence reward goes into ``rb_rewards`` before the advantage loop. Here agent 0
-    acts first and the other agents' policies read its action, so ``rb_cf_logits[t, 0, j, c]``
-    is agent j's policy re-run with agent 0's action set to c::
-
-        rb_rewards += influence_coef * influence_reward(
-            rb_cf_logits, rb_logits, rb_actions,
-            alignment="same_step", influencers=[0], dones=rb_terms | rb_truncs,
-        )
-        # ... then the usual GAE loop over rb_rewards, rb_values, rb_terms
-
-    A runnable version with torch buffers: agent 1's policy follows agent 0's action with
-    probability 0.9, agent 0 is uniform, so agent 0 earns ``ln 2 - H_b(0.9) = 0.368`` nats
-    per step:
+    Agent 1 follows agent 0's action with probability 0.9, agent 0 is uniform, so agent 0
+    earns ``ln 2 - H_b(0.9) = 0.368`` nats per step (torch buffers, as in a PPO loop):
 
     >>> import torch
-    >>> rb_logits = torch.zeros(4, 2, 2)                       # (T, N, A)
-    >>> rb_actions = torch.tensor([[0, 0], [1, 1], [0, 1], [1, 1]])
     >>> rb_cf_logits = torch.zeros(4, 2, 2, 2, 2)             # (T, N, N, K, A)
     >>> rb_cf_logits[:, 0, 1] = torch.log(torch.tensor([[0.9, 0.1], [0.1, 0.9]]))
-    >>> rb_rewards = torch.ones(4, 2)
-    >>> rb_rewards += 0.5 * influence_reward(rb_cf_logits, rb_logits, rb_actions,
-    ...                                      alignment="same_step", influencers=[0])
-    >>> rb_rewards
-    tensor([[1.1840, 1.0000],
-            [1.1840, 1.0000],
-            [1.1840, 1.0000],
-            [1.1840, 1.0000]])
+    >>> rb_actions = torch.tensor([[0, 0], [1, 1], [0, 1], [1, 1]])
+    >>> influence_reward(rb_cf_logits, torch.zeros(4, 2, 2), rb_actions,
+    ...                  alignment="same_step", influencers=[0])[:, 0]
+    tensor([0.3681, 0.3681, 0.3681, 0.3681])
     """
-    pairwise = credited_influence(
-        counterfactual_logits,
-        logits,
-        actions,
-        alignment=alignment,
-        predicts_next_step=predicts_next_step,
-        divergence=divergence,
-        dones=dones,
-        episode_starts=episode_starts,
-        influencers=influencers,
-        influencees=influencees,
-        influencee_actions=influencee_actions,
-        base=base,
+    args = _credited_iv(**locals())
+    pairwise = _credit(args, alignment, bool(predicts_next_step), base)
+    return reward_from_pairwise(
+        pairwise, visible=args.visible, influencee_reward=args.influencee_reward
     )
-    if visible is not None:
-        expected = tuple(pairwise.shape)
-        got = tuple(getattr(visible, "shape", np.shape(visible)))
-        if got != expected:
-            raise ShapeError(
-                f"visible: expected a bool array of shape (T, *B, N, N) = {expected}; got "
-                f"{describe(visible)}"
-            )
-    return reward_from_pairwise(pairwise, visible=visible, influencee_reward=influencee_reward)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from causal_influence.errors import EstimatorWarning, ShapeError, describe
+from causal_influence.validation import check_shape
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,7 +106,7 @@ def social_outcomes(
 
     Examples
     --------
-    METRICS.md case 13:
+    ``docs/metrics.md``, closed-form case 13:
 
     >>> import numpy as np
     >>> r = np.array([[1, 0], [0, 0], [1, 0], [0, 2]])
@@ -116,42 +117,14 @@ def social_outcomes(
     """
     import pandas as pd
 
-    r = np.asarray(rewards, dtype=np.float64)
-    if r.ndim != 2 or r.shape[0] == 0:
-        raise ShapeError(f"rewards: expected shape (T, N); got {describe(r)}")
-    t_steps, n = r.shape
-    if timeouts is None:
-        tout = np.zeros_like(r, dtype=bool)
-    else:
-        tout = np.asarray(timeouts, dtype=bool)
-        if tout.shape != r.shape:
-            raise ShapeError(f"timeouts: expected shape {r.shape}; got {describe(tout)}")
-    ids = np.zeros(t_steps, dtype=np.int64) if episode_ids is None else np.asarray(episode_ids)
-    if ids.shape != (t_steps,):
-        raise ShapeError(f"episode_ids: expected shape ({t_steps},); got {describe(ids)}")
-    uniq, inv = np.unique(ids, return_inverse=True)
-    order = np.argsort(inv, kind="stable")
+    r, timeouts, episodes, inv = _social_iv(rewards, timeouts, episode_ids)
     counts = np.bincount(inv)
-    # Time index within each episode (steps of an episode are taken in their given order).
-    rank = np.empty(t_steps, dtype=np.int64)
-    rank[order] = np.arange(t_steps) - np.repeat(np.cumsum(counts) - counts, counts)
-    t_in = rank + (1 if one_based_time else 0)
-    returns = np.zeros((len(uniq), n))
+    num_episodes, n = counts.size, r.shape[1]
+    returns = np.zeros((num_episodes, n))
     np.add.at(returns, inv, r)
-    positive = r > 0
-    t_sum = np.zeros((len(uniq), n))
-    t_cnt = np.zeros((len(uniq), n))
-    np.add.at(t_sum, inv, positive * t_in[:, None])
-    np.add.at(t_cnt, inv, positive)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_t = np.where(t_cnt > 0, t_sum / np.where(t_cnt > 0, t_cnt, 1), np.nan)
-        rewarded = (t_cnt > 0).sum(axis=1)
-        sustain = np.where(
-            rewarded > 0, np.nansum(mean_t, axis=1) / np.maximum(rewarded, 1), np.nan
-        )
-    timed_out = np.zeros(len(uniq))
-    np.add.at(timed_out, inv, tout.sum(axis=1))
     collective = returns.sum(axis=1)
+    timed_out = np.zeros(num_episodes)
+    np.add.at(timed_out, inv, timeouts.sum(axis=1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimatorWarning)
         g = np.atleast_1d(gini(returns, axis=1))
@@ -163,15 +136,51 @@ def social_outcomes(
         )
     frame = pd.DataFrame(
         {
-            "episode": uniq,
+            "episode": episodes,
             "length": counts,
             "collective_return": collective,
             "utilitarian": collective / counts,
             "equality": 1.0 - g,
-            "sustainability": sustain,
+            "sustainability": _sustainability(r, inv, counts, one_based_time),
             "peace": (n * counts - timed_out) / counts,
         }
     )
     for i in range(n):
         frame[f"return_{i}"] = returns[:, i]
     return frame
+
+
+def _social_iv(
+    rewards: Any, timeouts: Any, episode_ids: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rewards (T, N), timeouts (T, N), the episode ids and the episode index of each step."""
+    r = np.asarray(rewards, dtype=np.float64)
+    if r.ndim != 2 or r.shape[0] == 0:
+        raise ShapeError(f"rewards: expected shape (T, N); got {describe(r)}")
+    tout = np.zeros_like(r, dtype=bool) if timeouts is None else np.asarray(timeouts, dtype=bool)
+    check_shape(tout, "timeouts", r.shape)
+    t_steps = r.shape[0]
+    ids = np.zeros(t_steps, dtype=np.int64) if episode_ids is None else np.asarray(episode_ids)
+    check_shape(ids, "episode_ids", (t_steps,))
+    episodes, inv = np.unique(ids, return_inverse=True)
+    return r, tout, episodes, inv
+
+
+def _sustainability(
+    r: np.ndarray, inv: np.ndarray, counts: np.ndarray, one_based_time: bool
+) -> np.ndarray:
+    """Per episode, the mean over rewarded agents of the mean time step of a positive reward
+    (time restarts at 0, or 1, in each episode; steps in their given order)."""
+    order = np.argsort(inv, kind="stable")
+    rank = np.empty(inv.size, dtype=np.int64)
+    rank[order] = np.arange(inv.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    t_in = rank + (1 if one_based_time else 0)
+    positive = r > 0
+    t_sum = np.zeros((counts.size, r.shape[1]))
+    t_cnt = np.zeros((counts.size, r.shape[1]))
+    np.add.at(t_sum, inv, positive * t_in[:, None])
+    np.add.at(t_cnt, inv, positive)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_t = np.where(t_cnt > 0, t_sum / np.where(t_cnt > 0, t_cnt, 1), np.nan)
+        rewarded = (t_cnt > 0).sum(axis=1)
+        return np.where(rewarded > 0, np.nansum(mean_t, axis=1) / np.maximum(rewarded, 1), np.nan)

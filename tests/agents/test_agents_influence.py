@@ -22,8 +22,8 @@ from agents.influence_reward import (
 )
 from agents.networks import MultiAgentNet, NetSpec, egocentric_order
 from agents.sampler import Sampler, rollout_influence
+from causal_influence.counterfactual import influence
 from causal_influence.errors import ConfigError, ShapeError
-from causal_influence.influence import influence
 
 S, C = 3, 2
 

@@ -10,8 +10,8 @@ import causal_influence.io as ci_io
 from agents.config import TrainConfig
 from agents.episode_record import load_agents, record, record_episodes, save_recording
 from agents.trainer import train
+from causal_influence.counterfactual import influence
 from causal_influence.errors import ConfigError
-from causal_influence.influence import influence
 from causal_influence.trajectory import concat
 from envs.config import harvest_config
 

@@ -1,6 +1,6 @@
 """Divergences between categorical distributions given as logits (causal_influence.divergences).
 
-Oracles: closed forms of METRICS.md section 5 (case 7), SciPy (``rel_entr``, ``jensenshannon``),
+Oracles: closed-form case 7 of docs/metrics.md, SciPy (``rel_entr``, ``jensenshannon``),
 plain probability-space loops kept here, and hypothesis properties. Units are stated per test:
 nats unless ``base=2`` (bits).
 """
@@ -63,7 +63,7 @@ def test_case7_jsd_of_point_mass_and_uniform(base: float | None) -> None:
     assert by_hand == pytest.approx(h_b - 0.5 * LN2, abs=1e-15)
     got = float(js_divergence([0.0, NINF], [0.0, 0.0], base=base))
     assert got == pytest.approx(in_units(by_hand, base), abs=TOL)
-    # The figures printed in METRICS.md (6 decimals).
+    # The figures printed in docs/metrics.md (6 decimals).
     assert got == pytest.approx(0.215762 if base is None else 0.311278, abs=1e-6)
     # Symmetric.
     assert float(js_divergence([0.0, 0.0], [0.0, NINF], base=base)) == pytest.approx(got, abs=TOL)

@@ -281,7 +281,7 @@ def test_numpy_and_torch_agree() -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# closed-form cases (METRICS.md section 5)
+# closed-form cases (docs/metrics.md)
 
 
 def copy_tables(t: int, prior: list[float], *, n: int = 2) -> tuple[np.ndarray, np.ndarray]:

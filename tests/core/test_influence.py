@@ -1,6 +1,6 @@
-"""Array-level counterfactual influence (causal_influence.influence).
+"""Array-level counterfactual influence (causal_influence.counterfactual).
 
-Oracles: closed forms of METRICS.md section 5 (cases 1-7 and 14), a plain-loop mutual
+Oracles: the closed-form cases 1-7 and 14 of docs/metrics.md, a plain-loop mutual
 information of the joint table pi(k) p(a|k) kept here, SciPy's ``rel_entr``, and hypothesis
 properties. Units are stated per test: nats unless ``base=2`` (bits).
 """
@@ -16,9 +16,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from causal_influence.counterfactual import expected_influence, influence, marginal_policy
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError, DTypeError, InvalidDistributionError, ShapeError
-from causal_influence.influence import expected_influence, influence, marginal_policy
 
 LN2 = math.log(2.0)
 NINF = -math.inf
@@ -216,7 +216,7 @@ def test_case14_monte_carlo_consistency() -> None:
     assert rewards.shape == (n,)
     mean = float(rewards.mean())
     se = float(rewards.std(ddof=1)) / math.sqrt(n)
-    assert se == pytest.approx(0.00016, rel=0.05)  # the spread quoted in METRICS.md
+    assert se == pytest.approx(0.00016, rel=0.05)  # the spread quoted in docs/metrics.md
     assert abs(mean - exact) < 5 * se
     # A marginal built from K *sampled* counterfactuals is wrong: infinite whenever the sample
     # misses the support (a_k = 0 but only value 1 sampled), biased upward otherwise.

@@ -1,4 +1,4 @@
-"""Divergences and array-level influence against closed forms (METRICS.md section 5), SciPy
+"""Divergences and array-level influence against closed forms (docs/metrics.md), SciPy
 oracles, plain-loop references and hypothesis properties."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import jensenshannon
 
+from causal_influence.counterfactual import expected_influence, influence, marginal_policy
 from causal_influence.divergences import (
     divergence,
     js_divergence,
@@ -22,7 +23,6 @@ from causal_influence.divergences import (
     total_variation,
 )
 from causal_influence.errors import ConfigError, DTypeError, InvalidDistributionError, ShapeError
-from causal_influence.influence import expected_influence, influence, marginal_policy
 
 LN2 = math.log(2.0)
 NINF = -np.inf

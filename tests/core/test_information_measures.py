@@ -1,4 +1,4 @@
-"""Information measures and communication metrics against closed forms (METRICS.md section 5),
+"""Information measures and communication metrics against closed forms (docs/metrics.md),
 scikit-learn and SciPy oracles, and hypothesis properties."""
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from causal_influence.errors import (
     UndefinedConditionalWarning,
 )
 from causal_influence.information import (
-    _random_tables,
     bootstrap_ci,
     conditional_mutual_information,
     contingency_table,
@@ -41,6 +40,7 @@ from causal_influence.information import (
     normalized_mutual_information,
     permutation_test,
 )
+from causal_influence.information.significance import _random_tables
 
 LN2 = math.log(2)
 X3 = np.array([0, 0, 0, 0, 1, 1, 1, 1])
@@ -320,7 +320,7 @@ def test_basic_bootstrap_reflects_the_percentile_interval_and_corrects_mi_bias()
     assert basic.low == pytest.approx(2 * perc.estimate - perc.high, abs=1e-15)
     assert basic.high == pytest.approx(2 * perc.estimate - perc.low, abs=1e-15)
     # The bootstrap bias estimate is positive and about the first-order plug-in bias,
-    # (|X| - 1)(|Y| - 1) / (2 n) nats (METRICS.md section 4.1).
+    # (|X| - 1)(|Y| - 1) / (2 n) nats (docs/metrics.md, "Information estimators").
     assert perc.bias > 0
     assert perc.bias == pytest.approx(9 / 600, rel=0.5)
     assert (perc.low + perc.high) / 2 > perc.estimate  # the shift the percentile inherits

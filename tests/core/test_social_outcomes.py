@@ -1,4 +1,4 @@
-"""Social outcomes against METRICS.md case 13 and a plain-loop reference."""
+"""Social outcomes against docs/metrics.md closed-form case 13 and a plain-loop reference."""
 
 from __future__ import annotations
 

@@ -1,0 +1,696 @@
+"""The checks and conversions every public function of the core applies to its arguments.
+
+One rule per concept, written once, so that every layer answers the same question the same
+way and says so in the same words:
+
+- **conversion**: :func:`to_numpy`, :func:`as_float`, :func:`as_backend` (a torch tensor in
+  gives a torch tensor out; anything else becomes numpy);
+- **integer labels and indices**: :func:`as_labels`, :func:`as_index`. Integer dtypes are
+  accepted; floats only when every value is integral (``3.0``); non-integral floats, NaN and
+  ``inf`` raise a :class:`~causal_influence.errors.DTypeError` naming the first bad index;
+  booleans are rejected (a mask is not a label);
+- **distributions**: :func:`check_logits` (finite or ``-inf``, never NaN),
+  :func:`check_probabilities`;
+- **options**: :func:`check_choice` (the message lists the choices), :func:`check_positive_int`,
+  :func:`log_base` (the ``base=`` option), :func:`resolve_rng` (the ``rng=`` option);
+- **shapes**: :func:`check_shape`, :func:`check_same_length`, :func:`as_mask`;
+- **time structure**: :func:`as_episode_starts` (from ``episode_ids``, ``episode_starts`` or
+  ``dones``) and :func:`next_step_valid`, the rule that a value at ``t + lag`` exists only
+  where ``t + lag`` lies in the same episode as ``t``;
+- **agents**: :func:`as_agent_indices` (indices or agent ids).
+
+Errors are those of :mod:`causal_influence.errors`; a message says what was expected, what
+came in and how to fix it. Each public entry point of the core calls these from one validation
+function at its top (``args = _influence_iv(...)``), so that its body reads like its formula.
+
+Examples
+--------
+>>> import numpy as np
+>>> from causal_influence.validation import as_episode_starts, as_labels, next_step_valid
+>>> as_labels([0.0, 2.0, 1.0], "actions")
+array([0, 2, 1])
+>>> starts = as_episode_starts(5, dones=[False, True, False, False, True])
+>>> starts
+array([ True, False,  True, False, False])
+>>> next_step_valid(starts)
+array([ True, False,  True,  True, False])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from causal_influence._backend import Array, is_torch
+from causal_influence.errors import (
+    CausalInfluenceError,
+    ConfigError,
+    DTypeError,
+    InvalidDistributionError,
+    ShapeError,
+    describe,
+)
+
+__all__ = [
+    "Array",
+    "as_agent_indices",
+    "as_backend",
+    "as_episode_starts",
+    "as_float",
+    "as_index",
+    "as_labels",
+    "as_mask",
+    "check_choice",
+    "check_logits",
+    "check_positive_int",
+    "check_probabilities",
+    "check_same_length",
+    "check_shape",
+    "is_torch",
+    "log_base",
+    "next_step_valid",
+    "resolve_rng",
+    "to_numpy",
+]
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """``x`` as a numpy array; a torch tensor is detached and copied to the CPU.
+
+    Examples
+    --------
+    >>> to_numpy([1, 2]).tolist()
+    [1, 2]
+    """
+    if is_torch(x):
+        return np.asarray(x.detach().cpu().numpy())
+    return np.asarray(x)
+
+
+def as_float(x: Any, name: str) -> Array:
+    """``x`` as a floating array: a torch tensor keeps its float dtype (integer tensors take
+    torch's default dtype); anything else becomes a float64 numpy array.
+
+    Raises
+    ------
+    DTypeError
+        If ``x`` cannot be read as numbers.
+
+    Examples
+    --------
+    >>> as_float([1, 2], "x").dtype
+    dtype('float64')
+    """
+    if is_torch(x):
+        if not x.is_floating_point():
+            import torch
+
+            return x.to(torch.get_default_dtype())
+        return x
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise DTypeError(
+            f"{name}: expected an array of numbers (numpy, torch or nested lists); got "
+            f"{describe(x)}; convert it with numpy.asarray(..., dtype=float)"
+        ) from err
+
+
+def as_backend(x: Any, like: Any) -> Array:
+    """``x`` on the backend of ``like``.
+
+    With a torch ``like``: ``x`` as a tensor on ``like``'s device (a numpy float array takes
+    ``like``'s float dtype; a tensor keeps its dtype). Otherwise ``x`` as a numpy array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_backend([1.0, 2.0], np.zeros(2)).tolist()
+    [1.0, 2.0]
+    """
+    if not is_torch(like):
+        return to_numpy(x)
+    import torch
+
+    if is_torch(x):
+        return x.to(like.device)
+    arr = np.asarray(x)
+    floating = arr.dtype.kind == "f" and like.is_floating_point()
+    return torch.as_tensor(arr, dtype=like.dtype if floating else None, device=like.device)
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _at(where: tuple[int, ...]) -> str:
+    if not where:
+        return ""
+    return f" at index {where[0]}" if len(where) == 1 else f" at index {where}"
+
+
+def _first(mask: Any) -> tuple[int, ...]:
+    """Index of the first True entry of a numpy or torch boolean array."""
+    if is_torch(mask):
+        return tuple(int(i) for i in mask.nonzero()[0])
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _kind(x: Any) -> str:
+    """``"i"`` integers, ``"f"`` floats, ``"b"`` booleans, ``"o"`` anything else."""
+    if is_torch(x):
+        if x.dtype.is_floating_point:
+            return "f"
+        if x.dtype.is_complex:
+            return "o"
+        return "b" if str(x.dtype) == "torch.bool" else "i"
+    kind = x.dtype.kind
+    return "i" if kind in "iu" else kind if kind in "fb" else "o"
+
+
+def _integers(x: Any, name: str) -> Array:
+    """``x`` as int64 on its own backend under the one label rule (see the module docstring)."""
+    arr: Any = x if is_torch(x) else np.asarray(x)
+    kind = _kind(arr)
+    cast = "tensor.long()" if is_torch(arr) else "numpy.asarray(x, dtype=int)"
+    if kind == "f":
+        bad = ((arr - arr) != 0) | (arr != arr.round())  # NaN or inf (x - x is NaN), a fraction
+        if bool(bad.any()):
+            where = _first(bad)
+            raise DTypeError(
+                f"{name}: expected integer labels (whole floats such as 3.0 are accepted); got "
+                f"{float(arr[where])!r}{_at(where)} in {describe(arr)}; pass whole numbers "
+                f"(e.g. {cast})"
+            )
+    elif kind != "i":
+        hint = (
+            f"booleans are masks, not labels: convert them explicitly "
+            f"({'tensor.long()' if is_torch(arr) else 'x.astype(int)'}) if they are labels"
+            if kind == "b"
+            else "pass integer labels (e.g. numpy.asarray(x, dtype=int), or relabel with "
+            "numpy.unique(x, return_inverse=True)[1])"
+        )
+        raise DTypeError(f"{name}: expected integer labels; got {describe(arr)}; {hint}")
+    return arr.long() if is_torch(arr) else arr.astype(np.int64, copy=False)
+
+
+def as_labels(x: Any, name: str, *, ndim: int | None = None) -> Array:
+    """``x`` as non-negative integer labels (int64; a torch tensor stays a torch tensor).
+
+    Integer dtypes are accepted; floats only when every value is integral (``3.0``).
+
+    ``name`` is the argument name used in messages; ``ndim`` a required number of dimensions.
+
+    Raises
+    ------
+    DTypeError
+        Booleans, non-numeric values, non-integral floats, NaN or ``inf`` (the message names
+        the first bad index), or a negative label.
+    ShapeError
+        When ``x`` does not have ``ndim`` dimensions.
+
+    Examples
+    --------
+    >>> as_labels([1, 0, 3.0], "x")
+    array([1, 0, 3])
+    >>> as_labels([1, 0.5], "x")
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.DTypeError: x: expected integer labels (whole floats such as 3.0 are accepted); got 0.5 at index 1 in numpy.ndarray of shape (2,) and dtype float64; pass whole numbers (e.g. numpy.asarray(x, dtype=int))
+    """  # noqa: E501
+    labels = _integers(x, name)
+    if ndim is not None and labels.ndim != ndim:
+        raise ShapeError(
+            f"{name}: expected a {ndim}-D array of labels; got {describe(labels)}"
+            + ("; flatten it or select one agent's column" if ndim == 1 else "")
+        )
+    negative = labels < 0
+    if bool(negative.any()):
+        where = _first(negative)
+        raise DTypeError(
+            f"{name}: expected non-negative integer labels; got {int(labels[where])}"
+            f"{_at(where)}; relabel with numpy.unique(x, return_inverse=True)[1]"
+        )
+    return labels
+
+
+def as_index(
+    x: Any,
+    name: str,
+    size: int | None,
+    *,
+    like: Any = None,
+    expected: str | None = None,
+    hint: str = "",
+    error: type[CausalInfluenceError] = ShapeError,
+) -> Array:
+    """``x`` as integer indices in ``[0, size)``, on the backend (and device) of ``like``.
+
+    The dtype rule is that of :func:`as_labels`; ``size=None`` skips the range check. An
+    out-of-range value raises ``error`` (default :class:`ShapeError`) with the message
+    ``"{name}: expected {expected}; got ..."`` (``expected`` defaults to
+    ``"indices in [0, size)"``) followed by ``hint``.
+
+    Examples
+    --------
+    >>> as_index([2, 0], "actual", 3)
+    array([2, 0])
+    """
+    idx = _integers(x, name)
+    if like is not None:
+        idx = as_backend(idx, like)
+    if size is None:
+        return idx
+    bad = (idx < 0) | (idx >= size)
+    if bool(bad.any()):
+        where = _first(bad)
+        raise error(
+            f"{name}: expected {expected or f'indices in [0, {size})'}; got {int(idx[where])}"
+            f"{_at(where)}, outside that range" + (f"; {hint}" if hint else "")
+        )
+    return idx
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def check_logits(logits: Any, name: str, *, min_ndim: int = 1) -> Array:
+    """Check that ``logits`` describe categorical distributions along the last axis.
+
+    Finite values and ``-inf`` (a masked action) are allowed; NaN, ``+inf`` and rows whose
+    entries are all ``-inf`` are not.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        ``logits`` as a floating array (numpy float64 or the tensor's float dtype).
+
+    Raises
+    ------
+    ShapeError
+        If ``logits`` has fewer than ``min_ndim`` dimensions or an empty last axis.
+    InvalidDistributionError
+        On NaN, ``+inf`` or an all-``-inf`` row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_logits([0.0, -np.inf], "logits")
+    array([  0., -inf])
+    """
+    arr = as_float(logits, name)
+    if arr.ndim < min_ndim or (arr.ndim >= 1 and arr.shape[-1] == 0):
+        raise ShapeError(
+            f"{name}: expected logits with at least {min_ndim} dimension(s) and a non-empty "
+            f"last axis (one entry per action); got {describe(arr)}"
+        )
+    if is_torch(arr):
+        import torch
+
+        with torch.no_grad():
+            nan = bool(torch.isnan(arr).any())
+            posinf = bool(torch.isposinf(arr).any())
+            dead = bool(torch.isneginf(arr).all(dim=-1).any())
+    else:
+        nan = bool(np.isnan(arr).any())
+        posinf = bool(np.isposinf(arr).any())
+        dead = bool(np.isneginf(arr).all(axis=-1).any())
+    if nan:
+        raise InvalidDistributionError(
+            f"{name}: expected finite logits (or -inf for masked actions); got NaN values; "
+            f"check the model output for NaN before computing influence"
+        )
+    if posinf:
+        raise InvalidDistributionError(
+            f"{name}: expected finite logits (or -inf for masked actions); got +inf; "
+            f"clip the logits or give the action a large finite logit instead"
+        )
+    if dead:
+        raise InvalidDistributionError(
+            f"{name}: every entry of at least one distribution is -inf (all actions masked), "
+            f"which is not a distribution; leave at least one action unmasked per row"
+        )
+    return arr
+
+
+def check_probabilities(p: Any, name: str, *, atol: float = 1e-6) -> Array:
+    """Check that ``p`` holds probability distributions along its last axis.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        ``p`` as a floating array.
+
+    Raises
+    ------
+    InvalidDistributionError
+        On a value that is not finite, a negative value, or a distribution whose sum differs
+        from 1 by more than ``atol`` (plus numpy's default relative tolerance).
+
+    Examples
+    --------
+    >>> check_probabilities([0.25, 0.75], "p_message")
+    array([0.25, 0.75])
+    """
+    arr = as_float(p, name)
+    values = to_numpy(arr)
+    if not np.all(np.isfinite(values)) or (values.size and values.min() < 0):
+        raise InvalidDistributionError(
+            f"{name}: expected probabilities (finite, >= 0); got {describe(p)} with a "
+            f"negative or non-finite entry; pass probabilities, not logits"
+        )
+    sums = values.sum(axis=-1)
+    if not np.allclose(sums, 1.0, atol=atol):
+        raise InvalidDistributionError(
+            f"{name}: expected probabilities whose distributions (last axis) sum to 1; got "
+            f"sums in [{sums.min():.6g}, {sums.max():.6g}]; normalise it first"
+        )
+    return arr
+
+
+# --------------------------------------------------------------------------- options
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any], *, hint: str = "") -> Any:
+    """``value`` when it is one of ``choices``, else a :class:`ConfigError` listing them.
+
+    Examples
+    --------
+    >>> check_choice("alternative", "less", ("greater",))
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ConfigError: alternative: expected one of ['greater']; got 'less'
+    """
+    options = list(choices)
+    if isinstance(value, str) and value in options:
+        return value
+    raise ConfigError(
+        f"{name}: expected one of {options}; got {value!r}" + (f"; {hint}" if hint else "")
+    )
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """``value`` as an int >= 1, else a :class:`ConfigError`.
+
+    Examples
+    --------
+    >>> check_positive_int("n_resamples", 99)
+    99
+    """
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name}: expected a positive integer; got {value!r}")
+    return number
+
+
+def log_base(base: float | None) -> float:
+    """Natural log of the ``base=`` option (1.0 for None: nats); validates it.
+
+    Raises
+    ------
+    ConfigError
+        Unless ``base`` is None or a positive number other than 1.
+
+    Examples
+    --------
+    >>> round(log_base(2), 6)
+    0.693147
+    """
+    if base is None:
+        return 1.0
+    if not isinstance(base, (int, float)) or base <= 0 or base == 1:
+        raise ConfigError(
+            f"base: expected a positive number other than 1 (2 for bits, None or e for nats); "
+            f"got {base!r}"
+        )
+    return math.log(base)
+
+
+def resolve_rng(rng: Any) -> np.random.Generator:
+    """A numpy Generator from ``int | numpy.random.Generator | torch.Generator | None``.
+
+    A torch generator seeds a numpy generator from its ``initial_seed()``; global RNG state is
+    never touched.
+
+    Raises
+    ------
+    DTypeError
+        For any other type.
+
+    Examples
+    --------
+    >>> bool(resolve_rng(0).integers(10) == resolve_rng(0).integers(10))
+    True
+    """
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if hasattr(rng, "initial_seed"):
+        return np.random.default_rng(int(rng.initial_seed()))
+    raise DTypeError(
+        f"rng: expected an int seed, numpy.random.Generator, torch.Generator or None; got "
+        f"{describe(rng)}"
+    )
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def check_shape(
+    x: Any,
+    name: str,
+    shape: Sequence[int | None],
+    *,
+    dims: str | None = None,
+    hint: str = "",
+    error: type[CausalInfluenceError] = ShapeError,
+) -> Any:
+    """``x`` when its shape is ``shape`` (None matches any size), else ``error``.
+
+    ``dims`` names the dimensions in the message (e.g. ``"(T, N)"``); ``hint`` says how to fix
+    it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_shape(np.zeros((2, 3)), "actions", (2, 4), dims="(T, N)")
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ShapeError: actions: expected shape (T, N) = (2, 4); got numpy.ndarray of shape (2, 3) and dtype float64
+    """  # noqa: E501
+    got = tuple(getattr(x, "shape", np.shape(x)))
+    if len(got) == len(shape) and all(s is None or g == s for g, s in zip(got, shape, strict=True)):
+        return x
+    sizes = (
+        "("
+        + ", ".join("?" if s is None else str(s) for s in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
+    text = f"{dims} = {sizes}" if dims else sizes
+    raise error(f"{name}: expected shape {text}; got {describe(x)}" + (f"; {hint}" if hint else ""))
+
+
+def check_same_length(**arrays: Any) -> int:
+    """The common length (first axis) of the named arrays, else a :class:`ShapeError`.
+
+    Examples
+    --------
+    >>> check_same_length(x=[0, 1], y=[1, 1])
+    2
+    """
+    lengths = {k: int(np.shape(v)[0]) if np.ndim(v) else 0 for k, v in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise ShapeError(
+            f"expected samples of equal length; got lengths {lengths}; pair each sample of one "
+            f"variable with one sample of the other"
+        )
+    return next(iter(lengths.values()))
+
+
+def as_mask(x: Any, name: str, shape: Sequence[int], *, dims: str | None = None) -> np.ndarray:
+    """``x`` as a numpy bool array of the given shape (booleans or 0/1 integers).
+
+    A trailing axis of size 1 (TorchRL's layout of ``done``) is dropped.
+
+    Raises
+    ------
+    ShapeError
+        On another shape.
+    DTypeError
+        On values that are neither booleans nor integers.
+
+    Examples
+    --------
+    >>> as_mask([[1], [0]], "dones", (2,))
+    array([ True, False])
+    """
+    arr = to_numpy(x)
+    if arr.ndim == len(shape) + 1 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.shape != tuple(shape):
+        text = f"{dims} = {tuple(shape)}" if dims else str(tuple(shape))
+        raise ShapeError(f"{name}: expected a bool array of shape {text}; got {describe(arr)}")
+    if arr.dtype.kind not in "bui":
+        raise DTypeError(f"{name}: expected booleans (or 0/1); got {describe(arr)}")
+    return arr.astype(bool)
+
+
+# --------------------------------------------------------------------------- time structure
+
+
+def as_episode_starts(
+    shape: int | Sequence[int],
+    *,
+    episode_ids: Any = None,
+    episode_starts: Any = None,
+    dones: Any = None,
+) -> np.ndarray:
+    """Where episodes begin, from whichever description of the boundaries was given.
+
+    ``shape`` is ``T`` or ``(T, *B)`` (steps first, then any batch dimensions); at most one of
+    ``episode_ids`` (a new episode begins where the id changes), ``episode_starts`` (True at
+    the first step of each episode) or ``dones`` (True at the last step) is given, each of
+    that shape.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (T, *B)
+        True at the first step of each episode; row 0 is always a start. With none of the
+        three the rows form one episode.
+
+    Raises
+    ------
+    ConfigError
+        When more than one of the three is given.
+    ShapeError, DTypeError
+        As :func:`as_mask` (and :func:`check_shape` for ``episode_ids``).
+
+    Examples
+    --------
+    >>> as_episode_starts(4, episode_ids=[7, 7, 3, 3])
+    array([ True, False,  True, False])
+    """
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    dims = "(T,)" if len(shape) == 1 else "(T, *B)"
+    given = [
+        n
+        for n, v in (
+            ("episode_ids", episode_ids),
+            ("episode_starts", episode_starts),
+            ("dones", dones),
+        )
+        if v is not None
+    ]
+    if len(given) > 1:
+        raise ConfigError(
+            f"{' and '.join(given)}: pass one of them (dones[t] True = step t ends an episode; "
+            f"episode_starts[t] True = step t begins one; episode_ids[t] = the episode of step t)"
+        )
+    starts = np.zeros(shape, dtype=bool)
+    if dones is not None:
+        starts[1:] = as_mask(dones, "dones", shape, dims=dims)[:-1]
+    elif episode_starts is not None:
+        starts[:] = as_mask(episode_starts, "episode_starts", shape, dims=dims)
+    elif episode_ids is not None:
+        ids = check_shape(
+            to_numpy(episode_ids), "episode_ids", shape, dims=dims, hint="one id per step"
+        )
+        starts[1:] = ids[1:] != ids[:-1]
+    if shape[0] > 0:
+        starts[0] = True
+    return starts
+
+
+def next_step_valid(starts: Any, *, lag: int = 1) -> np.ndarray:
+    """Rows whose step ``t + lag`` exists and lies in the same episode as ``t``.
+
+    The rule behind every next-step quantity: an influence measured on the influencee's action
+    at t + 1 and credited to t, a lagged pair (x_t, y_{t+lag}) of instantaneous coordination.
+    The last ``lag`` steps of each episode have no such successor.
+
+    ``starts`` (bool, shape (T, *B)) marks the episode starts, e.g. from
+    :func:`as_episode_starts`; ``lag=0`` keeps every row. Returns a bool array of that shape.
+
+    Raises
+    ------
+    ConfigError
+        On a negative ``lag``.
+
+    Examples
+    --------
+    >>> next_step_valid([True, False, False, True, False], lag=2)
+    array([ True, False, False, False, False])
+    """
+    if int(lag) != lag or lag < 0:
+        raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
+    lag = int(lag)
+    first = np.asarray(starts, dtype=bool)
+    if lag == 0:
+        return np.ones_like(first)
+    valid = np.zeros_like(first)
+    if lag < first.shape[0]:
+        episode = np.cumsum(first, axis=0)
+        valid[:-lag] = episode[lag:] == episode[:-lag]
+    return valid
+
+
+# --------------------------------------------------------------------------- agents
+
+
+def as_agent_indices(
+    agents: Sequence[int | str] | None, agent_ids: Sequence[str] | int, name: str
+) -> list[int]:
+    """Agent indices from a selection of indices or agent ids (None: all agents).
+
+    ``agent_ids`` are the agents' ids, or their number N (ids ``agent_0 ... agent_{N-1}``);
+    ``name`` is the argument name used in messages (``"influencers"``).
+
+    Raises
+    ------
+    DTypeError
+        When ``agents`` is a single index or id instead of a sequence.
+    ConfigError
+        On an unknown id, an index outside ``[0, N)``, an empty selection or a repeated agent.
+
+    Examples
+    --------
+    >>> as_agent_indices(["agent_2", 0], 3, "influencers")
+    [2, 0]
+    """
+    ids = (
+        [f"agent_{i}" for i in range(agent_ids)] if isinstance(agent_ids, int) else list(agent_ids)
+    )
+    n = len(ids)
+    if agents is None:
+        return list(range(n))
+    if isinstance(agents, (str, int)):
+        raise DTypeError(
+            f"{name}: expected a sequence of agent indices or ids; got {describe(agents)}; "
+            f"wrap a single agent in a list"
+        )
+    lookup = {a: i for i, a in enumerate(ids)}
+    out: list[int] = []
+    for a in agents:
+        if isinstance(a, str):
+            if a not in lookup:
+                raise ConfigError(f"{name}: unknown agent id {a!r}; known ids: {ids}")
+            out.append(lookup[a])
+        elif isinstance(a, (int, np.integer)) and 0 <= int(a) < n:
+            out.append(int(a))
+        else:
+            raise ConfigError(f"{name}: expected agent indices in [0, {n}) or agent ids; got {a!r}")
+    if not out or len(set(out)) != len(out):
+        raise ConfigError(
+            f"{name}: expected a non-empty list of distinct agents; got {list(agents)}"
+        )
+    return out
