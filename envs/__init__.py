@@ -11,10 +11,10 @@ Examples
 from envs import cleanup, harvest
 from envs._engine import Game, StepResult
 from envs.config import ACTION_NAMES, SSDConfig, cleanup_config, harvest_config
+from envs.episode_stats import EpisodeRecorder, episode_statistics
 from envs.maps import MAPS, parse_map
-from envs.recording import RecordTrajectories
+from envs.record_wrapper import RecordTrajectories
 from envs.render import record_episode, save_gif
-from envs.stats import EpisodeRecorder, episode_statistics
 from envs.vector import VectorEnv, make_vector
 
 #: Versioned names, as PettingZoo modules are usually imported.

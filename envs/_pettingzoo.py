@@ -13,7 +13,7 @@ from pettingzoo import ParallelEnv
 from causal_influence.errors import ConfigError
 from envs._engine import EVENT_NAMES, Game
 from envs.config import SSDConfig
-from envs.stats import EpisodeRecorder
+from envs.episode_stats import EpisodeRecorder
 
 __all__ = ["SSDParallelEnv"]
 

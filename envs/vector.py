@@ -22,7 +22,7 @@ import numpy as np
 from causal_influence.errors import ShapeError, describe
 from envs._engine import Game
 from envs.config import SSDConfig, cleanup_config, harvest_config
-from envs.stats import EpisodeRecorder
+from envs.episode_stats import EpisodeRecorder
 
 __all__ = ["VectorEnv", "make_vector"]
 

@@ -7,7 +7,7 @@ event counters (apples eaten, FIRE uses, hits taken and given, cells cleaned, ti
 Examples
 --------
 >>> import numpy as np
->>> from envs.stats import episode_statistics
+>>> from envs.episode_stats import episode_statistics
 >>> rewards = np.array([[1.0, 0.0], [0.0, 1.0]])
 >>> stats = episode_statistics(rewards, {"apples": np.array([[1, 0], [0, 1]])})
 >>> stats["collective_return"], stats["apples"]
