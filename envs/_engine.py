@@ -151,7 +151,7 @@ class Game:
         self._u = np.zeros((b, self._num_uniforms), dtype=np.float64)
         self._active = np.zeros((b, n), dtype=np.bool_)
         self._onmap = np.zeros((b, n), dtype=np.bool_)
-        self._occ = np.zeros((b, self.height, self.width), dtype=np.int64)
+        self._occ = np.zeros((b, self.height, self.width), dtype=np.int32)  # small: read twice
         self._smoothed = np.zeros((b, n), dtype=np.float64)
         self._rngs: list[np.random.Generator] = [np.random.default_rng(0) for _ in range(b)]
         # Per-env splitmix64 counters for the per-step draws (advanced inside the kernels).
@@ -193,7 +193,7 @@ class Game:
             self._smoothed[b] = 0.0
             self._rng_state[b] = np.uint64(int(rng.integers(0, 2**63)))
             u = rng.random(self._num_uniforms)
-            occ = np.full((self.height, self.width), -1, dtype=np.int64)
+            occ = np.full((self.height, self.width), -1, dtype=np.int32)
             occ[self.positions[b, :, 0], self.positions[b, :, 1]] = np.arange(self.num_agents)
             self.rules.dynamics(
                 self.grid[b : b + 1],

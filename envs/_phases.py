@@ -5,8 +5,10 @@ A step of B environments runs the phases of docs/envs.md, section "One step", in
 conflicts; consumption; beams; hit timeouts), then the game's dynamics (its own compiled
 function, named by its :class:`envs.grid_rules.GridRules`), then :func:`respawn_phase`.
 :meth:`envs._engine.Game.step` makes these three calls. Each phase below works on the arrays
-of one env. Games differ only through data (the beam table of :mod:`envs.grid_rules`) and
-through their dynamics, so these kernels read no game name and no literal action id.
+of one env and is inlined into the kernel by numba (``inline="always"``), so that splitting the
+step into named phases costs no calls. Games differ only through data (the beam table of
+:mod:`envs.grid_rules`) and through their dynamics, so these kernels read no game name and no
+literal action id.
 
 Random numbers: at each step env b draws ``4 N + len(growth_cells) + dynamics_uniforms``
 uniforms from its splitmix64 counter, always the same count whatever happens, laid out as
@@ -47,7 +49,7 @@ __all__ = ["any_outside", "occupancy", "respawn_phase", "step_phases", "uniforms
 _UNKNOWN, _MOVES, _STAYS = 0, 1, 2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def uniforms(state: np.ndarray, b: int, out: np.ndarray) -> None:
     """Fill ``out`` with uniforms in [0, 1) from env b's splitmix64 counter ``state[b]``."""
     x = state[b]
@@ -74,17 +76,16 @@ def any_outside(values: np.ndarray, upper: int) -> bool:
     return False
 
 
-@numba.njit(cache=True)
-def occupancy(pos: np.ndarray, onmap: np.ndarray, h: int, w: int) -> np.ndarray:
-    """(H, W) int64: the index of the agent on each cell, -1 where there is none."""
-    occ = np.full((h, w), -1, dtype=np.int64)
+@numba.njit(cache=True, inline="always")
+def occupancy(pos: np.ndarray, onmap: np.ndarray, out: np.ndarray) -> None:
+    """Write into ``out`` (H, W) the index of the agent on each cell, -1 where there is none."""
+    out[:, :] = -1
     for i in range(pos.shape[0]):
         if onmap[i]:
-            occ[pos[i, 0], pos[i, 1]] = i
-    return occ
+            out[pos[i, 0], pos[i, 1]] = i
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _start(
     timer: np.ndarray, timeout_remove: bool, active: np.ndarray, onmap: np.ndarray, ev: np.ndarray
 ) -> None:
@@ -96,7 +97,7 @@ def _start(
             ev[EV_TIMEOUT, i] = 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _turn(orient: np.ndarray, actions: np.ndarray, active: np.ndarray) -> None:
     """Turns take effect at once; a turning agent does not move this step."""
     for i in range(orient.shape[0]):
@@ -107,12 +108,12 @@ def _turn(orient: np.ndarray, actions: np.ndarray, active: np.ndarray) -> None:
                 orient[i] = (orient[i] + 3) % 4
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _is_move(a: int) -> bool:
     return a in (MOVE_LEFT, MOVE_RIGHT, MOVE_UP, MOVE_DOWN)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _targets(
     pos: np.ndarray,
     orient: np.ndarray,
@@ -148,7 +149,7 @@ def _targets(
     return target, mover
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _break_ties(target: np.ndarray, mover: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Of the movers claiming one cell, only the one with the largest key may enter it."""
     n = target.shape[0]
@@ -164,7 +165,7 @@ def _break_ties(target: np.ndarray, mover: np.ndarray, keys: np.ndarray) -> np.n
     return winner
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _resolve_moves(
     pos: np.ndarray, target: np.ndarray, winner: np.ndarray, occ: np.ndarray
 ) -> None:
@@ -207,7 +208,7 @@ def _resolve_moves(
             pos[i, 1] = target[i, 1]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _consume(
     grid: np.ndarray, pos: np.ndarray, onmap: np.ndarray, rewards: np.ndarray, ev: np.ndarray
 ) -> None:
@@ -219,7 +220,7 @@ def _consume(
             ev[EV_APPLES, i] += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _beam_kind(beam_table: np.ndarray, a: int) -> int:
     """Row of the beam fired by action ``a``, or -1 when ``a`` fires none."""
     for k in range(beam_table.shape[0]):
@@ -228,7 +229,7 @@ def _beam_kind(beam_table: np.ndarray, a: int) -> int:
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _trace_ray(
     grid: np.ndarray,
     occ: np.ndarray,
@@ -267,7 +268,7 @@ def _trace_ray(
             break
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fire_beams(
     grid: np.ndarray,
     pos: np.ndarray,
@@ -334,7 +335,7 @@ def _fire_beams(
     return hit
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _timeouts(
     timer: np.ndarray,
     active: np.ndarray,
@@ -353,7 +354,7 @@ def _timeouts(
             timer[i] -= 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _respawn(
     pos: np.ndarray,
     orient: np.ndarray,
@@ -370,7 +371,8 @@ def _respawn(
     n = pos.shape[0]
     for i in range(n):
         if not active[i] and timer[i] == 0:
-            occ = occupancy(pos, onmap, h, w)
+            occ = np.empty((h, w), dtype=np.int64)
+            occupancy(pos, onmap, occ)
             free = 0
             for s in range(spawn.shape[0]):
                 if occ[spawn[s, 0], spawn[s, 1]] < 0:
@@ -410,23 +412,24 @@ def step_phases(
     u: np.ndarray,  # (B, U) float64 out: this step's uniforms
     active: np.ndarray,  # (B, N) bool out: acted this step
     onmap: np.ndarray,  # (B, N) bool out: on the grid after the timeouts
-    occ: np.ndarray,  # (B, H, W) int64 out: occupancy after the timeouts
+    occ: np.ndarray,  # (B, H, W) int32 out: occupancy after the timeouts
     rewards: np.ndarray,  # (B, N) float64 out
     events: np.ndarray,  # (B, E, N) int32 out
 ) -> None:
     """Phases 1-6 of a step for every env: start, turns, moves, consumption, beams, timeouts."""
-    n_env, h, w = grid.shape
+    n_env = grid.shape[0]
     n = pos.shape[1]
     for b in range(n_env):
         uniforms(rng_state, b, u[b])
         beams[b, :, :] = 0
         _start(timer[b], timeout_remove, active[b], onmap[b], events[b])
         _turn(orient[b], actions[b], active[b])
-        here = occupancy(pos[b], onmap[b], h, w)
+        here = occ[b]  # refilled after each phase that moves agents
+        occupancy(pos[b], onmap[b], here)
         target, mover = _targets(pos[b], orient[b], actions[b], active[b], wall, dirs)
         winner = _break_ties(target, mover, u[b, :n])
         _resolve_moves(pos[b], target, winner, here)
-        here = occupancy(pos[b], onmap[b], h, w)
+        occupancy(pos[b], onmap[b], here)
         _consume(grid[b], pos[b], onmap[b], rewards[b], events[b])
         hit = _fire_beams(
             grid[b],
@@ -447,7 +450,7 @@ def step_phases(
             events[b],
         )
         _timeouts(timer[b], active[b], hit, timeout_k, timeout_remove, onmap[b])
-        occ[b] = occupancy(pos[b], onmap[b], h, w)
+        occupancy(pos[b], onmap[b], here)
 
 
 @numba.njit(cache=True)

@@ -166,7 +166,7 @@ class GridRules:
         The game's environment dynamics for B envs, run once per step after the beams and
         timeouts (and once at reset), before respawns: ``dynamics(grid, occ, u, u_off,
         growth, rivers, offs, params) -> None`` with ``grid`` (B, H, W) uint8 cell codes
-        (:mod:`envs.maps`), changed in place; ``occ`` (B, H, W) int64, the agent index on
+        (:mod:`envs.maps`), changed in place; ``occ`` (B, H, W) int32, the agent index on
         each cell or -1; ``u`` (B, U) float64 uniforms of this step, of which env b may use
         ``u[b, u_off:u_off + len(growth) + dynamics_uniforms]``; ``growth`` (K, 2) and
         ``rivers`` (R, 2) int64 cells where apples can grow and where waste can appear;
