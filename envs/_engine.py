@@ -47,6 +47,7 @@ from envs.grid_rules import (
     grid_rules,
 )
 from envs.maps import APPLE, FLOOR, RIVER, STREAM, WALL, WASTE
+from envs.registry import spawn_seeds
 
 __all__ = [
     "AGENT_COLOURS",
@@ -223,8 +224,7 @@ class Game:
         if isinstance(seeds, (int, np.integer)):
             if count == 1:
                 return [int(seeds)]
-            children = np.random.SeedSequence(int(seeds)).spawn(count)
-            return [int(c.generate_state(1)[0]) for c in children]
+            return list(spawn_seeds(int(seeds), count))
         seq = list(seeds)
         if len(seq) != count:
             raise ShapeError(f"seeds: expected {count} seeds (one per env); got {len(seq)}")

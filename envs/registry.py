@@ -43,6 +43,7 @@ __all__ = [
     "get_game",
     "make_parallel",
     "register_game",
+    "spawn_seeds",
     "unregister_game",
 ]
 
@@ -202,6 +203,21 @@ def get_game(name: str) -> GameSpec:
 def game_names() -> tuple[str, ...]:
     """Names of the registered games, sorted."""
     return tuple(sorted(_GAMES))
+
+
+def spawn_seeds(seed: int, count: int) -> list[int]:
+    """Independent per-env seeds from one root seed: the children of
+    ``numpy.random.SeedSequence(seed)``, one integer each (how batched engines and
+    :class:`envs.vector.VectorEnv` expand a seed).
+
+    Examples
+    --------
+    >>> seeds = spawn_seeds(0, 3)
+    >>> len(set(seeds)), seeds == spawn_seeds(0, 3)
+    (3, True)
+    """
+    children = np.random.SeedSequence(int(seed)).spawn(count)
+    return [int(child.generate_state(1)[0]) for child in children]
 
 
 def make_parallel(name: str, **options: Any) -> Any:

@@ -25,7 +25,7 @@ import numpy as np
 
 from causal_influence.errors import ShapeError, describe
 from envs.episode_stats import EpisodeRecorder
-from envs.registry import get_game
+from envs.registry import get_game, spawn_seeds
 
 __all__ = ["VectorEnv", "make_vector"]
 
@@ -65,8 +65,7 @@ class VectorEnv:
     def _child_seeds(self, seed: int | None) -> list[int | None]:
         if seed is None:
             return [int(s) for s in np.random.SeedSequence().generate_state(self.num_envs)]
-        children = np.random.SeedSequence(seed).spawn(self.num_envs)
-        return [int(c.generate_state(1)[0]) for c in children]
+        return list(spawn_seeds(seed, self.num_envs))
 
     def env_seeds(self, seed: int | None = None) -> list[int | None]:
         """The per-env seeds that ``reset(seed)`` uses (for building matching single envs)."""
