@@ -148,7 +148,13 @@ CLEANING = Beam(CLEAN, CLEANING_BEAM, converts=WASTE, converts_to=RIVER)
 
 
 def beam_table(beams: Sequence[Beam]) -> np.ndarray:
-    """The beams of a game as an int64 array of shape (K, 6) (columns ``BEAM_*``)."""
+    """The beams of a game as an int64 array of shape (K, 6) (columns ``BEAM_*``).
+
+    Examples
+    --------
+    >>> beam_table([PENALTY, CLEANING])[:, [BEAM_ACTION, BEAM_CONVERTS]].tolist()
+    [[7, -1], [8, 3]]
+    """
     return np.array([b.row() for b in beams], dtype=np.int64).reshape(len(beams), 6)
 
 
@@ -222,6 +228,22 @@ def register_grid_game(
     -------
     GameSpec
         The registered entry.
+
+    Examples
+    --------
+    A Harvest whose FIRE is free (the rules of :mod:`envs.harvest` with one beam changed):
+
+    >>> import dataclasses
+    >>> from envs import harvest, make_vector
+    >>> from envs.registry import unregister_game
+    >>> free_fire = dataclasses.replace(PENALTY, costs_user=False)
+    >>> rules = dataclasses.replace(harvest.RULES, beams=(free_fire,))
+    >>> spec = register_grid_game("harvest_free_fire", rules, module=None)
+    >>> venv = make_vector("harvest_free_fire", 1, seed=0, map="small_harvest", num_agents=1)
+    >>> _ = venv.reset()
+    >>> float(venv.step([[FIRE]])[1][0, 0])  # no fire cost, nobody hit
+    0.0
+    >>> _ = unregister_game("harvest_free_fire")
     """
     from envs._engine import Game
     from envs.config import SSDConfig

@@ -191,6 +191,11 @@ def get_game(name: str) -> GameSpec:
     ------
     ConfigError
         When no game of that name is registered (the message lists the registered ones).
+
+    Examples
+    --------
+    >>> get_game("cleanup").make_config(map="small_cleanup", num_agents=2).action_names[-1]
+    'CLEAN'
     """
     if name not in _GAMES:
         raise ConfigError(
