@@ -1,5 +1,9 @@
 """Harvest and Cleanup: sequential social dilemmas on the PettingZoo API, with a batched form.
 
+Games are entries of a registry (:mod:`envs.registry`); :func:`make_vector` and
+:func:`make_parallel` build any registered game by name. The mechanics are described in
+docs/envs.md.
+
 Examples
 --------
 >>> from envs import harvest_v0
@@ -11,10 +15,11 @@ Examples
 from envs import cleanup, harvest
 from envs._engine import Game, StepResult
 from envs.config import ACTION_NAMES, SSDConfig, cleanup_config, harvest_config
+from envs.episode_stats import EpisodeRecorder, episode_statistics
 from envs.maps import MAPS, parse_map
-from envs.recording import RecordTrajectories
+from envs.record_wrapper import RecordTrajectories
+from envs.registry import GameSpec, game_names, get_game, make_parallel, register_game
 from envs.render import record_episode, save_gif
-from envs.stats import EpisodeRecorder, episode_statistics
 from envs.vector import VectorEnv, make_vector
 
 #: Versioned names, as PettingZoo modules are usually imported.
@@ -26,6 +31,7 @@ __all__ = [
     "MAPS",
     "EpisodeRecorder",
     "Game",
+    "GameSpec",
     "RecordTrajectories",
     "SSDConfig",
     "StepResult",
@@ -34,11 +40,15 @@ __all__ = [
     "cleanup_config",
     "cleanup_v0",
     "episode_statistics",
+    "game_names",
+    "get_game",
     "harvest",
     "harvest_config",
     "harvest_v0",
+    "make_parallel",
     "make_vector",
     "parse_map",
     "record_episode",
+    "register_game",
     "save_gif",
 ]

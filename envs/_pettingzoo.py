@@ -1,4 +1,9 @@
-"""PettingZoo ``ParallelEnv`` over the shared rule engine (one environment, B = 1)."""
+"""PettingZoo ``ParallelEnv`` over the gridworld engine (one environment, B = 1).
+
+The game is looked up by name in the registry (:mod:`envs.registry`): its entry builds the
+configuration and the engine, so a registered gridworld game gets its PettingZoo env from a
+subclass that only sets ``_game_name`` and ``metadata["name"]`` (see :mod:`envs.harvest`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from causal_influence.errors import ConfigError
-from envs._engine import EVENT_NAMES, Game
 from envs.config import SSDConfig
-from envs.stats import EpisodeRecorder
+from envs.episode_stats import EpisodeRecorder
+from envs.grid_rules import STAY
+from envs.registry import get_game
 
 __all__ = ["SSDParallelEnv"]
 
@@ -46,8 +52,9 @@ class SSDParallelEnv(ParallelEnv):
         max_cycles: int | None = None,
         **config_overrides: Any,
     ) -> None:
+        spec = get_game(self._game_name)
         if config is None:
-            config = SSDConfig(game=self._game_name, **config_overrides)  # type: ignore[arg-type]
+            config = spec.make_config(**config_overrides)
         elif config_overrides:
             config = config.replace(**config_overrides)
         if config.game != self._game_name:
@@ -64,8 +71,10 @@ class SSDParallelEnv(ParallelEnv):
         self.max_cycles = config.max_cycles
         self.possible_agents = [f"agent_{i}" for i in range(config.num_agents)]
         self.agents: list[str] = []
-        self._game = Game(config, 1)
-        self._recorder = EpisodeRecorder(1, config.num_agents, config.max_cycles)
+        self._game = spec.make_engine(config, 1)
+        self._recorder = EpisodeRecorder(
+            1, config.num_agents, config.max_cycles, event_names=self._game.event_names
+        )
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._needs_seed = True
         self._obs_space = self._build_obs_space()
@@ -138,7 +147,7 @@ class SSDParallelEnv(ParallelEnv):
         if not self.agents:
             raise ConfigError("step() called on a finished episode; call reset() first")
         cfg = self.config
-        acts = np.full((1, cfg.num_agents), 4, dtype=np.int64)
+        acts = np.full((1, cfg.num_agents), STAY, dtype=np.int64)
         msgs = np.zeros((1, cfg.num_agents), dtype=np.int64) if cfg.num_symbols else None
         for i, agent in enumerate(self.possible_agents):
             if agent not in actions:
@@ -155,7 +164,7 @@ class SSDParallelEnv(ParallelEnv):
         rewards = {agent: float(out.rewards[0, i]) for i, agent in enumerate(self.possible_agents)}
         per_agent = out.event_array[0].T.tolist()  # N lists of event counts
         infos: dict[str, Any] = {
-            agent: dict(zip(EVENT_NAMES, per_agent[i], strict=True))
+            agent: dict(zip(self._game.event_names, per_agent[i], strict=True))
             for i, agent in enumerate(self.possible_agents)
         }
         if done:

@@ -1,9 +1,11 @@
-"""Frozen configuration of Harvest and Cleanup.
+"""Frozen configuration of the gridworld games (Harvest, Cleanup and any registered one).
 
-Defaults are the reference rule set (ENVS.md section 1): 5 agents, 15x15 views, beams of
-length 5, -50 per hit and -1 per FIRE, no hit timeout, Moore-neighbourhood regrowth, beams
-invisible in observations, 1000-step episodes, no message channel. Every non-defect choice of
-the reference is an option here.
+Defaults are the rule set of the reference code of Jaques et al. 2019 (docs/envs.md): 5
+agents, 15x15 views, beams of length 5, -50 per hit and -1 per FIRE, no hit timeout,
+Moore-neighbourhood regrowth, beams invisible in observations, 1000-step episodes, no message
+channel. Every choice of the reference that is not a defect is an option here (docs/envs.md,
+"Where we differ from the reference"). The game's actions and default map come from its entry
+in the registry (:func:`envs.grid_rules.grid_rules`).
 
 Examples
 --------
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from causal_influence.errors import ConfigError
+from envs.grid_rules import ACTION_NAMES, CLEAN, FIRE, STAY, GridRules, grid_rules
 from envs.maps import MAPS, ParsedMap, parse_map
 
 __all__ = [
@@ -32,19 +35,6 @@ __all__ = [
     "harvest_config",
 ]
 
-ACTION_NAMES: tuple[str, ...] = (
-    "MOVE_LEFT",
-    "MOVE_RIGHT",
-    "MOVE_UP",
-    "MOVE_DOWN",
-    "STAY",
-    "TURN_CLOCKWISE",
-    "TURN_COUNTERCLOCKWISE",
-    "FIRE",
-    "CLEAN",
-)
-STAY, FIRE, CLEAN = 4, 7, 8
-
 
 @dataclass(frozen=True)
 class SSDConfig:
@@ -52,10 +42,12 @@ class SSDConfig:
 
     Attributes
     ----------
-    game : {"harvest", "cleanup"}
+    game : str
+        A registered gridworld game (``"harvest"``, ``"cleanup"``;
+        :func:`envs.registry.game_names`).
     map : str or tuple of str
         A name from :data:`envs.maps.MAPS` or the rows of an ASCII map; defaults to the
-        reference map of the game.
+        game's map (``GridRules.default_map``).
     num_agents : int
         Number of agents (at most the number of spawn points).
     view_radius : int
@@ -87,8 +79,11 @@ class SSDConfig:
         temporally smoothed rewards e(t) = smoothing * e(t-1) + r(t); all 0 = off.
     """
 
-    game: Literal["harvest", "cleanup"] = field(
-        default="harvest", metadata={"help": "The game: 'harvest' or 'cleanup'."}
+    game: str = field(
+        default="harvest",
+        metadata={
+            "help": "The game: a gridworld game registered in envs.registry (harvest, cleanup)."
+        },
     )
     map: str | tuple[str, ...] | None = field(
         default=None,
@@ -196,10 +191,9 @@ class SSDConfig:
     _parsed: ParsedMap | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.game not in ("harvest", "cleanup"):
-            raise ConfigError(f"game: expected 'harvest' or 'cleanup'; got {self.game!r}")
+        rules = grid_rules(self.game)
         if self.map is None:
-            object.__setattr__(self, "map", self.game)
+            object.__setattr__(self, "map", rules.default_map)
         if isinstance(self.map, list):
             object.__setattr__(self, "map", tuple(self.map))
         parsed = parse_map(self.map)  # type: ignore[arg-type]
@@ -240,9 +234,14 @@ class SSDConfig:
         return self._parsed
 
     @property
+    def rules(self) -> GridRules:
+        """The game's rules, from the registry."""
+        return grid_rules(self.game)
+
+    @property
     def num_actions(self) -> int:
-        """8 for Harvest (no CLEAN), 9 for Cleanup."""
-        return 8 if self.game == "harvest" else 9
+        """Number of actions of the game: 8 for Harvest (no CLEAN), 9 for Cleanup."""
+        return len(self.rules.action_names)
 
     @property
     def view_size(self) -> int:
@@ -251,7 +250,8 @@ class SSDConfig:
 
     @property
     def action_names(self) -> tuple[str, ...]:
-        return ACTION_NAMES[: self.num_actions]
+        """Names of the game's actions, by id."""
+        return self.rules.action_names
 
     @property
     def map_name(self) -> str:

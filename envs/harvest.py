@@ -21,7 +21,11 @@ Rules follow the reference code of Jaques et al. 2019 (sequential_social_dilemma
 its defects fixed: egocentric views are consistent for every facing (the reference shows
 LEFT/RIGHT views upside down), two agents never share a cell, any number of agents that fits
 the spawn points works, and inequity aversion has the Hughes et al. 2018 sign. Options (all
-reference values by default) are fields of :class:`envs.config.SSDConfig`.
+reference values by default) are fields of :class:`envs.config.SSDConfig`. The mechanics are
+described in docs/envs.md ("Harvest: regrowth" for the rule of this module).
+
+This module is also the game's entry in the registry: its rules (:data:`RULES`: the eight
+actions, the FIRE beam and :func:`regrowth`) are registered under ``"harvest"``.
 
 Citation: Jaques et al., "Social Influence as Intrinsic Motivation for Multi-Agent Deep
 Reinforcement Learning", ICML 2019; Perolat et al., NeurIPS 2017 (the Harvest game).
@@ -39,11 +43,67 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numba
+import numpy as np
 from pettingzoo.utils import parallel_to_aec, wrappers
 
 from envs._pettingzoo import SSDParallelEnv
+from envs.grid_rules import MOVEMENT_ACTIONS, PENALTY, GridRules, register_grid_game
+from envs.maps import APPLE, FLOOR
 
-__all__ = ["env", "parallel_env", "raw_env"]
+__all__ = ["RULES", "env", "parallel_env", "raw_env", "regrowth"]
+
+
+@numba.njit(cache=True)
+def regrowth(
+    grid: np.ndarray,
+    occ: np.ndarray,
+    u: np.ndarray,
+    u_off: int,
+    growth: np.ndarray,
+    rivers: np.ndarray,
+    offs: np.ndarray,
+    params: np.ndarray,
+) -> None:
+    """Apples regrow on empty, unoccupied apple cells of B envs (docs/envs.md, "Harvest: regrowth").
+
+    A cell with n apples among its neighbours (``offs``) grows one with probability
+    ``params[min(n, 3)]`` (the config's ``regrowth_probs``), drawn with ``u[b, u_off + cell]``.
+    Arguments as in :class:`envs.grid_rules.GridRules` (``rivers`` is not used).
+    """
+    h, w = grid.shape[1], grid.shape[2]
+    for b in range(grid.shape[0]):
+        for c in range(growth.shape[0]):
+            r0, c0 = growth[c, 0], growth[c, 1]
+            if grid[b, r0, c0] != FLOOR or occ[b, r0, c0] >= 0:
+                continue
+            n = 0
+            for o in range(offs.shape[0]):
+                rr, cc = r0 + offs[o, 0], c0 + offs[o, 1]
+                if 0 <= rr < h and 0 <= cc < w and grid[b, rr, cc] == APPLE:
+                    n += 1
+            if u[b, u_off + c] < params[min(n, 3)]:
+                grid[b, r0, c0] = APPLE
+
+
+def _regrowth_params(config: Any) -> np.ndarray:
+    return np.array(config.regrowth_probs, dtype=np.float64)
+
+
+#: Harvest's rules. It draws two uniforms per step it does not use, so that its random stream
+#: is the one it had when Harvest and Cleanup shared one dynamics layout (same seeds, same
+#: episodes).
+RULES = GridRules(
+    action_names=(*MOVEMENT_ACTIONS, "FIRE"),
+    beams=(PENALTY,),
+    dynamics=regrowth,
+    dynamics_params=_regrowth_params,
+    dynamics_uniforms=2,
+    default_map="harvest",
+)
+register_grid_game(
+    "harvest", RULES, module=__name__, summary="common-pool resource: apples regrow near apples"
+)
 
 
 class parallel_env(SSDParallelEnv):

@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from causal_influence.errors import ShapeError, describe
+from causal_influence.io import atomic_write
 
 __all__ = ["record_episode", "save_gif"]
 
@@ -33,7 +33,7 @@ def save_gif(
     fps: float = 10.0,
     scale: int = 8,
 ) -> Path:
-    """Write frames as an animated GIF (atomically: temporary file, then rename).
+    """Write frames as an animated GIF, atomically (:func:`causal_influence.io.atomic_write`).
 
     Parameters
     ----------
@@ -60,21 +60,17 @@ def save_gif(
         images.append(Image.fromarray(big))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".gif", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_write(out) as (tmp,):
+        # The temporary name does not end in .gif, so the format is named explicitly.
         images[0].save(
             tmp,
+            format="GIF",
             save_all=True,
             append_images=images[1:],
             duration=int(1000 / fps),
             loop=0,
             optimize=False,
         )
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return out
 
 

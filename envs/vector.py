@@ -1,4 +1,8 @@
-"""Batched form of Harvest and Cleanup: B environments stepped as arrays (what training uses).
+"""Batched form of the registered games: B environments stepped as arrays (what training uses).
+
+:func:`make_vector` looks the game up in the registry (:mod:`envs.registry`) and wraps its
+batched engine (the gridworld :class:`envs._engine.Game` for Harvest and Cleanup, or a game's
+own engine) in a :class:`VectorEnv` with auto-reset and episode statistics.
 
 Examples
 --------
@@ -20,9 +24,8 @@ from typing import Any
 import numpy as np
 
 from causal_influence.errors import ShapeError, describe
-from envs._engine import Game
-from envs.config import SSDConfig, cleanup_config, harvest_config
-from envs.stats import EpisodeRecorder
+from envs.episode_stats import EpisodeRecorder
+from envs.registry import get_game, spawn_seeds
 
 __all__ = ["VectorEnv", "make_vector"]
 
@@ -32,7 +35,9 @@ class VectorEnv:
 
     Parameters
     ----------
-    config : SSDConfig
+    config : SSDConfig or the config of another registered game
+        Its ``game`` names the registry entry whose engine is built
+        (:class:`envs.registry.GameConfig`).
     num_envs : int
     seed : int, optional
         Root seed; env b gets the b-th child of ``numpy.random.SeedSequence(seed)``.
@@ -47,19 +52,20 @@ class VectorEnv:
     are reset at once; the observation returned for them is the first of their next episode.
     """
 
-    def __init__(self, config: SSDConfig, num_envs: int, *, seed: int | None = None) -> None:
+    def __init__(self, config: Any, num_envs: int, *, seed: int | None = None) -> None:
         self.config = config
         self.num_envs = int(num_envs)
         self.num_agents = config.num_agents
-        self.game = Game(config, self.num_envs)
+        self.game = get_game(config.game).make_engine(config, self.num_envs)
         self._seed = seed
-        self.recorder = EpisodeRecorder(self.num_envs, self.num_agents, config.max_cycles)
+        self.recorder = EpisodeRecorder(
+            self.num_envs, self.num_agents, config.max_cycles, event_names=self.game.event_names
+        )
 
     def _child_seeds(self, seed: int | None) -> list[int | None]:
         if seed is None:
             return [int(s) for s in np.random.SeedSequence().generate_state(self.num_envs)]
-        children = np.random.SeedSequence(seed).spawn(self.num_envs)
-        return [int(c.generate_state(1)[0]) for c in children]
+        return list(spawn_seeds(seed, self.num_envs))
 
     def env_seeds(self, seed: int | None = None) -> list[int | None]:
         """The per-env seeds that ``reset(seed)`` uses (for building matching single envs)."""
@@ -117,8 +123,22 @@ class VectorEnv:
 def make_vector(
     game: str, num_envs: int, *, seed: int | None = None, **config_overrides: Any
 ) -> VectorEnv:
-    """Build a :class:`VectorEnv` of ``"harvest"`` or ``"cleanup"`` with config overrides."""
-    factory = {"harvest": harvest_config, "cleanup": cleanup_config}
-    if game not in factory:
-        raise ShapeError(f"game: expected 'harvest' or 'cleanup'; got {game!r}")
-    return VectorEnv(factory[game](**config_overrides), num_envs, seed=seed)
+    """Build a :class:`VectorEnv` of a registered game (``"harvest"``, ``"cleanup"``, ...).
+
+    Parameters
+    ----------
+    game : str
+        A name of :func:`envs.registry.game_names`.
+    num_envs : int
+        B.
+    seed : int, optional
+        Root seed of the envs.
+    **config_overrides
+        Fields of the game's configuration.
+
+    Raises
+    ------
+    ConfigError
+        When no game of that name is registered.
+    """
+    return VectorEnv(get_game(game).make_config(**config_overrides), num_envs, seed=seed)

@@ -1,4 +1,9 @@
-"""Rules of Harvest and Cleanup against the behaviours of ENVS.md section 3."""
+"""Rules of Harvest and Cleanup, checked scenario by scenario (docs/envs.md).
+
+Most scenarios are those of the reference code's own test suite, replayed on its small test maps
+(docs/envs.md, "Maps"); statistical ones use many envs at once and a binomial tolerance. Each
+section below names the section of docs/envs.md whose rules it checks.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +53,7 @@ def step(g: Game, *actions: int):
     return g.step(np.tile(np.array(actions, dtype=np.int64), (g.num_envs, 1)))
 
 
-# --------------------------------------------------------------------------- maps
+# --------------------------------------------------------------------------- maps (docs: "Maps")
 
 
 def test_reference_map_counts() -> None:
@@ -68,7 +73,7 @@ def test_reference_map_counts() -> None:
         harvest_config(map="mini_harvest", num_agents=3)
 
 
-# --------------------------------------------------------------------------- movement
+# ------------------------------------------ movement (docs: "Movement", "Conflicts")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +160,8 @@ def test_cycle_of_four_rotates_and_blocked_cycle_stays() -> None:
 
 
 def test_blocked_chain_stays_and_no_double_occupancy() -> None:
-    # ENVS.md 1.8 defect scenario: C is blocked by D (turning), so the tie winner must not enter.
+    # docs/envs.md, "Conflicts", rule 3: the reference's double-occupancy case. C is blocked by D
+    # (turning), so the winner of the A/B tie must not enter C's cell.
     b = 500
     g = game(map="base_map_1", num_agents=4, num_envs=b)
     place(g, [((2, 2), UP), ((2, 4), UP), ((2, 3), UP), ((1, 3), UP)])
@@ -169,7 +175,7 @@ def test_blocked_chain_stays_and_no_double_occupancy() -> None:
     assert positions(g) == [(2, 1), (1, 1)]
 
 
-# --------------------------------------------------------------------------- beams
+# --------------------------------------------------------- beams (docs: "Beams", "Rewards")
 
 FOOTPRINTS = {
     UP: [
@@ -264,7 +270,7 @@ def test_cleaning_under_an_agent_and_beams_add_up() -> None:
     assert abs((g.grid[:, 3, 1] == 3).mean() - p) < 5 * math.sqrt(p * (1 - p) / b)
 
 
-# --------------------------------------------------------------------------- dynamics
+# ----------------- dynamics (docs: "Harvest: regrowth", "Cleanup: pollution and the orchard")
 
 
 def test_harvest_regrowth_probability_matches_neighbour_rule() -> None:
@@ -335,7 +341,7 @@ def test_waste_can_appear_under_an_agent() -> None:
     assert 0 < (g.grid[:, 3, 1] == 3).mean() < 0.5
 
 
-# --------------------------------------------------------------------------- observations
+# ---------------------------------------- observations (docs: "Observations", "Visibility")
 
 
 @pytest.mark.parametrize("obs_type", ["rgb", "symbolic"])
@@ -403,7 +409,7 @@ def test_twelve_agents_have_distinct_colours() -> None:
             assert img[r, c].tolist() == g._agent_cols[i].tolist()
 
 
-# --------------------------------------------------------------------------- options
+# ------------------------------------------- options (docs: "Options", "Reward transforms")
 
 
 def test_inequity_aversion_has_the_hughes_sign() -> None:
@@ -445,7 +451,7 @@ def test_beams_visible_in_observations_when_enabled() -> None:
     assert not (g.observations()["view"][0, 1] == [255, 255, 0]).all(-1).any()
 
 
-# --------------------------------------------------------------------------- batched form
+# ------------------------------------------- batched form (docs: "Episodes and randomness")
 
 
 def test_batched_matches_independent_single_envs_across_resets() -> None:

@@ -26,7 +26,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from envs import harvest
->>> from envs.recording import RecordTrajectories
+>>> from envs.record_wrapper import RecordTrajectories
 >>> env = RecordTrajectories(harvest.parallel_env(map="small_harvest", num_agents=2,
 ...                                               obs_type="symbolic", max_cycles=3))
 >>> obs, infos = env.reset(seed=0)

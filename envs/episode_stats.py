@@ -1,4 +1,4 @@
-"""Episode statistics: per-agent counters and the social outcomes of METRICS.md.
+"""Episode statistics: per-agent counters and the social outcomes of each episode.
 
 The social-outcome formulas (utilitarian, equality, sustainability, peace) live in
 :mod:`causal_influence.social`; this module records what they need while envs run and adds the
@@ -7,7 +7,7 @@ event counters (apples eaten, FIRE uses, hits taken and given, cells cleaned, ti
 Examples
 --------
 >>> import numpy as np
->>> from envs.stats import episode_statistics
+>>> from envs.episode_stats import episode_statistics
 >>> rewards = np.array([[1.0, 0.0], [0.0, 1.0]])
 >>> stats = episode_statistics(rewards, {"apples": np.array([[1, 0], [0, 1]])})
 >>> stats["collective_return"], stats["apples"]
@@ -17,12 +17,14 @@ Examples
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from causal_influence.errors import EstimatorWarning, ShapeError, describe
 from causal_influence.social import social_outcomes
+from envs.grid_rules import EVENT_NAMES
 
 __all__ = ["EpisodeRecorder", "episode_statistics"]
 
@@ -79,14 +81,22 @@ class EpisodeRecorder:
     num_envs, num_agents : int
     max_steps : int
         Longest episode (the buffer length).
+    event_names : sequence of str
+        Names of the engine's event counters, in the order of its ``event_array`` (default:
+        the gridworld counters of :data:`envs.grid_rules.EVENT_NAMES`).
     """
 
-    def __init__(self, num_envs: int, num_agents: int, max_steps: int) -> None:
-        from envs._engine import EVENT_NAMES
-
-        self.names = EVENT_NAMES
+    def __init__(
+        self,
+        num_envs: int,
+        num_agents: int,
+        max_steps: int,
+        *,
+        event_names: Sequence[str] = EVENT_NAMES,
+    ) -> None:
+        self.names = tuple(event_names)
         self.rewards = np.zeros((num_envs, max_steps, num_agents), dtype=np.float64)
-        self.events = np.zeros((num_envs, max_steps, len(EVENT_NAMES), num_agents), np.int32)
+        self.events = np.zeros((num_envs, max_steps, len(self.names), num_agents), np.int32)
         self.lengths = np.zeros(num_envs, dtype=np.int64)
         self.max_steps = max_steps
         self._idx = np.arange(num_envs)
