@@ -10,6 +10,8 @@ field                      array of shape              meaning
 ``episode_ids``            (T,) int64                  episode of each step (contiguous blocks)
 ``t``                      (T,) int64                  step within its episode (+1 per step)
 ``messages``               (T, N) int64, optional      symbol sent by each agent, in [0, M)
+``context``                (T, N) int64, optional      context label each agent sees, in
+                                                       [0, G); -1 = no context
 ``logits``                 (T, N, A) float, optional   policy logits of each agent
 ``message_logits``         (T, N, M) float, optional   message-head logits of each agent
 ``visible``                (T, N, N) bool, optional    ``visible[t, i, j]``: j in i's view
@@ -20,8 +22,8 @@ field                      array of shape              meaning
 =========================  ==========================  ========================================
 
 plus :class:`TrajectoryMeta` (agent ids ``agent_0 ... agent_{N-1}``, ``num_actions`` A,
-``num_symbols`` M, action and symbol names, env name and version, seed and a free-form,
-JSON-serialisable ``extra`` dict).
+``num_symbols`` M, ``num_contexts`` G, action, symbol and context names, env name and
+version, seed and a free-form, JSON-serialisable ``extra`` dict).
 
 Shapes, dtypes and ranges are checked **once, when a trajectory is built**, with typed errors
 (:class:`~causal_influence.errors.ShapeError`, :class:`~causal_influence.errors.DTypeError`,

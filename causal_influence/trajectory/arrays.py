@@ -225,21 +225,29 @@ def check_shape(arr: np.ndarray, name: str, expected: tuple[Any, ...], text: str
 
 
 def check_range(
-    arr: np.ndarray, name: str, size: int, size_name: str, agent_ids: Sequence[str]
+    arr: np.ndarray,
+    name: str,
+    size: int,
+    size_name: str,
+    agent_ids: Sequence[str],
+    *,
+    low: int = 0,
 ) -> None:
-    """Raise a located ShapeError unless every label of ``arr`` lies in [0, size)."""
+    """Raise a located ShapeError unless every label of ``arr`` lies in [low, size)
+    (``low=-1`` admits -1 as "no label")."""
     if arr.size == 0:
         return
-    if int(arr.min()) >= 0 and int(arr.max()) < size:
+    if int(arr.min()) >= low and int(arr.max()) < size:
         return
-    idx = first_true((arr < 0) | (arr >= size))
+    idx = first_true((arr < low) | (arr >= size))
     if idx is None:
         return
+    missing = " (-1 = no label)" if low == -1 else ""
     raise located_error(
         ShapeError,
         name,
-        f"{name}: expected values in [0, {size_name}={size}); got {int(arr[idx])} at "
-        f"{describe_index(idx, agent_ids)}; check the data or set {size_name}",
+        f"{name}: expected values in [{low}, {size_name}={size}){missing}; got {int(arr[idx])} "
+        f"at {describe_index(idx, agent_ids)}; check the data or set {size_name}",
         idx,
     )
 

@@ -155,6 +155,8 @@ def _dataframe_columns(df: pd.DataFrame, origin: TableOrigin) -> dict[str, np.nd
     out["reward"] = _numeric_column(df["reward"], "reward", origin)
     if "message" in present:
         out["message"] = _int_column(df, "message", origin)
+    if "context" in present:
+        out["context"] = _label_column(df, "context", origin)
     for fname, (col, prefix) in VECTOR_COLUMNS.items():
         if col in present:
             out[col] = _cells_to_matrix(df[col], col, origin)
@@ -200,6 +202,34 @@ def _int_column(
         col,
         f"expected an integer column; got dtype {s.dtype}{hint}; convert with "
         f"df[{col!r}].astype(int)",
+    )
+
+
+def _label_column(df: pd.DataFrame, col: str, origin: TableOrigin) -> np.ndarray:
+    """An integer label column as int64 where a missing value (NA, or NaN in a float column
+    of whole numbers, as pandas makes of an int column with gaps) means "no label": -1."""
+    import pandas as pd
+
+    s = df[col]
+    na = s.isna().to_numpy()
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return np.where(na, -1, s.fillna(-1).to_numpy(dtype=np.int64))
+    if pd.api.types.is_float_dtype(s.dtype):
+        vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        row = _first_bad(~na & (~np.isfinite(vals) | (vals != np.round(vals))))
+        if row is None:
+            return np.where(na, -1, np.nan_to_num(vals, nan=-1.0)).astype(np.int64)
+        raise origin.fail(
+            DTypeError,
+            col,
+            f"expected whole-number labels (NaN for none); got {float(vals[row])}",
+            row,
+        )
+    raise origin.fail(
+        DTypeError,
+        col,
+        f"expected an integer column (NaN or -1 for no label); got dtype {s.dtype}; convert "
+        f"with df[{col!r}].astype(float)",
     )
 
 

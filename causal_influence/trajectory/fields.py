@@ -74,16 +74,17 @@ def optional_arrays(
 ) -> dict[str, np.ndarray]:
     """The optional fields given (not None) converted to their dtypes, shapes checked.
 
-    ``messages`` is converted and checked first, then the float fields, ``visible`` and
-    ``obs`` are converted, then their shapes checked: (T, N, A), (T, N, M),
+    ``messages`` and ``context`` are converted and checked first, then the float fields,
+    ``visible`` and ``obs`` are converted, then their shapes checked: (T, N, A), (T, N, M),
     (T, N, N, K, A), (T, N, N), (T, N, N) and (T, N, ...).
     """
     tn = f"(T, N) = ({num_steps}, {num_agents})"
     lead = (num_steps, num_agents)
     arrays: dict[str, np.ndarray] = {}
-    if inputs.get("messages") is not None:
-        arrays["messages"] = int_array(inputs["messages"], "messages")
-        check_shape(arrays["messages"], "messages", lead, tn)
+    for name in ("messages", "context"):
+        if inputs.get(name) is not None:
+            arrays[name] = int_array(inputs[name], name)
+            check_shape(arrays[name], name, lead, tn)
     for name in _FLOAT_FIELDS:
         if inputs.get(name) is not None:
             arrays[name] = float_array(inputs[name], name)
@@ -120,12 +121,14 @@ def infer_metadata(
     ``agent_ids`` defaults to ``agent_0 ... agent_{N-1}``; ``num_actions`` to
     ``len(action_names)``, else the last axis of ``logits`` / ``counterfactual_logits``;
     ``num_symbols`` to ``len(symbol_names)``, else the last axis of ``message_logits``, else
-    0 unless messages were given. The agent ids must number N.
+    0 unless messages were given; ``num_contexts`` to ``len(context_names)``, else 0 unless
+    a context was given. The agent ids must number N.
 
     Raises
     ------
     ConfigError
-        If ``num_actions`` (or, with messages, ``num_symbols``) cannot be inferred.
+        If ``num_actions`` (or, with messages, ``num_symbols``; with a context,
+        ``num_contexts``) cannot be inferred.
     ShapeError
         If the agent ids do not number N.
     """
@@ -157,6 +160,17 @@ def infer_metadata(
             )
         else:
             kw["num_symbols"] = 0
+    if kw.get("num_contexts") is None:
+        if kw.get("context_names") is not None:
+            kw["num_contexts"] = len(tuple(kw["context_names"]))
+        elif "context" in arrays:
+            raise ConfigError(
+                "num_contexts: a context was given but the number of context labels cannot be "
+                "inferred (no context_names); pass num_contexts=G (labels in [0, G), -1 for "
+                "no context)"
+            )
+        else:
+            kw["num_contexts"] = 0
     meta = TrajectoryMeta(**kw)
     if meta.num_agents != num_agents:
         raise ShapeError(
@@ -173,7 +187,7 @@ def check_against_metadata(arrays: Mapping[str, np.ndarray], meta: TrajectoryMet
     ------
     ShapeError
         A last axis that is not ``num_actions`` / ``num_symbols``, no counterfactual value,
-        actions or messages out of range.
+        actions or messages out of range, context labels outside [-1, ``num_contexts``).
     InvalidDistributionError
         NaN or +inf in any logits; a row of ``logits`` or ``message_logits`` all -inf.
     """
@@ -200,6 +214,10 @@ def check_against_metadata(arrays: Mapping[str, np.ndarray], meta: TrajectoryMet
     check_range(arrays["actions"], "actions", a_size, "num_actions", agent_ids)
     if "messages" in arrays:
         check_range(arrays["messages"], "messages", m_size, "num_symbols", agent_ids)
+    if "context" in arrays:
+        check_range(
+            arrays["context"], "context", meta.num_contexts, "num_contexts", agent_ids, low=-1
+        )
     for name in ("logits", "message_logits"):
         if name in arrays:
             check_logits(arrays[name], name, agent_ids, rows=True)

@@ -44,6 +44,8 @@ COMPATIBLE_FIELDS: tuple[str, ...] = (
     "num_symbols",
     "action_names",
     "symbol_names",
+    "num_contexts",
+    "context_names",
     "env_name",
     "env_version",
 )
@@ -148,6 +150,11 @@ class TrajectoryMeta:
         Message vocabulary size M (0 = no message channel); messages lie in [0, M).
     action_names, symbol_names : tuple of str or None
         Names of the A actions and M symbols.
+    num_contexts : int
+        Number of context labels G (0 = no context recorded); the ``context`` field holds
+        labels in [0, G), or -1 where an agent sees no context.
+    context_names : tuple of str or None
+        Names of the G context labels (e.g. the landmark a speaker is shown).
     env_name, env_version : str or None
         Environment that produced the data (e.g. ``"harvest"``, ``"v0"``).
     seed : int or None
@@ -171,6 +178,8 @@ class TrajectoryMeta:
     num_symbols: int = 0
     action_names: tuple[str, ...] | None = None
     symbol_names: tuple[str, ...] | None = None
+    num_contexts: int = 0
+    context_names: tuple[str, ...] | None = None
     env_name: str | None = None
     env_version: str | None = None
     seed: int | None = None
@@ -184,8 +193,13 @@ class TrajectoryMeta:
         num_symbols = _opt_int(self.num_symbols, "num_symbols", minimum=0)
         action_names = _names(self.action_names, "action_names")
         symbol_names = _names(self.symbol_names, "symbol_names")
+        context_names = _names(self.context_names, "context_names")
+        num_contexts = _opt_int(self.num_contexts, "num_contexts", minimum=0)
+        if num_contexts is None:
+            num_contexts = len(context_names) if context_names is not None else 0
         _check_name_count(action_names, "action_names", num_actions, "num_actions")
         _check_name_count(symbol_names, "symbol_names", num_symbols, "num_symbols")
+        _check_name_count(context_names, "context_names", num_contexts, "num_contexts")
         env_name = _env_text(self.env_name, "env_name")
         env_version = _env_text(self.env_version, "env_version")
         seed = _opt_int(self.seed, "seed", minimum=-(2**63))
@@ -196,6 +210,8 @@ class TrajectoryMeta:
             "num_symbols": num_symbols,
             "action_names": action_names,
             "symbol_names": symbol_names,
+            "num_contexts": num_contexts,
+            "context_names": context_names,
             "env_name": env_name,
             "env_version": env_version,
             "seed": seed,

@@ -35,6 +35,7 @@ EPISODE_FIELDS: tuple[str, ...] = ("episode_ids", "t")
 #: Optional per-step fields, each of shape (T, N, ...).
 OPTIONAL_FIELDS: tuple[str, ...] = (
     "messages",
+    "context",
     "logits",
     "message_logits",
     "visible",
@@ -46,7 +47,12 @@ OPTIONAL_FIELDS: tuple[str, ...] = (
 ARRAY_FIELDS: tuple[str, ...] = REQUIRED_FIELDS + EPISODE_FIELDS + OPTIONAL_FIELDS
 
 #: Long-table column of each per-agent scalar field.
-SCALAR_COLUMNS: dict[str, str] = {"actions": "action", "rewards": "reward", "messages": "message"}
+SCALAR_COLUMNS: dict[str, str] = {
+    "actions": "action",
+    "rewards": "reward",
+    "messages": "message",
+    "context": "context",
+}
 #: Long-table columns of each per-agent vector field: (list column, prefix of wide columns).
 VECTOR_COLUMNS: dict[str, tuple[str, str]] = {
     "logits": ("logits", "logit"),

@@ -61,6 +61,11 @@ class Trajectory:
         Step within the episode (default 0, 1, ... from each episode start); must grow by 1.
     messages : array_like of int, shape (T, N), optional
         Symbol each agent sent, in [0, num_symbols).
+    context : array_like of int, shape (T, N), optional
+        Context label each agent sees at each step (the target a speaker is shown, a goal, a
+        feature of its observation), in [0, num_contexts), or -1 where the agent sees no
+        context. Grounded information and conditional coordination
+        (:mod:`causal_influence.communication`) read it.
     logits : array_like of float, shape (T, N, A), optional
         Policy logits (no NaN, no +inf, at least one finite entry per row).
     message_logits : array_like of float, shape (T, N, M), optional
@@ -78,7 +83,8 @@ class Trajectory:
         ``extra``) override it. In a dict, ``env`` means ``env_name`` and unknown keys go
         to ``extra``. ``num_actions`` defaults to ``len(action_names)``, else the last axis of
         ``logits`` / ``counterfactual_logits``; ``num_symbols`` to ``len(symbol_names)``,
-        else the last axis of ``message_logits``, else 0 (no messages).
+        else the last axis of ``message_logits``, else 0 (no messages); ``num_contexts`` to
+        ``len(context_names)``, else 0 (no context).
     copy : bool, default True
         Copy input arrays (False keeps them when dtypes already match; do not modify them
         afterwards).
@@ -93,7 +99,8 @@ class Trajectory:
         NaN or +inf in logits, message_logits or counterfactual_logits; all -inf rows in
         logits or message_logits.
     ConfigError
-        Missing metadata (``num_actions`` not inferable, messages without ``num_symbols``).
+        Missing metadata (``num_actions`` not inferable, messages without ``num_symbols``, a
+        context without ``num_contexts``).
 
     Examples
     --------
@@ -134,6 +141,7 @@ class Trajectory:
         dones: Any = None,
         t: Any = None,
         messages: Any = None,
+        context: Any = None,
         logits: Any = None,
         message_logits: Any = None,
         visible: Any = None,
@@ -150,6 +158,7 @@ class Trajectory:
             "episode_ids": episode_ids,
             "t": t,
             "messages": messages,
+            "context": context,
             "logits": logits,
             "message_logits": message_logits,
             "visible": visible,
@@ -231,6 +240,11 @@ class Trajectory:
     def messages(self) -> np.ndarray | None:
         """int64 array of shape (T, N), or None."""
         return self._arrays.get("messages")
+
+    @property
+    def context(self) -> np.ndarray | None:
+        """int64 array of shape (T, N): the context label each agent sees (-1: none), or None."""
+        return self._arrays.get("context")
 
     @property
     def logits(self) -> np.ndarray | None:
@@ -531,7 +545,8 @@ class Trajectory:
 
         - ``t`` (int, required), ``agent`` (int index, or str agent id), ``action`` (int),
           ``reward`` (number); ``episode`` (int, optional: one episode when absent);
-          ``message`` (int, optional);
+          ``message`` (int, optional); ``context`` (int, optional; a missing value, NaN in a
+          float column or NA, means "no context" and becomes -1);
         - vector fields, each either one column of lists / arrays per row, or "wide" numeric
           columns ``{prefix}_0 ... {prefix}_{W-1}``: ``logits`` / ``logit_*`` (A per row),
           ``message_logits`` / ``message_logit_*``, ``visible`` / ``visible_*`` (N),

@@ -43,6 +43,7 @@ def make(
     t_, n, a, m = num_steps, num_agents, num_actions, 2
     arrays: dict[str, Any] = {
         "messages": rng.integers(0, m, (t_, n)),
+        "context": rng.integers(-1, 3, (t_, n)),
         "logits": rng.normal(size=(t_, n, a)).astype(np.float32),
         "message_logits": rng.normal(size=(t_, n, m)),
         "visible": rng.random((t_, n, n)) < 0.5,
@@ -59,6 +60,7 @@ def make(
         **{f: arrays[f] for f in fields},
         num_actions=a,
         num_symbols=m,
+        num_contexts=3,
         action_names=[f"act{i}" for i in range(a)],
         env_name="harvest",
         env_version="v0",
@@ -936,3 +938,16 @@ def test_metadata_survives_files_exactly(tmp_path: Path) -> None:
     traj = Trajectory(np.zeros((2, 2), int), np.zeros((2, 2)), metadata=meta)
     for suffix in FORMATS:
         assert ci_io.load(ci_io.save(traj, tmp_path / f"m{suffix}")).metadata == meta
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_context_round_trip_keeps_missing_labels(tmp_path: Path, suffix: str) -> None:
+    traj = make(fields=("messages", "context"))
+    assert traj.context is not None
+    assert (traj.context == -1).any()  # some agents see no context
+    back = ci_io.load(ci_io.save(traj, tmp_path / f"c{suffix}"))
+    assert_same(back, traj)
+    assert back.metadata.num_contexts == 3
+    assert ci_io.load(tmp_path / f"c{suffix}", columns=["context"]).fields == ("context",)
+    ci_io.write_shards(traj, tmp_path / "shards", fmt=suffix[1:], episodes_per_shard=1)
+    assert_same(ci_io.open_dataset(tmp_path / "shards").read_all(), traj)

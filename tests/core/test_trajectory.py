@@ -49,6 +49,7 @@ def full_trajectory(
     t_, n, a, m = num_steps, num_agents, num_actions, num_symbols
     arrays: dict[str, Any] = {
         "messages": rng.integers(0, m, (t_, n)),
+        "context": rng.integers(-1, 2, (t_, n)),
         "logits": rng.normal(size=(t_, n, a)).astype(np.float32),
         "message_logits": rng.normal(size=(t_, n, m)),
         "visible": rng.random((t_, n, n)) < 0.5,
@@ -65,6 +66,7 @@ def full_trajectory(
         **{name: arrays[name] for name in fields},
         num_actions=a,
         num_symbols=m if "messages" in fields or "message_logits" in fields else 0,
+        num_contexts=2 if "context" in fields else 0,
         env_name="harvest",
         env_version="v0",
         seed=3,
@@ -250,7 +252,9 @@ def test_equality() -> None:
     assert a != full_trajectory(seed=1)
     assert a != a.replace(rewards=a.rewards.astype(np.float64))  # dtypes count
     assert a != a.replace(
-        metadata=TrajectoryMeta(agent_ids=("x", "y", "z"), num_actions=4, num_symbols=2)
+        metadata=TrajectoryMeta(
+            agent_ids=("x", "y", "z"), num_actions=4, num_symbols=2, num_contexts=2
+        )
     )
     with pytest.raises(TypeError):
         hash(a)
@@ -711,7 +715,9 @@ def test_concat() -> None:
         concat([a, a])
     with pytest.raises(ConfigError, match="optional fields"):
         concat([a, a.replace(obs=None)], renumber=True)
-    other_env = Trajectory(a.actions, a.rewards, num_actions=4, num_symbols=2, env_name="cleanup")
+    other_env = Trajectory(
+        a.actions, a.rewards, num_actions=4, num_symbols=2, num_contexts=2, env_name="cleanup"
+    )
     with pytest.raises(ConfigError, match="env_name"):
         concat([a.replace(**dict.fromkeys(a.fields)), other_env], renumber=True)
     with pytest.raises(ConfigError):
@@ -746,6 +752,7 @@ def trajectories(draw) -> Trajectory:
     float_dtype = draw(st.sampled_from([np.float32, np.float64]))
     arrays: dict[str, Any] = {
         "messages": rng.integers(0, m, (t_, n)),
+        "context": rng.integers(-1, m, (t_, n)),
         "logits": rng.normal(size=(t_, n, a)).astype(float_dtype),
         "message_logits": rng.normal(size=(t_, n, m)).astype(float_dtype),
         "visible": rng.random((t_, n, n)) < 0.5,
@@ -762,6 +769,7 @@ def trajectories(draw) -> Trajectory:
         **{f: arrays[f] for f in fields},
         num_actions=a,
         num_symbols=m,
+        num_contexts=m,
         seed=seed,
         extra={"source": "hypothesis"},
     )
@@ -780,3 +788,108 @@ def test_round_trips_property(traj: Trajectory) -> None:
         assert (
             traj.select_episodes(reversed_ids).select_episodes(traj.episode_index.tolist()) == traj
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# the context field: labels in [0, G), -1 = no context
+
+
+def context_trajectory() -> Trajectory:
+    return Trajectory(
+        actions=[[0, 1], [1, 0], [1, 1]],
+        rewards=np.zeros((3, 2)),
+        messages=[[2, 0], [1, 0], [0, 0]],
+        context=[[2, -1], [1, -1], [0, -1]],  # the speaker sees a target, the listener none
+        episode_ids=[0, 0, 1],
+        num_actions=2,
+        num_symbols=3,
+        context_names=["red", "green", "blue"],
+    )
+
+
+def test_context_field_and_metadata() -> None:
+    traj = context_trajectory()
+    assert traj.context is not None
+    assert traj.context.dtype == np.int64
+    assert traj.context.tolist() == [[2, -1], [1, -1], [0, -1]]
+    assert not traj.context.flags.writeable
+    assert traj.metadata.num_contexts == 3
+    assert traj.metadata.context_names == ("red", "green", "blue")
+    assert "context" in traj.fields
+    assert TrajectoryMeta.from_dict(traj.metadata.to_dict()) == traj.metadata
+    # files written before the field existed have no num_contexts: 0, no context
+    old = {k: v for k, v in traj.metadata.to_dict().items() if not k.startswith("context")}
+    del old["num_contexts"]
+    assert TrajectoryMeta.from_dict(old).num_contexts == 0
+    assert Trajectory([[0]], [[0.0]], num_actions=1).metadata.num_contexts == 0
+    assert traj.replace(context=None).fields == ("messages",)
+
+
+def test_context_round_trips_through_arrays_and_tables() -> None:
+    traj = context_trajectory()
+    meta = {"num_actions": 2, "num_symbols": 3, "context_names": ["red", "green", "blue"]}
+    assert Trajectory.from_arrays(traj.to_dict(), **meta) == traj
+    names = ("actions", "rewards", "messages", "context")
+    per_agent: dict[str, Any] = {
+        a: {name: traj.to_dict()[name][:, i] for name in names}
+        for i, a in enumerate(traj.metadata.agent_ids)
+    }
+    per_agent["episode_ids"] = traj.episode_ids
+    assert Trajectory.from_arrays(per_agent, **meta) == traj
+    for vectors in ("wide", "lists"):
+        assert Trajectory.from_dataframe(traj.to_dataframe(vectors=vectors)) == traj
+    # a table from elsewhere: the listener's missing context is NaN (float column) or NA
+    df = traj.to_dataframe()
+    df.attrs = {}
+    with_nan = df.assign(context=df["context"].where(df["context"] >= 0, np.nan))
+    assert with_nan["context"].dtype.kind == "f"
+    assert Trajectory.from_dataframe(with_nan, **meta) == traj
+    nullable = df.assign(context=with_nan["context"].astype("Int64"))
+    assert Trajectory.from_dataframe(nullable, **meta) == traj
+    assert Trajectory.from_dataframe(df.drop(columns="context"), **meta).context is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        ({"context": [[3]], "num_contexts": 3}, ShapeError, r"context: expected values in \[-1"),
+        ({"context": [[-2]], "num_contexts": 3}, ShapeError, r"got -2 at step 0, agent 0"),
+        ({"context": [[0]]}, ConfigError, "pass num_contexts=G"),
+        ({"context": [[0.0]], "num_contexts": 1}, DTypeError, "context: expected an integer"),
+        ({"context": [0], "num_contexts": 1}, ShapeError, r"context: expected an array of shape"),
+        ({"num_contexts": 2, "context_names": ["a"]}, ShapeError, "context_names: expected"),
+        ({"num_contexts": -1}, ConfigError, "num_contexts: expected an integer >= 0"),
+    ],
+)
+def test_context_validation(kwargs: dict, error: type, pattern: str) -> None:
+    with pytest.raises(error, match=pattern):
+        Trajectory([[0]], [[0.0]], num_actions=1, **kwargs)
+
+
+def test_context_from_dataframe_errors_name_the_row() -> None:
+    df = context_trajectory().to_dataframe()
+    df.attrs = {}
+    bad = df.assign(context=df["context"].astype(float))
+    bad.loc[3, "context"] = 0.5
+    with pytest.raises(DTypeError, match=r"column 'context', row 3.*whole-number labels"):
+        Trajectory.from_dataframe(bad, num_actions=2, num_symbols=3, num_contexts=3)
+    with pytest.raises(ShapeError, match=r"column 'context', row 0\b.*values in \[-1"):
+        Trajectory.from_dataframe(df, num_actions=2, num_symbols=3, num_contexts=2)
+    text = df.assign(context=df["context"].astype(str))
+    with pytest.raises(DTypeError, match=r"column 'context'.*expected an integer column"):
+        Trajectory.from_dataframe(text, num_actions=2, num_symbols=3, num_contexts=3)
+
+
+def test_concat_requires_the_same_contexts() -> None:
+    traj = context_trajectory()
+    parts = list(traj.episodes())
+    assert concat(parts) == traj
+    other = parts[1].replace(metadata=TrajectoryMeta(**{**_meta_kw(traj), "context_names": None}))
+    with pytest.raises(ConfigError, match="context_names"):
+        concat([parts[0], other])
+
+
+def _meta_kw(traj: Trajectory) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(traj.metadata)
