@@ -19,6 +19,8 @@ ShapeError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "CausalInfluenceError",
     "ConfigError",
@@ -31,6 +33,8 @@ __all__ = [
     "ShapeError",
     "UndefinedConditionalWarning",
     "describe",
+    "error_location",
+    "located_error",
 ]
 
 
@@ -93,3 +97,39 @@ def describe(x: object) -> str:
     if shape is not None:
         return f"{kind} of shape {tuple(shape)} and dtype {str(dtype).replace('torch.', '')}"
     return kind
+
+
+def located_error(
+    cls: type[CausalInfluenceError],
+    field_name: str,
+    message: str,
+    index: Sequence[int] | None = None,
+) -> CausalInfluenceError:
+    """An error of class ``cls`` that also records the field and array index it is about.
+
+    The file readers read the location back with :func:`error_location` to name the column
+    (or array) and the row of the offending entry.
+
+    Examples
+    --------
+    >>> err = located_error(ShapeError, "actions", "actions: bad value", (3, 1))
+    >>> error_location(err)
+    ('actions', (3, 1))
+    """
+    err = cls(message)
+    err.__dict__.update(ci_field=field_name, ci_index=None if index is None else tuple(index))
+    return err
+
+
+def error_location(err: BaseException) -> tuple[str | None, tuple[int, ...] | None]:
+    """The ``(field, index)`` recorded by :func:`located_error`, or ``(None, None)``.
+
+    ``index`` is the array index of the first offending entry of the field, (step, agent,
+    ...) for per-agent fields, or None when the error is about the whole array.
+
+    Examples
+    --------
+    >>> error_location(ValueError("no location"))
+    (None, None)
+    """
+    return err.__dict__.get("ci_field"), err.__dict__.get("ci_index")

@@ -13,10 +13,12 @@ way and says so in the same words:
   :func:`check_probabilities`;
 - **options**: :func:`check_choice` (the message lists the choices), :func:`check_positive_int`,
   :func:`log_base` (the ``base=`` option), :func:`resolve_rng` (the ``rng=`` option);
-- **shapes**: :func:`check_shape`, :func:`check_same_length`, :func:`as_mask`;
+- **shapes and masks**: :func:`check_shape`, :func:`check_same_length`, :func:`as_mask`,
+  :func:`as_bool` (booleans, or integers that are all 0 or 1);
 - **time structure**: :func:`as_episode_starts` (from ``episode_ids``, ``episode_starts`` or
-  ``dones``) and :func:`next_step_valid`, the rule that a value at ``t + lag`` exists only
-  where ``t + lag`` lies in the same episode as ``t``;
+  ``dones``), :func:`episode_numbers` and :func:`steps_in_episode` (from the starts) and
+  :func:`next_step_valid`, the rule that a value at ``t + lag`` exists only where ``t + lag``
+  lies in the same episode as ``t``;
 - **agents**: :func:`as_agent_indices` (indices or agent ids).
 
 Errors are those of :mod:`causal_influence.errors`; a message says what was expected, what
@@ -52,12 +54,14 @@ from causal_influence.errors import (
     InvalidDistributionError,
     ShapeError,
     describe,
+    located_error,
 )
 
 __all__ = [
     "Array",
     "as_agent_indices",
     "as_backend",
+    "as_bool",
     "as_episode_starts",
     "as_float",
     "as_index",
@@ -69,10 +73,12 @@ __all__ = [
     "check_probabilities",
     "check_same_length",
     "check_shape",
+    "episode_numbers",
     "is_torch",
     "log_base",
     "next_step_valid",
     "resolve_rng",
+    "steps_in_episode",
     "to_numpy",
 ]
 
@@ -80,8 +86,14 @@ __all__ = [
 # --------------------------------------------------------------------------- conversion
 
 
-def to_numpy(x: Any) -> np.ndarray:
-    """``x`` as a numpy array; a torch tensor is detached and copied to the CPU.
+def to_numpy(x: Any, name: str = "x") -> np.ndarray:
+    """``x`` as a numpy array, without copying arrays; a torch tensor is detached and copied to
+    the CPU.
+
+    Raises
+    ------
+    ShapeError
+        When nested lists are ragged (``name`` is the argument named in the message).
 
     Examples
     --------
@@ -90,7 +102,15 @@ def to_numpy(x: Any) -> np.ndarray:
     """
     if is_torch(x):
         return np.asarray(x.detach().cpu().numpy())
-    return np.asarray(x)
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.asarray(x)
+    except ValueError as err:
+        raise ShapeError(
+            f"{name}: could not read the input as a rectangular array ({err}); "
+            f"pass a numpy array of the documented shape"
+        ) from err
 
 
 def as_float(x: Any, name: str) -> Array:
@@ -174,18 +194,26 @@ def _kind(x: Any) -> str:
 
 
 def _integers(x: Any, name: str) -> Array:
-    """``x`` as int64 on its own backend under the one label rule (see the module docstring)."""
-    arr: Any = x if is_torch(x) else np.asarray(x)
+    """``x`` as int64 on its own backend under the one label rule (see the module docstring).
+
+    Errors are located (:func:`~causal_influence.errors.error_location` gives ``name`` and the
+    index of the first bad entry), so that the file readers can name the row.
+    """
+    arr: Any = x if is_torch(x) else to_numpy(x, name)
     kind = _kind(arr)
     cast = "tensor.long()" if is_torch(arr) else "numpy.asarray(x, dtype=int)"
     if kind == "f":
-        bad = ((arr - arr) != 0) | (arr != arr.round())  # NaN or inf (x - x is NaN), a fraction
+        with np.errstate(invalid="ignore"):  # NaN or inf (x - x is NaN), a fraction
+            bad = ((arr - arr) != 0) | (arr != arr.round())
         if bool(bad.any()):
             where = _first(bad)
-            raise DTypeError(
+            raise located_error(
+                DTypeError,
+                name,
                 f"{name}: expected integer labels (whole floats such as 3.0 are accepted); got "
                 f"{float(arr[where])!r}{_at(where)} in {describe(arr)}; pass whole numbers "
-                f"(e.g. {cast})"
+                f"(e.g. {cast})",
+                where,
             )
     elif kind != "i":
         hint = (
@@ -195,7 +223,9 @@ def _integers(x: Any, name: str) -> Array:
             else "pass integer labels (e.g. numpy.asarray(x, dtype=int), or relabel with "
             "numpy.unique(x, return_inverse=True)[1])"
         )
-        raise DTypeError(f"{name}: expected integer labels; got {describe(arr)}; {hint}")
+        raise located_error(
+            DTypeError, name, f"{name}: expected integer labels; got {describe(arr)}; {hint}"
+        )
     return arr.long() if is_torch(arr) else arr.astype(np.int64, copy=False)
 
 
@@ -517,6 +547,39 @@ def check_same_length(**arrays: Any) -> int:
     return next(iter(lengths.values()))
 
 
+def as_bool(x: Any, name: str) -> np.ndarray:
+    """``x`` as a numpy bool array: booleans, or integers that are all 0 or 1.
+
+    Raises
+    ------
+    DTypeError
+        On an integer other than 0 or 1 (located at the first one, see
+        :func:`~causal_influence.errors.error_location`) or a dtype that is neither bool nor
+        integer.
+
+    Examples
+    --------
+    >>> as_bool([1, 0], "visible")
+    array([ True, False])
+    """
+    arr = to_numpy(x, name)
+    if arr.dtype.kind == "b":
+        return arr
+    if arr.dtype.kind in "iu":
+        bad = (arr != 0) & (arr != 1)
+        if bool(bad.any()):
+            where = _first(bad)
+            raise located_error(
+                DTypeError,
+                name,
+                f"{name}: expected booleans (or 0/1); got {arr[where]}{_at(where)}",
+                where,
+            )
+        return arr.astype(bool)
+    message = f"{name}: expected booleans (or 0/1); got {describe(arr)}"
+    raise located_error(DTypeError, name, message)
+
+
 def as_mask(x: Any, name: str, shape: Sequence[int], *, dims: str | None = None) -> np.ndarray:
     """``x`` as a numpy bool array of the given shape (booleans or 0/1 integers).
 
@@ -527,7 +590,7 @@ def as_mask(x: Any, name: str, shape: Sequence[int], *, dims: str | None = None)
     ShapeError
         On another shape.
     DTypeError
-        On values that are neither booleans nor integers.
+        On values that are neither booleans nor 0/1 integers (:func:`as_bool`).
 
     Examples
     --------
@@ -540,9 +603,7 @@ def as_mask(x: Any, name: str, shape: Sequence[int], *, dims: str | None = None)
     if arr.shape != tuple(shape):
         text = f"{dims} = {tuple(shape)}" if dims else str(tuple(shape))
         raise ShapeError(f"{name}: expected a bool array of shape {text}; got {describe(arr)}")
-    if arr.dtype.kind not in "bui":
-        raise DTypeError(f"{name}: expected booleans (or 0/1); got {describe(arr)}")
-    return arr.astype(bool)
+    return as_bool(arr, name)
 
 
 # --------------------------------------------------------------------------- time structure
@@ -609,6 +670,38 @@ def as_episode_starts(
     if shape[0] > 0:
         starts[0] = True
     return starts
+
+
+def episode_numbers(starts: Any) -> np.ndarray:
+    """Episode numbers 0, 1, ... along the first axis, counted from the episode starts.
+
+    ``starts`` (bool, shape (T, *B)) marks the episode starts (row 0 counts as one); returns
+    int64 of that shape.
+
+    Examples
+    --------
+    >>> episode_numbers([True, False, True, True])
+    array([0, 0, 1, 2])
+    """
+    first = np.array(starts, dtype=bool)
+    first[:1] = True  # row 0 always begins an episode
+    return np.cumsum(first, axis=0, dtype=np.int64) - 1
+
+
+def steps_in_episode(starts: Any) -> np.ndarray:
+    """The step within its episode of each row: 0 on every episode start, then 1, 2, ...
+
+    ``starts`` (bool, shape (T,)) marks the episode starts; returns int64 of shape (T,).
+
+    Examples
+    --------
+    >>> steps_in_episode([True, False, False, True, False])
+    array([0, 1, 2, 0, 1])
+    """
+    first = np.asarray(starts, dtype=bool)
+    steps = np.arange(first.shape[0], dtype=np.int64)
+    begin = np.maximum.accumulate(np.where(first, steps, 0)) if steps.size else steps
+    return steps - begin
 
 
 def next_step_valid(starts: Any, *, lag: int = 1) -> np.ndarray:

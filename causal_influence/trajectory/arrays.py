@@ -30,11 +30,20 @@ import numpy as np
 
 from causal_influence._backend import is_torch
 from causal_influence.errors import (
-    CausalInfluenceError,
     DTypeError,
     InvalidDistributionError,
     ShapeError,
     describe,
+    error_location,
+    located_error,
+)
+from causal_influence.validation import (
+    as_bool,
+    as_episode_starts,
+    as_index,
+    episode_numbers,
+    steps_in_episode,
+    to_numpy,
 )
 
 __all__ = [
@@ -59,28 +68,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# errors that remember where they happened (the file readers turn the index into a row)
-
-
-def located_error(
-    cls: type[CausalInfluenceError], field_name: str, message: str, index: Any = None
-) -> CausalInfluenceError:
-    """An error of class ``cls`` that also records the field and array index it is about.
-
-    Read the location back with :func:`error_location`.
-    """
-    err = cls(message)
-    err.__dict__.update(ci_field=field_name, ci_index=None if index is None else tuple(index))
-    return err
-
-
-def error_location(err: BaseException) -> tuple[str | None, tuple[int, ...] | None]:
-    """The ``(field, index)`` recorded by :func:`located_error`, or ``(None, None)``.
-
-    ``index`` is the array index of the first offending entry of the field, (step, agent,
-    ...) for per-agent fields, or None when the error is about the whole array.
-    """
-    return err.__dict__.get("ci_field"), err.__dict__.get("ci_index")
+# errors that remember where they happened (the file readers turn the index into a row):
+# :func:`located_error` and :func:`error_location` live in :mod:`causal_influence.errors`.
 
 
 def describe_index(index: Sequence[int], agent_ids: Sequence[str] | None = None) -> str:
@@ -126,36 +115,17 @@ def shares_memory(arr: np.ndarray, source: Any) -> bool:
     return bool(np.may_share_memory(arr, base))
 
 
-def to_numpy(x: Any, name: str) -> np.ndarray:
-    """``x`` (numpy array, torch tensor or nested lists) as a numpy array, without copying
-    arrays; ragged nested lists raise :class:`~causal_influence.errors.ShapeError`."""
-    if is_torch(x):
-        return np.asarray(x.detach().cpu().numpy())
-    if isinstance(x, np.ndarray):
-        return x
-    try:
-        return np.asarray(x)
-    except ValueError as err:
-        raise ShapeError(
-            f"{name}: could not read the input as a rectangular array ({err}); "
-            f"pass a numpy array of the documented shape"
-        ) from err
-
-
 def int_array(x: Any, name: str) -> np.ndarray:
-    """``x`` as int64 indices; floats (even 3.0) raise :class:`~causal_influence.errors.DTypeError`
-    (an empty float array, as ``numpy.asarray([])`` makes, is accepted)."""
+    """``x`` as int64 labels under the project's one rule
+    (:func:`causal_influence.validation.as_index`): integer dtypes, or floats whose values are
+    all integral (3.0); non-integral floats, NaN, ``inf`` and booleans raise a located
+    :class:`~causal_influence.errors.DTypeError`. Negative values pass (range checks are the
+    caller's). An empty bool array, as some readers produce for an empty column, is accepted.
+    """
     arr = to_numpy(x, name)
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64, copy=False)
-    if arr.size == 0 and arr.dtype.kind in "fb":  # e.g. numpy.asarray([]) is float
+    if arr.size == 0 and arr.dtype.kind == "b":
         return arr.astype(np.int64)
-    raise located_error(
-        DTypeError,
-        name,
-        f"{name}: expected an integer array; got {describe(arr)}; convert it with "
-        f".astype(int) (actions, symbols and steps are indices)",
-    )
+    return np.asarray(as_index(arr, name, None))
 
 
 def float_array(x: Any, name: str) -> np.ndarray:
@@ -173,25 +143,8 @@ def float_array(x: Any, name: str) -> np.ndarray:
 
 
 def bool_array(x: Any, name: str) -> np.ndarray:
-    """``x`` as a bool array (integers must be 0 or 1)."""
-    arr = to_numpy(x, name)
-    if arr.dtype.kind == "b":
-        return arr
-    if arr.dtype.kind in "iu":
-        idx = first_true((arr != 0) & (arr != 1))
-        if idx is not None:
-            raise located_error(
-                DTypeError,
-                name,
-                f"{name}: expected booleans (or 0/1); got {arr[idx]} at {describe_index(idx)}",
-                idx,
-            )
-        return arr.astype(bool)
-    raise located_error(
-        DTypeError,
-        name,
-        f"{name}: expected a bool array; got {describe(arr)}; convert it with .astype(bool)",
-    )
+    """``x`` as a bool array, integers 0 or 1 (:func:`causal_influence.validation.as_bool`)."""
+    return as_bool(x, name)
 
 
 def numeric_array(x: Any, name: str) -> np.ndarray:
@@ -287,7 +240,7 @@ def check_logits(arr: np.ndarray, name: str, agent_ids: Sequence[str], *, rows: 
 
 
 # --------------------------------------------------------------------------------------------
-# episode starts
+# episode starts: the rules live in :mod:`causal_influence.validation`
 
 
 def starts_from_ids(ids: np.ndarray) -> np.ndarray:
@@ -298,10 +251,7 @@ def starts_from_ids(ids: np.ndarray) -> np.ndarray:
     >>> starts_from_ids(np.array([4, 4, 1, 1, 1, 4]))
     array([ True, False,  True, False, False,  True])
     """
-    starts = np.empty(ids.shape[0], dtype=bool)
-    starts[:1] = True
-    np.not_equal(ids[1:], ids[:-1], out=starts[1:])
-    return starts
+    return as_episode_starts(ids.shape[0], episode_ids=ids)
 
 
 def starts_from_dones(dones: np.ndarray) -> np.ndarray:
@@ -312,31 +262,11 @@ def starts_from_dones(dones: np.ndarray) -> np.ndarray:
     >>> starts_from_dones(np.array([False, True, False, True]))
     array([ True, False,  True, False])
     """
-    starts = np.empty(dones.shape[0], dtype=bool)
-    starts[:1] = True
-    starts[1:] = dones[:-1]
-    return starts
+    return as_episode_starts(dones.shape[0], dones=dones)
 
 
-def ids_from_starts(starts: np.ndarray) -> np.ndarray:
-    """int64 (T,): episode ids 0, 1, ... counted from the episode starts (step 0 always starts).
+#: int64 (T,): episode ids 0, 1, ... counted from the episode starts.
+ids_from_starts = episode_numbers
 
-    Examples
-    --------
-    >>> ids_from_starts(np.array([True, False, True, True]))
-    array([0, 0, 1, 2])
-    """
-    return np.cumsum(starts, dtype=np.int64) - 1
-
-
-def t_from_starts(starts: np.ndarray) -> np.ndarray:
-    """int64 (T,): step within the episode, 0 on every episode start.
-
-    Examples
-    --------
-    >>> t_from_starts(np.array([True, False, False, True, False]))
-    array([0, 1, 2, 0, 1])
-    """
-    steps = np.arange(starts.shape[0], dtype=np.int64)
-    first = np.maximum.accumulate(np.where(starts, steps, 0)) if steps.size else steps
-    return steps - first
+#: int64 (T,): step within the episode, 0 on every episode start.
+t_from_starts = steps_in_episode

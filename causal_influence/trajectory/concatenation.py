@@ -15,9 +15,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe
-from causal_influence.trajectory.arrays import ids_from_starts
 from causal_influence.trajectory.metadata import merge_metadata, metadata_mismatch
 from causal_influence.trajectory.trajectory import Trajectory
+from causal_influence.validation import episode_numbers
 
 __all__ = ["concat"]
 
@@ -86,7 +86,7 @@ def concat(trajectories: Iterable[Trajectory], *, renumber: bool = False) -> Tra
     if renumber:
         offsets = np.cumsum([0] + [p.num_episodes for p in parts[:-1]])
         arrays["episode_ids"] = np.concatenate(
-            [ids_from_starts(p.episode_starts) + off for p, off in zip(parts, offsets, strict=True)]
+            [episode_numbers(p.episode_starts) + off for p, off in zip(parts, offsets, strict=True)]
         )
     meta = merge_metadata([p.metadata for p in parts])
     try:

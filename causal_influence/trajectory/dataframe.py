@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe
+from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe, error_location
 from causal_influence.trajectory.long_table import (
     TableOrigin,
     arrow_list_to_numpy,
@@ -42,6 +42,7 @@ from causal_influence.trajectory.long_table import (
 from causal_influence.trajectory.metadata import TrajectoryMeta, given_agent_ids
 from causal_influence.trajectory.schema import VECTOR_COLUMNS
 from causal_influence.trajectory.trajectory import Trajectory
+from causal_influence.validation import as_index
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,9 +195,12 @@ def _int_column(
     hint = ""
     if pd.api.types.is_float_dtype(s.dtype):
         vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        row = _first_bad(~np.isfinite(vals) | (vals != np.round(vals)))
-        if row is not None:
-            hint = f" (first non-integer value {float(vals[row])} at row {row})"
+        try:  # the project's one label rule: whole floats (3.0) are labels, 0.5 / NaN are not
+            return np.asarray(as_index(vals, col, None))
+        except DTypeError as err:
+            where = error_location(err)[1]
+            if where:
+                hint = f" (first non-integer value {float(vals[where])} at row {where[0]})"
     raise origin.fail(
         DTypeError,
         col,

@@ -20,18 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from causal_influence.errors import ConfigError, ShapeError
+from causal_influence.errors import ConfigError, ShapeError, located_error
 from causal_influence.trajectory.arrays import (
     bool_array,
     check_shape,
     first_true,
-    ids_from_starts,
     int_array,
-    located_error,
-    starts_from_dones,
-    starts_from_ids,
-    t_from_starts,
 )
+from causal_influence.validation import as_episode_starts, episode_numbers, steps_in_episode
 
 __all__ = ["episode_structure"]
 
@@ -97,13 +93,13 @@ def episode_structure(
         if episode_starts is not None:
             starts = _starts_from_mask(episode_starts, num_steps)
         elif dones is not None:
-            starts = starts_from_dones(_episode_dones(dones, num_steps))
+            starts = as_episode_starts(num_steps, dones=_episode_dones(dones, num_steps))
         else:
             starts = np.zeros(num_steps, dtype=bool)
         starts[:1] = True
-        ids = ids_from_starts(starts)
+        ids = episode_numbers(starts)
     if t is None:
-        return ids, t_from_starts(starts), starts
+        return ids, steps_in_episode(starts), starts
     return ids, _checked_t(t, ids, starts, num_steps), starts
 
 
@@ -111,7 +107,7 @@ def _ids_and_starts(episode_ids: Any, num_steps: int) -> tuple[np.ndarray, np.nd
     """Episode ids as int64 (T,) and their starts; each id must form one contiguous block."""
     ids = int_array(episode_ids, "episode_ids")
     check_shape(ids, "episode_ids", (num_steps,), f"(T,) = ({num_steps},)")
-    starts = starts_from_ids(ids)
+    starts = as_episode_starts(num_steps, episode_ids=ids)
     block_ids = ids[starts]
     if np.unique(block_ids).size == block_ids.size:
         return ids, starts

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from causal_influence.errors import ConfigError, DTypeError, describe
-from causal_influence.trajectory.arrays import starts_from_ids
 from causal_influence.trajectory.episodes import episode_structure
 from causal_influence.trajectory.fields import (
     check_against_metadata,
@@ -36,6 +35,7 @@ from causal_influence.trajectory.fields import (
 from causal_influence.trajectory.layouts import stack_layouts
 from causal_influence.trajectory.metadata import TrajectoryMeta
 from causal_influence.trajectory.schema import ARRAY_FIELDS, OPTIONAL_FIELDS
+from causal_influence.validation import as_episode_starts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -200,7 +200,8 @@ class Trajectory:
         """A trajectory from arrays already known to be valid (slices of a valid one)."""
         out = cls.__new__(cls)
         if starts is None:
-            starts = starts_from_ids(arrays["episode_ids"])
+            ids = arrays["episode_ids"]
+            starts = as_episode_starts(len(ids), episode_ids=ids)
         out._init(dict(arrays), meta, starts)
         return out
 

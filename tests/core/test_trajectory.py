@@ -359,7 +359,12 @@ def _nan_at(shape: tuple[int, ...], index: tuple[int, ...]) -> np.ndarray:
     ("kwargs", "error", "pattern"),
     [
         ({"actions": np.zeros((4,), int)}, ShapeError, r"actions: expected shape \(T, N\)"),
-        ({"actions": np.zeros((4, 2))}, DTypeError, "actions: expected an integer array"),
+        (
+            {"actions": np.full((4, 2), 0.5)},
+            DTypeError,
+            r"actions: expected integer labels \(whole floats such as 3\.0 are accepted\); got "
+            r"0\.5 at index \(0, 0\)",
+        ),
         ({"actions": np.zeros((4, 0), int)}, ShapeError, "at least one agent"),
         ({"rewards": np.zeros((3, 2))}, ShapeError, r"rewards: expected an array of shape"),
         ({"rewards": np.array([["a"] * 2] * 4)}, DTypeError, "rewards: expected a float"),
@@ -415,7 +420,7 @@ def _nan_at(shape: tuple[int, ...], index: tuple[int, ...]) -> np.ndarray:
             "episode 0 starts at step 0 and again at step 3",
         ),
         ({"episode_ids": [0, 0, 1]}, ShapeError, "episode_ids"),
-        ({"episode_ids": [0.0, 0.0, 1.0, 1.0]}, DTypeError, "episode_ids"),
+        ({"episode_ids": [0.0, 0.5, 1.0, 1.0]}, DTypeError, "episode_ids: .*got 0.5 at index 1"),
         ({"t": [0, 1, 3, 4]}, ShapeError, "from t=1 to t=3 at step 2"),
         ({"t": [-1, 0, 1, 2]}, ShapeError, "t: expected steps >= 0"),
         ({"episode_ids": [0, 0, 1, 1], "dones": [0, 1, 0, 1]}, ConfigError, "one of"),
@@ -437,7 +442,29 @@ def test_errors_subclass_builtins() -> None:
     with pytest.raises(ValueError, match="num_actions"):
         _base(actions=np.full((4, 2), 7))
     with pytest.raises(TypeError):
-        _base(actions=np.zeros((4, 2)))
+        _base(actions=np.full((4, 2), 0.5))
+
+
+def test_one_label_rule_with_the_validation_module() -> None:
+    """Whole floats are labels everywhere (constructor and long tables), as in the core's
+    :func:`causal_influence.validation.as_labels`; the error keeps its location."""
+    from causal_influence.errors import error_location
+
+    traj = _base(actions=np.array([[0.0, 2.0]] * 4), episode_ids=[0.0, 0.0, 1.0, 1.0])
+    assert traj.actions.dtype == np.int64
+    assert traj.actions[0].tolist() == [0, 2]
+    assert traj.episode_ids.tolist() == [0, 0, 1, 1]
+    df = traj.to_dataframe()
+    back = Trajectory.from_dataframe(df.assign(action=df["action"].astype(float)))
+    assert back == traj
+    for bad in (np.nan, np.inf, 1.5):
+        actions = np.zeros((4, 2))
+        actions[2, 1] = bad
+        with pytest.raises(DTypeError) as info:
+            _base(actions=actions)
+        assert error_location(info.value) == ("actions", (2, 1))
+    with pytest.raises(DTypeError, match="booleans are masks"):
+        _base(actions=np.zeros((4, 2), bool))
 
 
 # ---------------------------------------------------------------------------------------------

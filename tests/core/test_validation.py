@@ -505,10 +505,63 @@ def test_check_same_length(call: Callable[[], Any], error: type[Exception], mess
             ),
             id="dtype",
         ),
+        pytest.param(
+            lambda: v.as_mask(np.array([0, 2, 1]), "dones", (3,)),
+            DTypeError,
+            "dones: expected booleans (or 0/1); got 2 at index 1",
+            id="not-0-1",
+        ),
     ],
 )
 def test_as_mask(call: Callable[[], Any], error: type[Exception], message: str) -> None:
     pinned(call, error, message)
+
+
+@pytest.mark.parametrize(
+    CASES,
+    [
+        pytest.param(
+            lambda: v.as_bool(np.array([[1, 0], [0, 3]]), "visible"),
+            DTypeError,
+            "visible: expected booleans (or 0/1); got 3 at index (1, 1)",
+            id="not-0-1",
+        ),
+        pytest.param(
+            lambda: v.as_bool(["a"], "visible"),
+            DTypeError,
+            "visible: expected booleans (or 0/1); got numpy.ndarray of shape (1,) and dtype <U1",
+            id="dtype",
+        ),
+        pytest.param(
+            lambda: v.as_bool([[1], [0, 1]], "visible"),
+            ShapeError,
+            None,
+            id="ragged",
+        ),
+    ],
+)
+def test_as_bool(call: Callable[[], Any], error: type[Exception], message: str | None) -> None:
+    if message is None:
+        with pytest.raises(error, match="visible: could not read the input as a rectangular"):
+            call()
+    else:
+        pinned(call, error, message)
+
+
+def test_located_errors_and_episode_numbering() -> None:
+    from causal_influence.errors import error_location
+
+    with pytest.raises(DTypeError) as info:
+        v.as_labels(np.array([[0.0, 1.0], [np.nan, 2.0]]), "actions")
+    assert error_location(info.value) == ("actions", (1, 0))
+    with pytest.raises(DTypeError) as info:
+        v.as_bool([0, 1, 5], "visible")
+    assert error_location(info.value) == ("visible", (2,))
+    starts = v.as_episode_starts(6, dones=[0, 1, 0, 0, 1, 1])
+    assert v.episode_numbers(starts).tolist() == [0, 0, 1, 1, 1, 2]
+    assert v.steps_in_episode(starts).tolist() == [0, 1, 0, 1, 2, 0]
+    assert v.episode_numbers(np.zeros((3, 2), bool)).tolist() == [[0, 0]] * 3
+    assert v.episode_numbers(np.zeros(0, bool)).tolist() == []
 
 
 @pytest.mark.parametrize(
