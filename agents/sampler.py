@@ -35,6 +35,7 @@ from agents.losses import log_prob
 from agents.networks import ActOutput, MultiAgentNet, NetSpec
 from causal_influence.errors import ShapeError
 from causal_influence.rewards import credited_influence
+from causal_influence.validation import as_episode_starts, next_step_valid
 
 __all__ = ["Rollout", "Sampler", "next_step_actions", "rollout_influence"]
 
@@ -299,14 +300,16 @@ def next_step_actions(ro: Rollout) -> tuple[Tensor, Tensor]:
     exists : bool tensor of shape (T, B)
         False where the episode ends at t (or at the fragment end without a next evaluation).
     """
-    _, b, n = ro.actions.shape
+    t_len, b, n = ro.actions.shape
     last = ro.next_actions if ro.next_actions is not None else torch.zeros(b, n, dtype=torch.long)
     nxt = torch.cat([ro.actions[1:], last.unsqueeze(0)], dim=0)
-    has = ~ro.dones
-    if ro.next_actions is None:
-        has = has.clone()
-        has[-1] = False
-    return nxt, has
+    # The core's next-step rule on the fragment's rows, plus the next evaluation as row T
+    # when there is one (then the last step has a successor unless its episode ended).
+    dones = ro.dones.numpy()
+    if ro.next_actions is not None:
+        dones = np.concatenate([dones, np.zeros((1, b), dtype=bool)])
+    valid = next_step_valid(as_episode_starts(dones.shape, dones=dones))[:t_len]
+    return nxt, torch.from_numpy(valid)
 
 
 def rollout_influence(

@@ -66,6 +66,7 @@ from causal_influence.engine import ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.social import social_outcomes
 from causal_influence.trajectory import Trajectory, TrajectoryMeta
+from causal_influence.validation import episode_numbers, next_step_valid, steps_in_episode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,9 +122,7 @@ def valid_influence_steps(traj: Trajectory, influence_lag: int | None) -> np.nda
     >>> valid_influence_steps(traj, 1)
     array([ True, False, False])
     """
-    if influence_lag == 1:
-        return np.asarray(~traj.episode_ends)
-    return np.ones(traj.num_steps, dtype=bool)
+    return next_step_valid(traj.episode_starts, lag=influence_lag or 0)
 
 
 class _Accumulator:
@@ -306,10 +305,10 @@ class _Accumulator:
             messages = traj.messages
         self._sizes(traj)
         actions, ids, t_len = traj.actions, traj.episode_ids, traj.num_steps
-        local = np.cumsum(traj.episode_starts) - 1  # episode number within the trajectory
+        local = episode_numbers(traj.episode_starts)  # episode number within the trajectory
         lengths = np.bincount(local)
         unit = (self.num_episodes + local) % self.max_units
-        t_in = np.arange(t_len) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        t_in = steps_in_episode(traj.episode_starts)
         ep_units = (self.num_episodes + np.arange(lengths.size)) % self.max_units
         np.add.at(self._zeros("unit_episodes", (self.max_units,)), ep_units, 1)
         np.add.at(self._zeros("unit_steps", (self.max_units,)), ep_units, lengths)

@@ -47,9 +47,9 @@ import numpy as np
 from causal_influence.communication import causal_influence_of_communication
 from causal_influence.engine import pairwise_influence
 from causal_influence.errors import ConfigError
-from causal_influence.information import resolve_rng
 from causal_influence.models import TabularModel
 from causal_influence.trajectory import Trajectory
+from causal_influence.validation import next_step_valid, resolve_rng
 
 __all__ = ["expected_values", "run", "speaker_listener"]
 
@@ -236,8 +236,7 @@ def _counterfactual_logits(
     listener's depends on a symbol (the speaker's). The last row of an episode has no
     successor (filler)."""
     total, n_agents, n_sym = logits.shape
-    has_next = np.zeros(total, dtype=bool)
-    has_next[:-1] = ~starts[1:]
+    has_next = next_step_valid(starts)
     nxt = np.where(has_next[:, None, None], np.roll(logits, -1, axis=0), logits)
     cf = np.broadcast_to(nxt[:, None, :, None, :], (total, n_agents, n_agents, n_sym, n_sym)).copy()
     cf[has_next, SPEAKER, LISTENER] = listener_pol

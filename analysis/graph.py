@@ -40,6 +40,7 @@ import pandas as pd
 
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.io import atomic_write
+from causal_influence.validation import as_episode_starts, check_shape, steps_in_episode
 
 __all__ = [
     "EDGE_ATTRIBUTES",
@@ -265,8 +266,7 @@ def windowed_graphs(
     t_len, n = c.shape[0], c.shape[1]
     steps = _window_time(t_len, episode_ids, time)
     keep = np.ones(t_len, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
-    if keep.shape != (t_len,):
-        raise ShapeError(f"valid: expected shape ({t_len},); got {describe(keep)}")
+    check_shape(keep, "valid", (t_len,))
     ids_out = [f"agent_{i}" for i in range(n)] if agent_ids is None else list(agent_ids)
     step = window if stride is None else stride
     lo, hi = int(steps[keep].min()), int(steps[keep].max())
@@ -287,17 +287,8 @@ def windowed_graphs(
 def _window_time(t_len: int, episode_ids: Any, time: Any) -> np.ndarray:
     """The time of each step: ``time`` when given, else the step within its episode."""
     if time is not None:
-        steps = np.asarray(time)
-        if steps.shape != (t_len,):
-            raise ShapeError(f"time: expected shape ({t_len},); got {describe(steps)}")
-        return steps
-    ids = np.zeros(t_len, dtype=np.int64) if episode_ids is None else np.asarray(episode_ids)
-    if ids.shape != (t_len,):
-        raise ShapeError(f"episode_ids: expected shape ({t_len},); got {describe(ids)}")
-    starts = np.ones(t_len, dtype=bool)
-    starts[1:] = ids[1:] != ids[:-1]
-    index = np.arange(t_len)
-    return np.asarray(index - np.maximum.accumulate(np.where(starts, index, 0)))
+        return np.asarray(check_shape(np.asarray(time), "time", (t_len,)))
+    return steps_in_episode(as_episode_starts(t_len, episode_ids=episode_ids))
 
 
 def node_measures(graph: nx.DiGraph, *, weight: str = "weight") -> pd.DataFrame:

@@ -39,7 +39,8 @@ from analysis.resampling import (
 )
 from analysis.summary import DatasetSummary
 from causal_influence.errors import ConfigError
-from causal_influence.information import mutual_information_from_counts, resolve_rng
+from causal_influence.information import mutual_information_from_counts
+from causal_influence.validation import resolve_rng
 
 __all__ = ["SOCIAL_METRICS", "cic_table", "influence_table", "social_summary"]
 

@@ -46,11 +46,12 @@ import torch
 
 from analysis.dataset import valid_influence_steps
 from analysis.sources import as_trajectory
-from causal_influence.engine import ALIGNMENTS, InfluenceResult, pairwise_influence
+from causal_influence.divergences import DivergenceLike, resolve_divergence
+from causal_influence.engine import ALIGNMENT_HINT, ALIGNMENTS, InfluenceResult, pairwise_influence
 from causal_influence.errors import ConfigError, ShapeError, describe
-from causal_influence.information import resolve_rng
 from causal_influence.models import TorchModel
 from causal_influence.trajectory import Trajectory
+from causal_influence.validation import check_choice, resolve_rng
 
 __all__ = ["OfflineInfluence", "OtherAgentsModel", "fit_offline_influence"]
 
@@ -200,7 +201,7 @@ def fit_offline_influence(
     learning_rate: float = 1e-2,
     weight_decay: float = 0.0,
     test_fraction: float = 0.2,
-    divergence: str = "kl",
+    divergence: DivergenceLike = "kl",
     num_threads: int | None = None,
     rng: Any = None,
     progress: bool = False,
@@ -225,8 +226,11 @@ def fit_offline_influence(
     test_fraction : float in (0, 1)
         Share of episodes held out for the log-likelihood comparison (at least one episode;
         with a single episode, the last ``test_fraction`` of its steps).
-    divergence : {"kl", "jsd", "pmi", "tv"}
-        Divergence of the influence (KL: its mean estimates the conditional MI).
+    divergence : str or callable
+        A name registered in :data:`causal_influence.divergences.DIVERGENCES` (``"kl"``,
+        ``"jsd"``, ``"pmi"``, ``"tv"``, ...) or a callable ``f(log_p, log_q)``, as in
+        :func:`~causal_influence.engine.pairwise_influence` (KL: its mean estimates the
+        conditional MI).
     num_threads : int, optional
         ``torch.set_num_threads`` during the fit, restored afterwards (None leaves it alone;
         1 is fastest for these small networks on a busy machine).
@@ -272,8 +276,7 @@ def fit_offline_influence(
 def _check_options(
     alignment: str, test_fraction: float, epochs: int, batch_size: int, hidden: int
 ) -> None:
-    if alignment not in ALIGNMENTS:
-        raise ConfigError(f"alignment: expected 'next_step' or 'same_step'; got {alignment!r}")
+    check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
     if not 0 < test_fraction < 1:
         raise ConfigError(f"test_fraction: expected a value in (0, 1); got {test_fraction}")
     if epochs < 1 or batch_size < 1 or hidden < 1:
@@ -423,7 +426,7 @@ def _fit(
     learning_rate: float,
     weight_decay: float,
     test_fraction: float,
-    divergence: str,
+    divergence: DivergenceLike,
     rng: Any,
     progress: bool,
 ) -> OfflineInfluence:
@@ -476,7 +479,7 @@ def _fit(
         alignment=alignment,
         divergence=divergence,
         agent_ids=agent_ids,
-        influencee_actions=data.y if divergence == "pmi" else None,
+        influencee_actions=data.y if resolve_divergence(divergence).needs_actual else None,
     )
     return OfflineInfluence(
         influence=result,

@@ -74,11 +74,8 @@ from analysis.resampling import (
 from analysis.summary import DatasetSummary
 from causal_influence.communication import SC_DEFINITIONS, speaker_consistency_from_counts
 from causal_influence.errors import ConfigError, ShapeError, UndefinedConditionalWarning
-from causal_influence.information import (
-    ESTIMATORS,
-    mutual_information_from_counts,
-    resolve_rng,
-)
+from causal_influence.information import ESTIMATORS, mutual_information_from_counts
+from causal_influence.validation import resolve_rng
 
 __all__ = [
     "SOCIAL_METRICS",

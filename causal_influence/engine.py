@@ -91,7 +91,7 @@ from causal_influence.validation import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ALIGNMENTS", "InfluenceResult", "pairwise_influence"]
+__all__ = ["ALIGNMENTS", "ALIGNMENT_HINT", "InfluenceResult", "pairwise_influence"]
 
 #: Accepted values of ``alignment``.
 ALIGNMENTS: tuple[str, ...] = ("same_step", "next_step")

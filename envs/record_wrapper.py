@@ -56,18 +56,12 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe
 from causal_influence.trajectory import Trajectory, concat
+from causal_influence.validation import to_numpy
 
 __all__ = ["RecordTrajectories"]
 
 #: Optional per-step fields a caller may pass to ``step``.
 STEP_FIELDS: tuple[str, ...] = ("logits", "messages", "message_logits", "visible")
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    detach = getattr(x, "detach", None)
-    if callable(detach):  # a torch tensor (torch is not imported here)
-        return np.asarray(detach().cpu().numpy())
-    return np.asarray(x)
 
 
 class RecordTrajectories(BaseParallelWrapper):
@@ -295,7 +289,7 @@ class RecordTrajectories(BaseParallelWrapper):
                     )
                 acts[i] = self._fill_action
                 continue
-            value = _to_numpy(actions[agent])
+            value = to_numpy(actions[agent])
             if self._message_in_action:
                 if value.shape != (2,):
                     raise ShapeError(
@@ -346,7 +340,7 @@ class RecordTrajectories(BaseParallelWrapper):
             unknown = sorted(set(value) - set(self._ids))
             if unknown:
                 raise ConfigError(f"{name}: unknown agents {unknown}; recorded agents: {self._ids}")
-            parts = {a: _to_numpy(v) for a, v in value.items()}
+            parts = {a: to_numpy(v) for a, v in value.items()}
             shapes = {p.shape for p in parts.values()}
             if len(shapes) != 1:
                 raise ShapeError(f"{name}: per-agent values differ in shape: {sorted(shapes)}")
@@ -355,7 +349,7 @@ class RecordTrajectories(BaseParallelWrapper):
             # agents that do not act: uniform logits, message 0, nobody visible
             fill = np.zeros(shape, dtype=first.dtype)
             return np.stack([parts.get(a, fill) for a in self._ids])
-        arr = _to_numpy(value)
+        arr = to_numpy(value)
         if arr.ndim < 1 or arr.shape[0] != n:
             raise ShapeError(
                 f"{name}: expected one entry per recorded agent, shape (N={n}, ...) in the order "

@@ -122,6 +122,7 @@ def _write_windows(summary: Any, ns: argparse.Namespace, out: Path) -> list[Path
     from analysis.dataset import valid_influence_steps
     from analysis.graph import windowed_graphs, write_graph
     from analysis.sources import as_trajectory, iter_trajectories
+    from causal_influence.validation import episode_numbers
 
     if not summary.has_influence:
         raise CausalInfluenceError(
@@ -134,7 +135,7 @@ def _write_windows(summary: Any, ns: argparse.Namespace, out: Path) -> list[Path
         if traj.influence is None:
             raise FileFormatError("the first trajectory had influence but a later one has none")
         parts.append(traj.influence)
-        episodes.append(np.cumsum(traj.episode_starts) - 1 + offset)  # numbered over shards
+        episodes.append(episode_numbers(traj.episode_starts) + offset)  # numbered over shards
         valid.append(valid_influence_steps(traj, summary.influence_lag))
         offset += traj.num_episodes
     windows = windowed_graphs(
