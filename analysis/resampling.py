@@ -22,10 +22,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from causal_influence.errors import ConfigError
-
-# Private core function: the core is making it public as ``permutation_test_counts``; switch
-# this import when it lands (the layer test lists it until then).
-from causal_influence.information import _permutation_test_counts, bootstrap_ci
+from causal_influence.information import bootstrap_ci, permutation_test_counts
 
 __all__ = [
     "NAN",
@@ -108,7 +105,7 @@ def permutation(
     """
     if n_permutations <= 0 or table.sum() == 0:
         return NAN, NAN
-    res = _permutation_test_counts(table, n_resamples=n_permutations, rng=gen)
+    res = permutation_test_counts(table, n_resamples=n_permutations, rng=gen)
     return res.pvalue, res.null_mean
 
 

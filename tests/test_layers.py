@@ -64,15 +64,6 @@ def private_imports(layer: str, root: Path = ROOT) -> list[str]:
     return found
 
 
-# Private names still imported across layers, each waiting for the public name another branch
-# of issue 14 adds. Remove an entry when its import switches to the public name (the second
-# test below fails until then, so no entry outlives its reason).
-PENDING_PRIVATE = {
-    # -> causal_influence.information.permutation_test_counts
-    "analysis/resampling.py imports causal_influence.information._permutation_test_counts",
-}
-
-
 def violations(layer: str, root: Path = ROOT) -> list[str]:
     above = set(LAYERS[LAYERS.index(layer) + 1 :])
     forbidden = above | (FRAMEWORKS if layer == "causal_influence" else set())
@@ -90,12 +81,7 @@ def test_layer_imports_only_downward(layer: str) -> None:
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_no_private_names_across_layers(layer: str) -> None:
-    assert sorted(set(private_imports(layer)) - PENDING_PRIVATE) == []
-
-
-def test_pending_private_imports_still_exist() -> None:
-    found = {f for layer in LAYERS for f in private_imports(layer)}
-    assert sorted(PENDING_PRIVATE - found) == []
+    assert private_imports(layer) == []
 
 
 def test_checker_detects_private_imports(tmp_path: Path) -> None:

@@ -69,9 +69,6 @@ from causal_influence.information.significance import (
 from causal_influence.information.tables import contingency_table
 from causal_influence.validation import resolve_rng
 
-# Transition alias: analysis.stats imported the function under its former private name.
-_permutation_test_counts = permutation_test_counts
-
 __all__ = [
     "BOOTSTRAP_METHODS",
     "ESTIMATORS",

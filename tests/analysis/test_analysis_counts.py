@@ -12,7 +12,7 @@ import pytest
 from analysis.stats import _speaker_consistency_counts
 from causal_influence.communication import SC_DEFINITIONS, speaker_consistency
 from causal_influence.errors import ShapeError, UndefinedConditionalWarning
-from causal_influence.information import _permutation_test_counts, permutation_test
+from causal_influence.information import permutation_test, permutation_test_counts
 
 
 def labels(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -35,18 +35,18 @@ def test_permutation_test_of_counts_is_the_test_of_the_labels(seed: int) -> None
     rng = np.random.default_rng(seed)
     table = random_table(rng, int(rng.integers(1, 6)), int(rng.integers(1, 7)))
     for base in (None, 2):
-        ours = _permutation_test_counts(table, n_resamples=300, base=base, rng=seed)
+        ours = permutation_test_counts(table, n_resamples=300, base=base, rng=seed)
         ref = permutation_test(*labels(table), n_resamples=300, base=base, rng=seed)
         assert dataclasses.asdict(ours) == dataclasses.asdict(ref)
 
 
 def test_permutation_test_of_counts_refuses_bad_tables() -> None:
     with pytest.raises(ShapeError):
-        _permutation_test_counts(np.zeros((2, 2), dtype=int))
+        permutation_test_counts(np.zeros((2, 2), dtype=int))
     with pytest.raises(ShapeError):
-        _permutation_test_counts([[1.5, 2.0], [1.0, 0.0]])
+        permutation_test_counts([[1.5, 2.0], [1.0, 0.0]])
     with pytest.raises(ShapeError):
-        _permutation_test_counts([1, 2, 3])
+        permutation_test_counts([1, 2, 3])
 
 
 @pytest.mark.parametrize("seed", range(4))
