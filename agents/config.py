@@ -40,6 +40,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError
 from envs.config import SSDConfig, harvest_config
 
@@ -196,11 +197,12 @@ class TrainConfig:
             "the extrinsic reward alone)."
         },
     )
-    divergence: Literal["kl", "jsd", "pmi", "tv"] = field(
+    divergence: str = field(
         default="kl",
         metadata={
             "help": "How j's policy under k's actual choice is compared with its mixture over "
-            "k's counterfactual choices."
+            "k's counterfactual choices.",
+            "choices": DIVERGENCES,  # any divergence registered in the core
         },
     )
     influence_clip: float = field(
@@ -282,8 +284,10 @@ class TrainConfig:
             raise bad(f"setting: expected 'none', 'basic', 'comm' or 'moa'; got {self.setting!r}")
         if self.algorithm not in ("a2c", "ppo"):
             raise bad(f"algorithm: expected 'a2c' or 'ppo'; got {self.algorithm!r}")
-        if self.divergence not in ("kl", "jsd", "pmi", "tv"):
-            raise bad(f"divergence: expected 'kl', 'jsd', 'pmi' or 'tv'; got {self.divergence!r}")
+        try:
+            DIVERGENCES.lookup(self.divergence)
+        except ConfigError as err:
+            raise bad(str(err)) from None
         for name in (
             "num_envs",
             "rollout_length",
@@ -423,12 +427,18 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _argparse_kind(hint: Any) -> dict[str, Any]:
-    """argparse keyword arguments for a field of type ``hint`` (optional types as their inner)."""
+def _argparse_kind(hint: Any, choices: Collection[Any] | None = None) -> dict[str, Any]:
+    """argparse keyword arguments for a field of type ``hint`` (optional types as their inner).
+
+    ``choices`` (a field's ``metadata["choices"]``, e.g. a registry of the core) is kept as
+    given, so that names registered later are accepted and listed too.
+    """
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        return _argparse_kind(next(a for a in args if a is not type(None)))
+        return _argparse_kind(next(a for a in args if a is not type(None)), choices)
+    if choices is not None:
+        return {"choices": choices, "type": hint if hint in (int, float, str) else str}
     if hint is bool:
         return {"action": argparse.BooleanOptionalAction}
     if origin is Literal:
@@ -474,7 +484,7 @@ def add_field_options(
             dest=f"{dest_prefix}{f.name}",
             default=None,
             help=text.replace("%", "%%"),  # argparse formats help with %
-            **_argparse_kind(hints[f.name]),
+            **_argparse_kind(hints[f.name], f.metadata.get("choices")),
         )
 
 
@@ -496,8 +506,12 @@ def _parameters_section(cls: type) -> str:
         kind = str(f.type)
         if kind.startswith("Literal["):
             kind = "{" + kind[len("Literal[") : -1] + "}"
-        lines.append(f"    {f.name} : {kind}")
         text = str(f.metadata.get("help", ""))
+        choices = f.metadata.get("choices")
+        if choices is not None:  # a registry: its current names, and where to add one
+            option = getattr(choices, "option", "value")
+            text += f" One of {list(choices)} or any other registered {option}."
+        lines.append(f"    {f.name} : {kind}")
         lines.extend(
             textwrap.wrap(text, width=92, initial_indent=" " * 8, subsequent_indent=" " * 8)
         )

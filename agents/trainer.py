@@ -64,6 +64,7 @@ from agents.run_log import RunLog, episode_outcomes, log_columns
 from agents.sampler import Rollout, Sampler, next_step_actions, rollout_influence
 from causal_influence.errors import ConfigError, FileFormatError
 from envs.config import SSDConfig
+from envs.registry import GAMES
 from envs.vector import VectorEnv
 
 __all__ = [
@@ -578,9 +579,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--game",
-        choices=["harvest", "cleanup"],
+        choices=GAMES,  # the envs' registry: a game registered there is a choice here
         default=None,
-        help="the game (default: the config's, else harvest)",
+        help="the game, a gridworld game registered in envs.registry (default: the config's, "
+        "else harvest)",
     )
     parser.add_argument(
         "--map",

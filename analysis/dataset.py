@@ -62,11 +62,16 @@ from causal_influence.communication import (
     influential_moments,
     lagged_pairs,
 )
-from causal_influence.engine import ALIGNMENTS
+from causal_influence.engine import ALIGNMENT_HINT, ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.social import social_outcomes
 from causal_influence.trajectory import Trajectory, TrajectoryMeta
-from causal_influence.validation import episode_numbers, next_step_valid, steps_in_episode
+from causal_influence.validation import (
+    check_choice,
+    episode_numbers,
+    next_step_valid,
+    steps_in_episode,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -193,10 +198,7 @@ class _Accumulator:
         var = self.variable_opt or meta.get("influence_variable")
         if var is None:
             var = "messages" if meta.get("setting") == "comm" else "actions"
-        if var not in INFLUENCE_VARIABLES:
-            raise ConfigError(
-                f"variable: expected {' or '.join(map(repr, INFLUENCE_VARIABLES))}; got {var!r}"
-            )
+        check_choice("variable", var, INFLUENCE_VARIABLES)
         if var == "messages" and not self.has_messages:
             raise ConfigError(
                 "the influence is of messages (variable='messages') but the trajectories "
@@ -537,10 +539,8 @@ def summarize(
         raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
     if max_units < 1:
         raise ConfigError(f"max_units: expected a positive integer; got {max_units}")
-    if alignment is not None and alignment not in ALIGNMENTS:
-        raise ConfigError(
-            f"alignment: expected {' or '.join(map(repr, ALIGNMENTS))}; got {alignment!r}"
-        )
+    if alignment is not None:
+        check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
     from tqdm.auto import tqdm
 
     acc = _Accumulator(

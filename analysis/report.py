@@ -45,6 +45,7 @@ from analysis.plots import (
     plot_influence_over_time,
 )
 from analysis.stats import AnalysisResult
+from causal_influence.divergences import DIVERGENCES
 from causal_influence.io import atomic_write
 
 __all__ = ["graph_of", "matrix_of", "write_report"]
@@ -159,12 +160,10 @@ def _influence_unit(metadata: dict[str, Any]) -> str:
     if isinstance(unit, str) and unit:
         return unit
     divergence = metadata.get("divergence")
-    # The units of the divergences: to be read from the core's DIVERGENCES registry entries
-    # (which carry their unit) once the core has them; today it has only the list of names.
-    if divergence == "tv":
-        return "total variation"
-    if divergence in ("kl", "jsd", "pmi"):
-        return "nats"
+    if isinstance(divergence, str) and divergence in DIVERGENCES:
+        # Recorders store the influence in nats (no base); the registry entry knows the unit
+        # (nats, or "probability" for a unit-free divergence such as the total variation).
+        return DIVERGENCES[divergence].unit_label(None)
     return "unit as stored"
 
 

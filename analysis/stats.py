@@ -129,9 +129,10 @@ def coordination_table(
     Parameters
     ----------
     summary : DatasetSummary
-    estimator : {"plugin", "miller_madow", "shuffle"}
-        Estimator of the ``value`` column and of its interval (one of
-        :data:`causal_influence.information.ESTIMATORS`).
+    estimator : str
+        Estimator of the ``value`` column and of its interval: a name registered in
+        :data:`causal_influence.information.ESTIMATORS` (``"plugin"``, ``"miller_madow"``,
+        ``"shuffle"``, ...).
     n_bootstrap, n_permutations, confidence_level, base, rng, progress
         As in :func:`influence_table`.
 
@@ -148,9 +149,7 @@ def coordination_table(
         ``lag``.
     """
     check_resampling(n_bootstrap, n_permutations, confidence_level)
-    # The estimators are the core's list (a registry once the core has one).
-    if estimator not in ESTIMATORS:
-        raise ConfigError(f"estimator: expected one of {ESTIMATORS}; got {estimator!r}")
+    ESTIMATORS.lookup(estimator)  # a ConfigError listing the registered estimators
     gen = resolve_rng(rng)
     families = _coordination_families(summary)
     n = summary.num_agents
@@ -424,8 +423,9 @@ def analyze(
         See :func:`analysis.dataset.iter_trajectories`; a summary is used as is.
     lag, alignment, variable, max_units, visible_only
         See :func:`analysis.dataset.summarize`.
-    estimator : {"plugin", "miller_madow", "shuffle"}
-        MI estimator of the coordination values.
+    estimator : str
+        MI estimator of the coordination values, a name registered in
+        :data:`causal_influence.information.ESTIMATORS`.
     n_bootstrap, n_permutations : int
         Resamples of the intervals and of the tests (0 skips them).
     confidence_level : float

@@ -47,7 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_data_options(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    # The estimators are the core's list (a registry once the core has one).
+    # The core's registry: an estimator registered there is a choice here.
     parser.add_argument(
         "--estimator",
         choices=ESTIMATORS,

@@ -1,5 +1,10 @@
 """``causal-influence train ...``: train agents; every argument is forwarded untouched to
-``agents.trainer.main`` (its own parser gives ``causal-influence train --help``).
+``agents.trainer.main`` (its own parser, :func:`agents.trainer.add_arguments`, gives
+``causal-influence train --help``).
+
+The options are defined once, in the trainer. They are not added to this subparser with
+``agents.trainer.add_arguments`` because building the parser would then import torch and the
+agents for every command (``analyze``, ``graph``, ``--help``), not only for ``train``.
 
 Examples
 --------
@@ -13,7 +18,6 @@ True
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from typing import Any
 
@@ -40,14 +44,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(ns: argparse.Namespace) -> int:
-    """Call ``agents.trainer.main(ns.argv)``; 2 with a one-line error when it is missing."""
+    """Call ``agents.trainer.main(ns.argv)``; 2 with a one-line error when the agents layer
+    (torch) is not installed."""
     try:
-        trainer = importlib.import_module("agents.trainer")
+        from agents.trainer import main
     except ImportError as err:
-        print(f"{PROG}: error: training is unavailable ({err})", file=sys.stderr)
+        print(
+            f"{PROG}: error: training is unavailable ({err}); install it with "
+            f"pip install 'causal-influence[agents]'",
+            file=sys.stderr,
+        )
         return 2
-    entry = getattr(trainer, "main", None)
-    if entry is None:
-        print(f"{PROG}: error: agents.trainer has no main() to train with", file=sys.stderr)
-        return 2
-    return int(entry(list(ns.argv)) or 0)
+    return int(main(list(ns.argv)) or 0)
