@@ -25,9 +25,6 @@ Examples
 from __future__ import annotations
 
 import os
-import pickle
-import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -127,41 +124,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     no/such/run/final.pt: no such checkpoint file
     """
     path = Path(path)
-    if path.is_dir():
-        raise FileFormatError(
-            f"{path}: expected a checkpoint file; got a directory; {_WRITTEN_BY}, or call "
-            f"find_checkpoint(directory) first"
-        )
-    if not path.is_file():
-        raise FileFormatError(f"{path}: no such checkpoint file; {_WRITTEN_BY}")
-    if not zipfile.is_zipfile(path):
-        raise FileFormatError(
-            f"{path}: truncated or corrupt (not a complete torch.save archive); the write was "
-            f"probably interrupted or the file copied in part; use an earlier checkpoint"
-        )
-    try:
+    try:  # missing, a directory, truncated or corrupt, or refused: named by the core's loader
         state = load_torch_checkpoint(path, map_location="cpu")
-    except Exception as err:  # any failure to decode the archive is a problem of the file
-        cause = err.__cause__ if isinstance(err, FileFormatError) and err.__cause__ else err
-        if _refused(cause):
-            raise FileFormatError(
-                f"{path}: holds objects that a weights-only load refuses (it would have to run "
-                f"code from the file), so it is not an agents checkpoint; {_WRITTEN_BY}"
-            ) from err
-        detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        raise FileFormatError(
-            f"{path}: truncated or corrupt (the archive is complete but its content cannot be "
-            f"read: {type(cause).__name__}: {detail}); use an earlier checkpoint"
-        ) from err
+    except FileFormatError as err:
+        raise type(err)(f"{err}; {_WRITTEN_BY}") from err
     return _checked(state, path)
-
-
-def _refused(err: BaseException) -> bool:
-    """Whether a load failed because weights-only unpickling refused a global (a class or a
-    function the file would have called), rather than because the bytes are damaged."""
-    return isinstance(err, pickle.UnpicklingError) and bool(
-        re.search(r"global|allowlist", str(err), flags=re.IGNORECASE)
-    )
 
 
 def _checked(state: Any, path: Path) -> dict[str, Any]:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import textwrap
 import types
 import typing
 from collections.abc import Collection
@@ -42,7 +41,7 @@ from typing import Any, Literal
 
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError
-from envs.config import SSDConfig, harvest_config
+from envs.config import SSDConfig, fields_section, harvest_config
 
 __all__ = [
     "OUTPUT_FIELDS",
@@ -499,23 +498,4 @@ def field_overrides(ns: argparse.Namespace, cls: type, *, prefix: str = "") -> d
     return out
 
 
-def _parameters_section(cls: type) -> str:
-    """A numpydoc Parameters section built from the fields' types and help texts."""
-    lines = ["", "    Parameters", "    ----------"]
-    for f in dataclasses.fields(cls):
-        kind = str(f.type)
-        if kind.startswith("Literal["):
-            kind = "{" + kind[len("Literal[") : -1] + "}"
-        text = str(f.metadata.get("help", ""))
-        choices = f.metadata.get("choices")
-        if choices is not None:  # a registry: its current names, and where to add one
-            option = getattr(choices, "option", "value")
-            text += f" One of {list(choices)} or any other registered {option}."
-        lines.append(f"    {f.name} : {kind}")
-        lines.extend(
-            textwrap.wrap(text, width=92, initial_indent=" " * 8, subsequent_indent=" " * 8)
-        )
-    return "\n".join(lines) + "\n"
-
-
-TrainConfig.__doc__ = (TrainConfig.__doc__ or "").rstrip() + "\n" + _parameters_section(TrainConfig)
+TrainConfig.__doc__ = (TrainConfig.__doc__ or "").rstrip() + "\n" + fields_section(TrainConfig)

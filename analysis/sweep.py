@@ -85,7 +85,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.config import OUTPUT_FIELDS, RESUMABLE_FIELDS, TrainConfig
+from agents.config import OUTPUT_FIELDS, TrainConfig
 from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
 from analysis.curves import DEFAULT_METRIC, learning_curves, plot_learning_curves, save_figure
 from analysis.sweep_runs import (
@@ -97,7 +97,7 @@ from analysis.sweep_runs import (
     parse_seeds,
     read_sweep_file,
 )
-from causal_influence.errors import ConfigError, FileFormatError
+from causal_influence.errors import CausalInfluenceError, ConfigError, FileFormatError
 from causal_influence.io import atomic_write
 
 if TYPE_CHECKING:
@@ -321,21 +321,21 @@ def _finished(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
 
 def _resume_point(run_dir: Path, config: TrainConfig) -> Path | None:
     """The latest checkpoint of ``run_dir`` that ``config`` can resume from exactly."""
-    from agents.checkpoint import load_checkpoint
+    from agents.checkpoint import find_checkpoint, load_checkpoint
 
-    found = sorted((run_dir / "checkpoints").glob("ckpt_*.pt"))
-    if not found:
+    if not run_dir.is_dir():
         return None
     try:
-        state = load_checkpoint(found[-1])
-        saved = TrainConfig.from_json(state["config"]).to_dict()
-    except Exception:  # unreadable or foreign: start over
+        latest = find_checkpoint(run_dir)
+        state = load_checkpoint(latest)
+        saved = TrainConfig.from_json(state["config"])
+    except (CausalInfluenceError, KeyError, TypeError, ValueError):  # none, unreadable, foreign
         return None
-    if not _same(saved, config.to_dict(), RESUMABLE_FIELDS):
+    if saved.resume_conflicts(config):
         return None
     if int(state.get("env_steps", 0)) > config.total_env_steps or not state.get("resumable"):
         return None
-    return found[-1]
+    return latest
 
 
 def _execute_run(run: dict[str, Any], train_fn: Callable[..., Any] | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ __all__ = [
     "FewSamplesWarning",
     "FileFormatError",
     "InvalidDistributionError",
+    "MissingFileError",
     "ModelError",
     "ShapeError",
     "UndefinedConditionalWarning",
@@ -63,7 +64,12 @@ class ModelError(CausalInfluenceError, ValueError):
 
 
 class FileFormatError(CausalInfluenceError, ValueError):
-    """A trajectory file is malformed: missing columns, wrong dtypes, ragged, truncated."""
+    """A file is malformed or unusable: missing columns, wrong dtypes, ragged, truncated."""
+
+
+class MissingFileError(FileFormatError, FileNotFoundError):
+    """A file to read does not exist: a :class:`FileFormatError` that is also the builtin
+    ``FileNotFoundError``, so either ``except`` clause catches it."""
 
 
 class EstimatorWarning(UserWarning):

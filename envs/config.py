@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ __all__ = [
     "STAY",
     "SSDConfig",
     "cleanup_config",
+    "fields_section",
     "harvest_config",
 ]
 
@@ -40,43 +42,9 @@ __all__ = [
 class SSDConfig:
     """Rules and options of a sequential social dilemma.
 
-    Attributes
-    ----------
-    game : str
-        A registered gridworld game (``"harvest"``, ``"cleanup"``;
-        :func:`envs.registry.game_names`).
-    map : str or tuple of str
-        A name from :data:`envs.maps.MAPS` or the rows of an ASCII map; defaults to the
-        game's map (``GridRules.default_map``).
-    num_agents : int
-        Number of agents (at most the number of spawn points).
-    view_radius : int
-        V; observations cover (2V+1) x (2V+1) cells centred on the agent.
-    obs_type : {"rgb", "symbolic"}
-        RGB image (the reference) or one-hot channels per cell type and agent.
-    num_symbols : int
-        Message vocabulary M; 0 turns the channel off (the reference).
-    max_cycles : int
-        Episode length (truncation).
-    beam_length : int
-    hit_penalty, fire_cost : float
-        Applied as -hit_penalty to a hit agent and -fire_cost to a FIRE user.
-    hit_timeout : int
-        K > 0 removes (``"remove"``) or freezes (``"freeze"``) a hit agent for K steps.
-    hit_timeout_mode : {"remove", "freeze"}
-    beams_in_obs : bool
-        Draw the step's beams in observations (the reference before 2020 did).
-    regrowth : {"moore", "disc"}
-        Harvest neighbourhood: the reference's 3x3 square, or the radius-2 disc it intended.
-    regrowth_probs : tuple of 4 floats
-        Regrowth probability for 0, 1, 2 and >= 3 apples in the neighbourhood.
-    depletion_threshold, restoration_threshold, waste_spawn_prob, apple_respawn_prob : float
-        Cleanup dynamics.
-    collective_reward : bool
-        Every agent receives the sum of all rewards of the step.
-    inequity_alpha, inequity_beta, inequity_smoothing : float
-        Fehr-Schmidt inequity aversion (alpha: disadvantageous, beta: advantageous) on
-        temporally smoothed rewards e(t) = smoothing * e(t-1) + r(t); all 0 = off.
+    Each field's help text is written beside it (``field(metadata={"help": ...})``); the
+    Attributes section below and the ``--env-*`` options of ``causal-influence train --help``
+    are both built from it.
     """
 
     game: str = field(
@@ -295,3 +263,40 @@ def cleanup_config(**overrides: Any) -> SSDConfig:
     9
     """
     return SSDConfig(game="cleanup", **overrides)
+
+
+def fields_section(cls: type, heading: str = "Parameters") -> str:
+    """A numpydoc section (``heading``: Parameters, Attributes) of a config dataclass, built
+    from its fields' types and the help texts written beside them (private fields skipped).
+
+    A field whose metadata has ``"choices"`` (a registry such as
+    :data:`causal_influence.divergences.DIVERGENCES`) lists the names registered when the
+    section is built.
+
+    Examples
+    --------
+    >>> print(fields_section(SSDConfig, "Attributes").splitlines()[3])
+        game : str
+    """
+    lines = ["", f"    {heading}", "    " + "-" * len(heading)]
+    for f in dataclasses.fields(cls):
+        if f.name.startswith("_"):
+            continue
+        kind = str(f.type)
+        if kind.startswith("Literal["):
+            kind = "{" + kind[len("Literal[") : -1] + "}"
+        text = str(f.metadata.get("help", ""))
+        choices = f.metadata.get("choices")
+        if choices is not None:
+            option = getattr(choices, "option", "value")
+            text += f" One of {list(choices)} or any other registered {option}."
+        lines.append(f"    {f.name} : {kind}")
+        lines.extend(
+            textwrap.wrap(text, width=92, initial_indent=" " * 8, subsequent_indent=" " * 8)
+        )
+    return "\n".join(lines) + "\n"
+
+
+SSDConfig.__doc__ = (
+    (SSDConfig.__doc__ or "").rstrip() + "\n" + fields_section(SSDConfig, "Attributes")
+)

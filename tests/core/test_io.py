@@ -7,11 +7,14 @@ the code under test), and every error message is checked for the file, column an
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
+import re
 import tempfile
 import tracemalloc
 import weakref
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -911,7 +914,7 @@ def test_load_torch_checkpoint(tmp_path: Path) -> None:
     evil = tmp_path / "evil.pt"
     torch.save({"x": _Explodes()}, evil)
     _Explodes.ran = False
-    with pytest.raises(FileFormatError, match=r"evil\.pt: not a loadable weights-only"):
+    with pytest.raises(FileFormatError, match=r"evil\.pt: holds objects that a weights-only load"):
         ci_io.load_torch_checkpoint(evil)
     assert not _Explodes.ran
 
@@ -921,6 +924,24 @@ def test_load_torch_checkpoint(tmp_path: Path) -> None:
         ci_io.load_torch_checkpoint(cut)
     with pytest.raises(FileNotFoundError):
         ci_io.load_torch_checkpoint(tmp_path / "none.pt")
+    # Every problem is a FileFormatError naming the file, the missing file included.
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"definitely not a checkpoint" * 5)  # torch: KeyError on these bytes
+    damaged = tmp_path / "damaged.pt"
+    archive = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    with zipfile.ZipFile(damaged, "w") as out:  # a complete archive, a cut pickle inside
+        for info in archive.infolist():
+            data = archive.read(info)
+            cut_pickle = info.filename.endswith("data.pkl")
+            out.writestr(info, data[: len(data) // 3] if cut_pickle else data)
+    for bad, text in [
+        (tmp_path / "none.pt", "no such checkpoint file"),
+        (tmp_path, "expected a checkpoint file; got a directory"),
+        (junk, r"truncated or corrupt \(not a complete torch.save archive\)"),
+        (damaged, r"truncated or corrupt \(the archive is complete but its content cannot"),
+    ]:
+        with pytest.raises(FileFormatError, match=f"^{re.escape(str(bad))}: {text}"):
+            ci_io.load_torch_checkpoint(bad)
 
 
 def test_metadata_survives_files_exactly(tmp_path: Path) -> None:
