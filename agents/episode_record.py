@@ -131,8 +131,9 @@ def record_episodes(
         Seeds the envs and the action sampling.
     greedy : bool
         Most likely actions and messages instead of samples.
-    divergence : {"kl", "jsd", "pmi", "tv"}, optional
-        Divergence of the recorded influence (default: the run's).
+    divergence : str, optional
+        Divergence of the recorded influence, a name registered in
+        :data:`causal_influence.divergences.DIVERGENCES` (default: the run's).
     counterfactual_logits : bool
         Also store the counterfactual logits in the core's pairwise layout.
 

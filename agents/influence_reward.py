@@ -7,7 +7,7 @@ k's variable, A actions of j), which :func:`causal_influence.rewards.credited_in
 scores and aligns in time (:func:`agents.sampler.rollout_influence`). No divergence or marginal
 is computed here: the formulas live in the core.
 
-Time alignment (METRICS.md, Conventions):
+Time alignment (docs/metrics.md, section "Time alignment"):
 
 - basic influence is same-step: ``a^k_t -> a^j_t``, credited to t;
 - messages are next-step: ``m^k_t -> a^j_{t+1}``; the counterfactual pass runs at t+1 and its

@@ -172,7 +172,8 @@ def moa_cross_entropy(
     Tensor
         Scalar: for each agent, the masked cross-entropy averaged over all its (step, other)
         entries of valid steps, *entries masked by visibility included in the denominator*
-        (the reference's choice, ENVS.md section 4.6); summed over agents.
+        (the reference's choice, docs/envs.md section "Agents trained on these games");
+        summed over agents.
 
     Examples
     --------

@@ -8,7 +8,8 @@ products (``torch.bmm``) and grouped convolutions (the per-agent layers of
 module tensors are *agent-major*, ``(N, L, ...)`` with L a flattened batch; the public methods
 take and return the project's time-major layout ``(T, B, N, ...)``.
 
-Architecture (defaults from Jaques et al. 2019, ENVS.md section 4.2, every size configurable):
+Architecture (defaults from Jaques et al. 2019, docs/envs.md section "Agents trained on these
+games", every size configurable):
 
 - shared convolution: ``conv_filters`` filters of ``conv_kernel`` x ``conv_kernel``, stride 1,
   valid padding, ReLU; input is the egocentric view ``(S, S, C)`` (RGB scaled by 1/255, or the

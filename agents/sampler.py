@@ -12,9 +12,10 @@ Fragments carry over: after the last step of a fragment that does not end the ep
 sampler already evaluates the next step (its value bootstraps the returns, its counterfactual
 pass measures the influence of the last messages, its actions are the MOA targets of the last
 step) and starts the next fragment from that evaluation, so nothing is lost at fragment ends
-(ENVS.md section 4.11, lesson 5). That first step of a fragment was therefore sampled by the
-policy before the last update; its recorded log-probabilities are those of that behaviour
-policy (PPO's ratio accounts for it; for A2C it is one slightly off-policy step per fragment).
+(docs/envs.md, section "Agents trained on these games", fragment ends). That first step of a
+fragment was therefore sampled by the policy before the last update; its recorded
+log-probabilities are those of that behaviour policy (PPO's ratio accounts for it; for A2C it is
+one slightly off-policy step per fragment).
 """
 
 from __future__ import annotations
@@ -327,7 +328,9 @@ def rollout_influence(
     ro : Rollout
         Collected with counterfactuals.
     spec : NetSpec
-    divergence : {"kl", "jsd", "pmi", "tv"}
+    divergence : str or callable
+        A name registered in :data:`causal_influence.divergences.DIVERGENCES` (or a callable
+        ``f(log_p, log_q)``), as in :func:`causal_influence.rewards.credited_influence`.
     base : float, optional
         Logarithm base (None = nats).
 

@@ -4,9 +4,9 @@ Every function returns a :class:`matplotlib.figure.Figure` built directly (not t
 ``pyplot``), rendered by the Agg canvas, so nothing depends on a display or on global figure
 state; :func:`figure_to_png` turns a figure into PNG bytes (what the HTML report embeds).
 
-Conventions (ECOSYSTEM.md section 7): the heatmap has one row per influencer k and one column
-per influencee j with the diagonal masked; the graph draws k -> j and j -> k as two curved
-edges (``connectionstyle="arc3,rad=..."``) so they never overlap.
+Conventions (docs/metrics.md, section "Figures"): the heatmap has one row per influencer k and
+one column per influencee j with the diagonal masked; the graph draws k -> j and j -> k as two
+curved edges (``connectionstyle="arc3,rad=..."``) so they never overlap.
 
 Examples
 --------

@@ -124,8 +124,8 @@ def bootstrap(
     Means use the percentile interval. Plug-in information measures (``information=True``)
     use the basic (reverse percentile) interval, floored at 0: their bootstrap distribution is
     shifted above the estimate by the plug-in bias, which a percentile interval inherits (it
-    can even exclude the estimate; METRICS.md section 4.3). Returns (low, high, bootstrap
-    estimate of the bias).
+    can even exclude the estimate; docs/metrics.md, "Significance and intervals"). Returns
+    (low, high, bootstrap estimate of the bias).
     """
     if n_bootstrap <= 0 or arrays[0].shape[0] == 0:
         return NAN, NAN, NAN

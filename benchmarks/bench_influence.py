@@ -4,7 +4,8 @@ Model (per agent, weights shared by the agents, as with parameter sharing): 15x1
 conv 6x3x3 (ReLU) -> FC 32 -> FC 32 (tanh), a policy head on the same features (k's own policy:
 the marginal weights), and a MOA LSTM of 128 cells whose input is the FC features and the one-hot
 actions of all N agents (own action first), with a linear output of (N-1) x A logits predicting
-the others' next actions (ENVS.md section 4.2). N = 5, A = 9, T = 4096 steps (episodes of 1000).
+the others' next actions (docs/envs.md, "Agents trained on these games"). N = 5, A = 9,
+T = 4096 steps (episodes of 1000).
 
 Measured in one run (median over repeats, after a warm-up):
 

@@ -253,7 +253,8 @@ def instantaneous_coordination(
     mask : array_like of bool, shape (T, N) or (T,), optional
         Keep step t for influencer k only where ``mask[t, k]`` (e.g. the moments of high
         influence from :func:`influential_moments`).
-    estimator : {"plugin", "miller_madow", "shuffle"}
+    estimator : str
+        A name registered in :data:`causal_influence.information.ESTIMATORS`.
     num_symbols, num_actions : int, optional
         Alphabet sizes.
     base : float, optional

@@ -23,7 +23,7 @@ NOISE, LISTENER_NOISE, M = 0.2, 0.1, 4
 
 
 def noisy_copy_mi(p: float, n: int) -> float:
-    """MI of a uniform input and its noisy copy (METRICS.md section 5, case 3)."""
+    """MI of a uniform input and its noisy copy (docs/metrics.md, "Closed-form cases", case 3)."""
     q, o = p + (1 - p) / n, (1 - p) / n
     return math.log(n) + q * math.log(q) + (n - 1) * o * math.log(o)
 
