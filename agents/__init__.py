@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from causal_influence.distribution import check_layers
+
 if TYPE_CHECKING:
     from agents.checkpoint import load_checkpoint
     from agents.config import TrainConfig
@@ -27,6 +29,13 @@ if TYPE_CHECKING:
     from agents.networks import MultiAgentNet, NetSpec
     from agents.sampler import rollout_influence
     from agents.trainer import Trainer, TrainResult, train
+
+#: Marks this package as part of the causal-influence distribution (see
+#: :mod:`causal_influence.distribution`).
+__distribution__ = "causal-influence"
+
+# The sibling layers imported below must be ours, not packages of the same name.
+check_layers("agents", ["envs"])
 
 __all__ = [
     "MultiAgentNet",

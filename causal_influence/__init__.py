@@ -71,6 +71,10 @@ from causal_influence.trajectory import Trajectory, TrajectoryMeta, concat
 
 __version__ = "0.1.0"
 
+#: Marks this package as part of the causal-influence distribution (see
+#: :mod:`causal_influence.distribution`).
+__distribution__ = "causal-influence"
+
 __all__ = [
     "DIVERGENCES",
     "ESTIMATORS",

@@ -37,11 +37,10 @@ def require(module: str, *, purpose: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as err:
         top = module.partition(".")[0]
-        if err.name is not None and err.name.partition(".")[0] != top:
-            raise  # the package is there but one of its own dependencies is not
-        extra = EXTRAS.get(top, "all")
+        missing = (err.name or top).partition(".")[0]
+        why = "which is not installed" if missing == top else f"which needs {missing!r}"
         raise ImportError(
-            f"{purpose} needs the package {top!r}, which is not installed; install it with "
-            f"pip install 'causal-influence[{extra}]'",
-            name=top,
+            f"{purpose} needs the package {top!r}, {why}; install it with "
+            f"pip install 'causal-influence[{EXTRAS.get(top, 'all')}]'",
+            name=missing,
         ) from err

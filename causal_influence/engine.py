@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from causal_influence._backend import Array, is_torch
+from causal_influence._optional import require
 from causal_influence.counterfactual import influence
 from causal_influence.divergences import Divergence, DivergenceLike, resolve_divergence
 from causal_influence.errors import ConfigError, DTypeError, ModelError, describe
@@ -200,6 +201,7 @@ class InfluenceResult:
             (float, visibility mask applied when ``visible_only``), and ``visible`` (bool)
             when a visibility mask was given.
         """
+        require("pandas", purpose="InfluenceResult.to_dataframe")
         import pandas as pd
 
         values = to_numpy(self.masked(visible_only=visible_only))

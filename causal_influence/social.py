@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from causal_influence._optional import require
 from causal_influence.errors import EstimatorWarning, ShapeError, describe
 from causal_influence.validation import check_shape
 
@@ -115,6 +116,7 @@ def social_outcomes(
     >>> df[["utilitarian", "equality", "sustainability", "peace"]].iloc[0].tolist()
     [1.0, 1.0, 2.0, 1.5]
     """
+    require("pandas", purpose="social_outcomes (it returns a pandas DataFrame)")
     import pandas as pd
 
     r, timeouts, episodes, inv = _social_iv(rewards, timeouts, episode_ids)

@@ -12,6 +12,7 @@ Examples
 'harvest_v0'
 """
 
+from causal_influence.distribution import check_layers
 from envs import cleanup, harvest
 from envs._engine import Game, StepResult
 from envs.config import ACTION_NAMES, SSDConfig, cleanup_config, harvest_config
@@ -25,6 +26,13 @@ from envs.vector import VectorEnv, make_vector
 #: Versioned names, as PettingZoo modules are usually imported.
 harvest_v0 = harvest
 cleanup_v0 = cleanup
+
+#: Marks this package as part of the causal-influence distribution (see
+#: :mod:`causal_influence.distribution`).
+__distribution__ = "causal-influence"
+
+# The sibling layers imported below must be ours, not packages of the same name.
+check_layers("envs", ["causal_influence"])
 
 __all__ = [
     "ACTION_NAMES",

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from causal_influence._optional import require
 from causal_influence.errors import DTypeError, FileFormatError, describe
 from causal_influence.io.atomic import atomic_write
 from causal_influence.io.headers import (
@@ -76,6 +77,7 @@ def save_parquet(
     pathlib.Path
         ``path``.
     """
+    require("pyarrow", purpose="writing Parquet files")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -130,6 +132,7 @@ def load_parquet(
     FileFormatError
         If the file or its sidecar is malformed (names file, column, row).
     """
+    require("pyarrow", purpose="reading Parquet files")
     import pyarrow.parquet as pq
 
     path = Path(path)

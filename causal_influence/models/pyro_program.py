@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from causal_influence._optional import require
 from causal_influence.errors import ConfigError, DTypeError, ModelError, describe
 from causal_influence.validation import as_agent_indices, as_index, as_mask, check_shape
 
@@ -94,6 +95,7 @@ class PyroModel:
         predicts_next_step: bool = False,
         episode_starts: Any = None,
     ) -> None:
+        require("pyro", purpose="PyroModel (a model of a Pyro program)")
         import torch
 
         sites = _sites_iv(program, influencer_sites, influencee_sites, max_plate_nesting)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from causal_influence._backend import is_torch
+from causal_influence._optional import require
 from causal_influence.errors import ConfigError, DTypeError, ModelError, ShapeError, describe
 from causal_influence.validation import (
     as_agent_indices,
@@ -227,6 +228,7 @@ class TorchBase:
         net_name: str,
         **options: Any,
     ) -> None:
+        require("torch", purpose=f"{type(self).__name__} (a model of torch networks)")
         import torch
 
         args = _torch_iv(network, features, inputs, net_name=net_name, **options)

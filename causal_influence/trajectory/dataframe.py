@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from causal_influence._optional import require
 from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe, error_location
 from causal_influence.trajectory.long_table import (
     TableOrigin,
@@ -74,6 +75,7 @@ def trajectory_from_dataframe(
     ShapeError, InvalidDistributionError, ConfigError
         As :meth:`Trajectory.from_dataframe`, naming the column and row.
     """
+    require("pandas", purpose="Trajectory.from_dataframe")
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):
@@ -332,6 +334,7 @@ def trajectory_to_dataframe(
         If ``vectors`` is neither ``"wide"`` nor ``"lists"``, or ``columns`` names an unknown
         field.
     """
+    require("pandas", purpose="Trajectory.to_dataframe")
     import pandas as pd
 
     if vectors not in ("wide", "lists"):
