@@ -227,9 +227,7 @@ def fit_offline_influence(
         Share of episodes held out for the log-likelihood comparison (at least one episode;
         with a single episode, the last ``test_fraction`` of its steps).
     divergence : str or callable
-        A name registered in :data:`causal_influence.divergences.DIVERGENCES` (``"kl"``,
-        ``"jsd"``, ``"pmi"``, ``"tv"``, ...) or a callable ``f(log_p, log_q)``, as in
-        :func:`~causal_influence.engine.pairwise_influence` (KL: its mean estimates the
+        As in :func:`~causal_influence.engine.pairwise_influence` (KL: its mean estimates the
         conditional MI).
     num_threads : int, optional
         ``torch.set_num_threads`` during the fit, restored afterwards (None leaves it alone;

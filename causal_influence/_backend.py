@@ -2,7 +2,8 @@
 
 Private module. The core never imports torch eagerly for numpy users: an input can only be a
 torch tensor if torch is already imported, so :func:`is_torch` looks in ``sys.modules``. The
-rules that check and convert user input live in :mod:`causal_influence.validation`.
+conversions between backends (:func:`to_numpy`, :func:`as_float`, :func:`as_backend`) are
+public through :mod:`causal_influence.validation`, which holds the rules that check user input.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Array", "is_torch", "log_softmax", "logsumexp"]
+from causal_influence.errors import DTypeError, ShapeError, describe
+
+__all__ = ["Array", "as_backend", "as_float", "is_torch", "log_softmax", "logsumexp", "to_numpy"]
 
 Array = Any  # numpy.ndarray or torch.Tensor
 
@@ -50,3 +53,85 @@ def log_softmax(x: Array, axis: int = -1) -> Array:
     if is_torch(x):
         return x.log_softmax(dim=axis)
     return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def to_numpy(x: Any, name: str = "x") -> np.ndarray:
+    """``x`` as a numpy array, without copying arrays; a torch tensor is detached and copied to
+    the CPU.
+
+    Raises
+    ------
+    ShapeError
+        When nested lists are ragged (``name`` is the argument named in the message).
+
+    Examples
+    --------
+    >>> to_numpy([1, 2]).tolist()
+    [1, 2]
+    """
+    if is_torch(x):
+        return np.asarray(x.detach().cpu().numpy())
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.asarray(x)
+    except ValueError as err:
+        raise ShapeError(
+            f"{name}: could not read the input as a rectangular array ({err}); "
+            f"pass a numpy array of the documented shape"
+        ) from err
+
+
+def as_float(x: Any, name: str) -> Array:
+    """``x`` as a floating array: a torch tensor keeps its float dtype (integer tensors take
+    torch's default dtype); anything else becomes a float64 numpy array.
+
+    Raises
+    ------
+    DTypeError
+        If ``x`` cannot be read as numbers.
+
+    Examples
+    --------
+    >>> as_float([1, 2], "x").dtype
+    dtype('float64')
+    """
+    if is_torch(x):
+        if not x.is_floating_point():
+            import torch
+
+            return x.to(torch.get_default_dtype())
+        return x
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise DTypeError(
+            f"{name}: expected an array of numbers (numpy, torch or nested lists); got "
+            f"{describe(x)}; convert it with numpy.asarray(..., dtype=float)"
+        ) from err
+
+
+def as_backend(x: Any, like: Any) -> Array:
+    """``x`` on the backend of ``like``.
+
+    With a torch ``like``: ``x`` as a tensor on ``like``'s device (a numpy float array takes
+    ``like``'s float dtype; a tensor keeps its dtype). Otherwise ``x`` as a numpy array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_backend([1.0, 2.0], np.zeros(2)).tolist()
+    [1.0, 2.0]
+    """
+    if not is_torch(like):
+        return to_numpy(x)
+    import torch
+
+    if is_torch(x):
+        return x.to(like.device)
+    arr = np.asarray(x)
+    floating = arr.dtype.kind == "f" and like.is_floating_point()
+    return torch.as_tensor(arr, dtype=like.dtype if floating else None, device=like.device)

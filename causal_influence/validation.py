@@ -4,7 +4,8 @@ One rule per concept, written once, so that every layer answers the same questio
 way and says so in the same words:
 
 - **conversion**: :func:`to_numpy`, :func:`as_float`, :func:`as_backend` (a torch tensor in
-  gives a torch tensor out; anything else becomes numpy);
+  gives a torch tensor out; anything else becomes numpy), defined beside the backend kernels
+  and re-exported here;
 - **integer labels and indices**: :func:`as_labels`, :func:`as_index`. Integer dtypes are
   accepted; floats only when every value is integral (``3.0``); non-integral floats, NaN and
   ``inf`` raise a :class:`~causal_influence.errors.DTypeError` naming the first bad index;
@@ -46,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from causal_influence._backend import Array, is_torch
+from causal_influence._backend import Array, as_backend, as_float, is_torch, to_numpy
 from causal_influence.errors import (
     CausalInfluenceError,
     ConfigError,
@@ -81,88 +82,6 @@ __all__ = [
     "steps_in_episode",
     "to_numpy",
 ]
-
-
-# --------------------------------------------------------------------------- conversion
-
-
-def to_numpy(x: Any, name: str = "x") -> np.ndarray:
-    """``x`` as a numpy array, without copying arrays; a torch tensor is detached and copied to
-    the CPU.
-
-    Raises
-    ------
-    ShapeError
-        When nested lists are ragged (``name`` is the argument named in the message).
-
-    Examples
-    --------
-    >>> to_numpy([1, 2]).tolist()
-    [1, 2]
-    """
-    if is_torch(x):
-        return np.asarray(x.detach().cpu().numpy())
-    if isinstance(x, np.ndarray):
-        return x
-    try:
-        return np.asarray(x)
-    except ValueError as err:
-        raise ShapeError(
-            f"{name}: could not read the input as a rectangular array ({err}); "
-            f"pass a numpy array of the documented shape"
-        ) from err
-
-
-def as_float(x: Any, name: str) -> Array:
-    """``x`` as a floating array: a torch tensor keeps its float dtype (integer tensors take
-    torch's default dtype); anything else becomes a float64 numpy array.
-
-    Raises
-    ------
-    DTypeError
-        If ``x`` cannot be read as numbers.
-
-    Examples
-    --------
-    >>> as_float([1, 2], "x").dtype
-    dtype('float64')
-    """
-    if is_torch(x):
-        if not x.is_floating_point():
-            import torch
-
-            return x.to(torch.get_default_dtype())
-        return x
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise DTypeError(
-            f"{name}: expected an array of numbers (numpy, torch or nested lists); got "
-            f"{describe(x)}; convert it with numpy.asarray(..., dtype=float)"
-        ) from err
-
-
-def as_backend(x: Any, like: Any) -> Array:
-    """``x`` on the backend of ``like``.
-
-    With a torch ``like``: ``x`` as a tensor on ``like``'s device (a numpy float array takes
-    ``like``'s float dtype; a tensor keeps its dtype). Otherwise ``x`` as a numpy array.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> as_backend([1.0, 2.0], np.zeros(2)).tolist()
-    [1.0, 2.0]
-    """
-    if not is_torch(like):
-        return to_numpy(x)
-    import torch
-
-    if is_torch(x):
-        return x.to(like.device)
-    arr = np.asarray(x)
-    floating = arr.dtype.kind == "f" and like.is_floating_point()
-    return torch.as_tensor(arr, dtype=like.dtype if floating else None, device=like.device)
 
 
 # --------------------------------------------------------------------------- labels
