@@ -13,13 +13,14 @@ way and says so in the same words:
 - **distributions**: :func:`check_logits` (finite or ``-inf``, never NaN),
   :func:`check_probabilities`;
 - **options**: :func:`check_choice` (the message lists the choices), :func:`check_positive_int`,
-  :func:`log_base` (the ``base=`` option), :func:`resolve_rng` (the ``rng=`` option);
+  :func:`log_base` (the ``base=`` option), :func:`resolve_rng` (the ``rng=`` option), defined
+  in a small module of their own and re-exported here;
 - **shapes and masks**: :func:`check_shape`, :func:`check_same_length`, :func:`as_mask`,
   :func:`as_bool` (booleans, or integers that are all 0 or 1);
-- **time structure**: :func:`as_episode_starts` (from ``episode_ids``, ``episode_starts`` or
-  ``dones``), :func:`episode_numbers` and :func:`steps_in_episode` (from the starts) and
-  :func:`next_step_valid`, the rule that a value at ``t + lag`` exists only where ``t + lag``
-  lies in the same episode as ``t``;
+- **time structure**: :func:`boundary_form` and :func:`as_episode_starts` (from
+  ``episode_ids``, ``episode_starts`` or ``dones``), :func:`episode_numbers` and
+  :func:`steps_in_episode` (from the starts) and :func:`next_step_valid`, the rule that a
+  value at ``t + lag`` exists only where ``t + lag`` lies in the same episode as ``t``;
 - **agents**: :func:`as_agent_indices` (indices or agent ids).
 
 Errors are those of :mod:`causal_influence.errors`; a message says what was expected, what
@@ -41,13 +42,13 @@ array([ True, False,  True,  True, False])
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from causal_influence._backend import Array, as_backend, as_float, is_torch, to_numpy
+from causal_influence._options import check_choice, check_positive_int, log_base, resolve_rng
 from causal_influence.errors import (
     CausalInfluenceError,
     ConfigError,
@@ -68,6 +69,7 @@ __all__ = [
     "as_index",
     "as_labels",
     "as_mask",
+    "boundary_form",
     "check_choice",
     "check_logits",
     "check_positive_int",
@@ -322,95 +324,6 @@ def check_probabilities(p: Any, name: str, *, atol: float = 1e-6) -> Array:
     return arr
 
 
-# --------------------------------------------------------------------------- options
-
-
-def check_choice(name: str, value: Any, choices: Iterable[Any], *, hint: str = "") -> Any:
-    """``value`` when it is one of ``choices``, else a :class:`ConfigError` listing them.
-
-    Examples
-    --------
-    >>> check_choice("alternative", "less", ("greater",))
-    Traceback (most recent call last):
-    ...
-    causal_influence.errors.ConfigError: alternative: expected one of ['greater']; got 'less'
-    """
-    options = list(choices)
-    if isinstance(value, str) and value in options:
-        return value
-    raise ConfigError(
-        f"{name}: expected one of {options}; got {value!r}" + (f"; {hint}" if hint else "")
-    )
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """``value`` as an int >= 1, else a :class:`ConfigError`.
-
-    Examples
-    --------
-    >>> check_positive_int("n_resamples", 99)
-    99
-    """
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        raise ConfigError(f"{name}: expected a positive integer; got {value!r}")
-    return number
-
-
-def log_base(base: float | None) -> float:
-    """Natural log of the ``base=`` option (1.0 for None: nats); validates it.
-
-    Raises
-    ------
-    ConfigError
-        Unless ``base`` is None or a positive number other than 1.
-
-    Examples
-    --------
-    >>> round(log_base(2), 6)
-    0.693147
-    """
-    if base is None:
-        return 1.0
-    if not isinstance(base, (int, float)) or base <= 0 or base == 1:
-        raise ConfigError(
-            f"base: expected a positive number other than 1 (2 for bits, None or e for nats); "
-            f"got {base!r}"
-        )
-    return math.log(base)
-
-
-def resolve_rng(rng: Any) -> np.random.Generator:
-    """A numpy Generator from ``int | numpy.random.Generator | torch.Generator | None``.
-
-    A torch generator seeds a numpy generator from its ``initial_seed()``; global RNG state is
-    never touched.
-
-    Raises
-    ------
-    DTypeError
-        For any other type.
-
-    Examples
-    --------
-    >>> bool(resolve_rng(0).integers(10) == resolve_rng(0).integers(10))
-    True
-    """
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if hasattr(rng, "initial_seed"):
-        return np.random.default_rng(int(rng.initial_seed()))
-    raise DTypeError(
-        f"rng: expected an int seed, numpy.random.Generator, torch.Generator or None; got "
-        f"{describe(rng)}"
-    )
-
-
 # --------------------------------------------------------------------------- shapes
 
 
@@ -528,6 +441,29 @@ def as_mask(x: Any, name: str, shape: Sequence[int], *, dims: str | None = None)
 # --------------------------------------------------------------------------- time structure
 
 
+def boundary_form(*, episode_ids: Any, episode_starts: Any, dones: Any) -> str | None:
+    """Which description of the episode boundaries was given (None: none of them).
+
+    Raises
+    ------
+    ConfigError
+        When more than one is given.
+
+    Examples
+    --------
+    >>> boundary_form(episode_ids=None, episode_starts=None, dones=[0, 1])
+    'dones'
+    """
+    forms = {"episode_ids": episode_ids, "episode_starts": episode_starts, "dones": dones}
+    given = [name for name, value in forms.items() if value is not None]
+    if len(given) > 1:
+        raise ConfigError(
+            f"{' and '.join(given)}: pass one of them (dones[t] True = step t ends an episode; "
+            f"episode_starts[t] True = step t begins one; episode_ids[t] = the episode of step t)"
+        )
+    return given[0] if given else None
+
+
 def as_episode_starts(
     shape: int | Sequence[int],
     *,
@@ -562,20 +498,7 @@ def as_episode_starts(
     """
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
     dims = "(T,)" if len(shape) == 1 else "(T, *B)"
-    given = [
-        n
-        for n, v in (
-            ("episode_ids", episode_ids),
-            ("episode_starts", episode_starts),
-            ("dones", dones),
-        )
-        if v is not None
-    ]
-    if len(given) > 1:
-        raise ConfigError(
-            f"{' and '.join(given)}: pass one of them (dones[t] True = step t ends an episode; "
-            f"episode_starts[t] True = step t begins one; episode_ids[t] = the episode of step t)"
-        )
+    boundary_form(episode_ids=episode_ids, episode_starts=episode_starts, dones=dones)
     starts = np.zeros(shape, dtype=bool)
     if dones is not None:
         starts[1:] = as_mask(dones, "dones", shape, dims=dims)[:-1]

@@ -20,14 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from causal_influence.errors import ConfigError, ShapeError, located_error
+from causal_influence.errors import ShapeError, located_error
 from causal_influence.trajectory.arrays import (
     bool_array,
     check_shape,
     first_true,
     int_array,
 )
-from causal_influence.validation import as_episode_starts, episode_numbers, steps_in_episode
+from causal_influence.validation import (
+    as_episode_starts,
+    boundary_form,
+    episode_numbers,
+    steps_in_episode,
+)
 
 __all__ = ["episode_structure"]
 
@@ -73,20 +78,7 @@ def episode_structure(
     DTypeError
         Wrong dtypes.
     """
-    given = [
-        name
-        for name, value in (
-            ("episode_ids", episode_ids),
-            ("episode_starts", episode_starts),
-            ("dones", dones),
-        )
-        if value is not None
-    ]
-    if len(given) > 1:
-        raise ConfigError(
-            f"episode boundaries: give one of episode_ids, episode_starts or dones; got "
-            f"{', '.join(given)}"
-        )
+    boundary_form(episode_ids=episode_ids, episode_starts=episode_starts, dones=dones)
     if episode_ids is not None:
         ids, starts = _ids_and_starts(episode_ids, num_steps)
     else:
