@@ -10,8 +10,8 @@ way and says so in the same words:
   accepted; floats only when every value is integral (``3.0``); non-integral floats, NaN and
   ``inf`` raise a :class:`~causal_influence.errors.DTypeError` naming the first bad index;
   booleans are rejected (a mask is not a label);
-- **distributions**: :func:`check_logits` (finite or ``-inf``, never NaN),
-  :func:`check_probabilities`;
+- **distributions**: :func:`check_logits` (finite or ``-inf``, never NaN; the rule is
+  :func:`logits_problem`), :func:`check_probabilities`;
 - **options**: :func:`check_choice` (the message lists the choices), :func:`check_positive_int`,
   :func:`log_base` (the ``base=`` option), :func:`resolve_rng` (the ``rng=`` option), defined
   in a small module of their own and re-exported here;
@@ -79,6 +79,7 @@ __all__ = [
     "episode_numbers",
     "is_torch",
     "log_base",
+    "logits_problem",
     "next_step_valid",
     "resolve_rng",
     "steps_in_episode",
@@ -260,33 +261,53 @@ def check_logits(logits: Any, name: str, *, min_ndim: int = 1) -> Array:
             f"{name}: expected logits with at least {min_ndim} dimension(s) and a non-empty "
             f"last axis (one entry per action); got {describe(arr)}"
         )
-    if is_torch(arr):
-        import torch
-
-        with torch.no_grad():
-            nan = bool(torch.isnan(arr).any())
-            posinf = bool(torch.isposinf(arr).any())
-            dead = bool(torch.isneginf(arr).all(dim=-1).any())
-    else:
-        nan = bool(np.isnan(arr).any())
-        posinf = bool(np.isposinf(arr).any())
-        dead = bool(np.isneginf(arr).all(axis=-1).any())
-    if nan:
+    problem = logits_problem(arr)[0]
+    if problem == "NaN":
         raise InvalidDistributionError(
             f"{name}: expected finite logits (or -inf for masked actions); got NaN values; "
             f"check the model output for NaN before computing influence"
         )
-    if posinf:
+    if problem == "+inf":
         raise InvalidDistributionError(
             f"{name}: expected finite logits (or -inf for masked actions); got +inf; "
             f"clip the logits or give the action a large finite logit instead"
         )
-    if dead:
+    if problem == "-inf row":
         raise InvalidDistributionError(
             f"{name}: every entry of at least one distribution is -inf (all actions masked), "
             f"which is not a distribution; leave at least one action unmasked per row"
         )
     return arr
+
+
+def logits_problem(logits: Any, *, rows: bool = True) -> tuple[str | None, tuple[int, ...]]:
+    """The first entry that makes ``logits`` (numpy or torch, distributions along the last
+    axis) not logits: ``("NaN", index)``, ``("+inf", index)`` or, with ``rows``,
+    ``("-inf row", index of the row)`` whose entries are all ``-inf``; ``(None, ())`` if none.
+
+    The one rule behind :func:`check_logits` and the trajectory's located logits checks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits_problem(np.array([[0.0, 1.0], [-np.inf, -np.inf]]))
+    ('-inf row', (1,))
+    """
+    if is_torch(logits):
+        import torch
+
+        with torch.no_grad():
+            tests = [("NaN", torch.isnan(logits)), ("+inf", torch.isposinf(logits))]
+            if rows:
+                tests.append(("-inf row", torch.isneginf(logits).all(dim=-1)))
+    else:
+        tests = [("NaN", np.isnan(logits)), ("+inf", np.isposinf(logits))]
+        if rows:
+            tests.append(("-inf row", np.isneginf(logits).all(axis=-1)))
+    for found, mask in tests:
+        if bool(mask.any()):
+            return found, _first(mask)
+    return None, ()
 
 
 def check_probabilities(p: Any, name: str, *, atol: float = 1e-6) -> Array:

@@ -42,6 +42,7 @@ from causal_influence.validation import (
     as_episode_starts,
     as_index,
     episode_numbers,
+    logits_problem,
     steps_in_episode,
     to_numpy,
 )
@@ -206,37 +207,26 @@ def check_range(
 
 
 def check_logits(arr: np.ndarray, name: str, agent_ids: Sequence[str], *, rows: bool) -> None:
-    """No NaN or +inf; with ``rows``, no distribution whose entries are all -inf.
+    """No NaN or +inf; with ``rows``, no distribution whose entries are all -inf (the rule of
+    :func:`causal_influence.validation.logits_problem`).
 
     Raises a located :class:`~causal_influence.errors.InvalidDistributionError` at the first
     offending entry (or row).
     """
     if arr.size == 0:
         return
-    for bad, found, fix in (
-        (np.isnan(arr), "NaN", "check the model output for NaN"),
-        (np.isposinf(arr), "+inf", "clip the logits"),
-    ):
-        idx = first_true(bad) if bad.any() else None
-        if idx is not None:
-            raise located_error(
-                InvalidDistributionError,
-                name,
-                f"{name}: expected finite logits (or -inf for masked actions); got {found} at "
-                f"{describe_index(idx, agent_ids)}; {fix}",
-                idx,
-            )
-    if rows:
-        dead = np.isneginf(arr).all(axis=-1)
-        idx = first_true(dead) if dead.any() else None
-        if idx is not None:
-            raise located_error(
-                InvalidDistributionError,
-                name,
-                f"{name}: every entry is -inf (all actions masked) at "
-                f"{describe_index(idx, agent_ids)}, which is not a distribution",
-                idx,
-            )
+    found, idx = logits_problem(arr, rows=rows)
+    if found is None:
+        return
+    where = describe_index(idx, agent_ids)
+    if found == "-inf row":
+        message = f"{name}: every entry is -inf (all actions masked) at {where}, which is not a "
+        message += "distribution"
+    else:
+        fix = "check the model output for NaN" if found == "NaN" else "clip the logits"
+        message = f"{name}: expected finite logits (or -inf for masked actions); got {found} at "
+        message += f"{where}; {fix}"
+    raise located_error(InvalidDistributionError, name, message, idx)
 
 
 # --------------------------------------------------------------------------------------------
