@@ -130,6 +130,18 @@ def valid_influence_steps(traj: Trajectory, influence_lag: int | None) -> np.nda
     return next_step_valid(traj.episode_starts, lag=influence_lag or 0)
 
 
+def _alphabet(found: int, asked: int | None, option: str, what: str) -> int:
+    """The alphabet size to count over: ``asked`` when given (never below the data's), else
+    the data's."""
+    if asked is None:
+        return found
+    if found > asked:
+        raise ShapeError(
+            f"{option}={asked} but the data has {found} {what}; pass the full alphabet size"
+        )
+    return asked
+
+
 class _Accumulator:
     """Mutable state of :func:`summarize` (one instance per call)."""
 
@@ -208,24 +220,10 @@ class _Accumulator:
 
     def _sizes(self, traj: Trajectory) -> None:
         """Grow the tables to the trajectory's alphabets (or to the sizes asked for)."""
-        a = traj.metadata.num_actions
-        if self.num_actions_opt is not None:
-            if a > self.num_actions_opt:
-                raise ShapeError(
-                    f"num_actions={self.num_actions_opt} but the data has {a} actions; pass the "
-                    f"full alphabet size"
-                )
-            a = self.num_actions_opt
+        a = _alphabet(traj.metadata.num_actions, self.num_actions_opt, "num_actions", "actions")
         m = 0
         if self.has_messages:
-            m = traj.metadata.num_symbols
-            if self.num_symbols_opt is not None:
-                if m > self.num_symbols_opt:
-                    raise ShapeError(
-                        f"num_symbols={self.num_symbols_opt} but the data has {m} symbols; pass "
-                        f"the full alphabet size"
-                    )
-                m = self.num_symbols_opt
+            m = _alphabet(traj.metadata.num_symbols, self.num_symbols_opt, "num_symbols", "symbols")
         self._grow(max(a, self.a), max(m, self.m))
 
     def _grow(self, a: int, m: int) -> None:
