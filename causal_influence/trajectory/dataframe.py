@@ -222,15 +222,16 @@ def _label_column(df: pd.DataFrame, col: str, origin: TableOrigin) -> np.ndarray
         return np.where(na, -1, s.fillna(-1).to_numpy(dtype=np.int64))
     if pd.api.types.is_float_dtype(s.dtype):
         vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        row = _first_bad(~na & (~np.isfinite(vals) | (vals != np.round(vals))))
-        if row is None:
-            return np.where(na, -1, np.nan_to_num(vals, nan=-1.0)).astype(np.int64)
-        raise origin.fail(
-            DTypeError,
-            col,
-            f"expected whole-number labels (NaN for none); got {float(vals[row])}",
-            row,
-        )
+        try:  # the project's one label rule, NaN read as -1 ("no label") first
+            return np.asarray(as_index(np.where(na, -1.0, vals), col, None))
+        except DTypeError as err:
+            row = (error_location(err)[1] or (None,))[0]
+            raise origin.fail(
+                DTypeError,
+                col,
+                f"expected whole-number labels (NaN for none); got {float(vals[row or 0])}",
+                row,
+            ) from err
     raise origin.fail(
         DTypeError,
         col,

@@ -882,7 +882,7 @@ def test_context_round_trips_through_arrays_and_tables() -> None:
         ({"context": [[3]], "num_contexts": 3}, ShapeError, r"context: expected values in \[-1"),
         ({"context": [[-2]], "num_contexts": 3}, ShapeError, r"got -2 at step 0, agent 0"),
         ({"context": [[0]]}, ConfigError, "pass num_contexts=G"),
-        ({"context": [[0.0]], "num_contexts": 1}, DTypeError, "context: expected an integer"),
+        ({"context": [[0.5]], "num_contexts": 1}, DTypeError, "context: expected integer labels"),
         ({"context": [0], "num_contexts": 1}, ShapeError, r"context: expected an array of shape"),
         ({"num_contexts": 2, "context_names": ["a"]}, ShapeError, "context_names: expected"),
         ({"num_contexts": -1}, ConfigError, "num_contexts: expected an integer >= 0"),
