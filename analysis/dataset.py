@@ -65,7 +65,8 @@ from causal_influence.communication import (
 from causal_influence.engine import ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.social import social_outcomes
-from causal_influence.trajectory import Trajectory, TrajectoryMeta
+from causal_influence.trajectory import InfluenceSpec, Trajectory, TrajectoryMeta
+from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,9 +82,6 @@ __all__ = [
 
 #: Default number of bootstrap resampling units (episodes, or groups of episodes beyond it).
 DEFAULT_MAX_UNITS = 200
-
-#: The influencer's variables a stored influence may be of.
-INFLUENCE_VARIABLES: tuple[str, ...] = ("actions", "messages")
 
 _BLOCK = 32768  # rows per block when building tables (bounds the temporary memory)
 _CIC_BLOCK = 2048  # rows per block for CIC (the per-row tensors are N * N * K * A)
@@ -176,24 +174,24 @@ class _Accumulator:
         self.has_influence = traj.influence is not None
         self.has_cf = self.has_influence and traj.counterfactual_logits is not None
         if self.has_influence:
-            self._influence_reading(meta)
+            self._influence_reading(traj.metadata.influence_spec)
         self.started = True
 
-    def _influence_reading(self, meta: dict[str, Any]) -> None:
-        """The alignment and the influencer's variable of the stored influence."""
-        align = self.alignment_opt or meta.get("influence_alignment")
+    def _influence_reading(self, spec: InfluenceSpec | None) -> None:
+        """The alignment and the influencer's variable of the stored influence: the options
+        given, else the trajectory's typed influence spec."""
+        align = self.alignment_opt or (spec.alignment if spec is not None else None)
         if align not in ALIGNMENTS:
             raise ConfigError(
-                f"the trajectories carry an influence tensor but its time alignment is "
-                f"unknown (metadata influence_alignment = {align!r}); pass "
-                f"alignment='same_step' (a^k_t -> a^j_t) or 'next_step' "
-                f"(a^k_t or m^k_t -> a^j_(t+1))"
+                "the trajectories carry an influence tensor but its time alignment is "
+                "unknown (no influence_spec in the metadata); store one with "
+                "metadata={'influence_spec': InfluenceSpec(alignment=...)} or pass "
+                "alignment='same_step' (a^k_t -> a^j_t) or 'next_step' "
+                "(a^k_t or m^k_t -> a^j_(t+1))"
             )
         self.alignment = align
         self.influence_lag = 0 if align == "same_step" else 1
-        var = self.variable_opt or meta.get("influence_variable")
-        if var is None:
-            var = "messages" if meta.get("setting") == "comm" else "actions"
+        var = self.variable_opt or (spec.variable if spec is not None else "actions")
         if var not in INFLUENCE_VARIABLES:
             raise ConfigError(
                 f"variable: expected {' or '.join(map(repr, INFLUENCE_VARIABLES))}; got {var!r}"
@@ -508,12 +506,12 @@ def summarize(
     lag : int
         Lag of instantaneous coordination (default 1: speaker at t, listener at t + 1).
     alignment : {"same_step", "next_step"}, optional
-        Time alignment of the stored influence (default: the ``influence_alignment`` of the
-        metadata). Next-step influence is not measured on the last step of an episode.
+        Time alignment of the stored influence (default: the trajectories'
+        :class:`~causal_influence.trajectory.InfluenceSpec`). Next-step influence is not
+        measured on the last step of an episode.
     variable : {"actions", "messages"}, optional
-        The influencer's variable of the stored influence (default: metadata
-        ``influence_variable``; else "messages" when the metadata ``setting`` is "comm", else
-        "actions").
+        The influencer's variable of the stored influence (default: the influence spec's;
+        "actions" for an alignment given without one).
     num_actions, num_symbols : int, optional
         Alphabet sizes |A| and |M| (default: the trajectories' metadata).
     max_units : int

@@ -29,6 +29,7 @@ import base64
 import datetime as _dt
 import html
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from analysis.plots import (
 )
 from analysis.stats import AnalysisResult
 from causal_influence.io import atomic_write
+from causal_influence.trajectory import InfluenceSpec
 
 __all__ = ["graph_of", "matrix_of", "write_report"]
 
@@ -158,6 +160,9 @@ def _influence_unit(metadata: dict[str, Any]) -> str:
     unit = metadata.get("influence_unit")
     if isinstance(unit, str) and unit:
         return unit
+    spec = metadata.get("influence_spec")
+    if isinstance(spec, Mapping):
+        return InfluenceSpec.from_dict(spec).unit
     divergence = metadata.get("divergence")
     # The units of the divergences: to be read from the core's DIVERGENCES registry entries
     # (which carry their unit) once the core has them; today it has only the list of names.

@@ -104,7 +104,7 @@ def as_trajectory(item: Trajectory | Mapping[str, Any]) -> Trajectory:
     A trajectory is returned as it is. A mapping holds the arrays of
     :meth:`Trajectory.from_arrays <causal_influence.trajectory.Trajectory.from_arrays>` (any of
     its layouts) and optionally ``"metadata"`` (a dict or a TrajectoryMeta; keys that are not
-    metadata fields, such as ``influence_alignment``, go to its ``extra``). For statistics of
+    metadata fields, such as a run id, go to its ``extra``). For statistics of
     actions alone, two things may be left out:
 
     - ``rewards``: they become NaN (not recorded), and no social outcomes are computed;

@@ -101,14 +101,14 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         choices=ALIGNMENTS,
         default=None,
         help="time alignment of the stored influence: same_step (a^k_t -> a^j_t) or next_step "
-        "(a^k_t or m^k_t -> a^j_t+1); default: the 'influence_alignment' of the metadata",
+        "(a^k_t or m^k_t -> a^j_t+1); default: the influence_spec of the metadata",
     )
     p.add_argument(
         "--variable",
         choices=INFLUENCE_VARIABLES,
         default=None,
-        help="the influencer's variable of the stored influence; default: the metadata's "
-        "'influence_variable', else messages for the 'comm' setting, else actions",
+        help="the influencer's variable of the stored influence; default: the influence_spec "
+        "of the metadata (actions without one)",
     )
     p.add_argument(
         "--lag",

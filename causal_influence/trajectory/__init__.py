@@ -80,6 +80,7 @@ array([0, 1, 0])
 """
 
 from causal_influence.trajectory.concatenation import concat
+from causal_influence.trajectory.influence_spec import InfluenceSpec, stored_counterfactuals
 from causal_influence.trajectory.metadata import TrajectoryMeta
 from causal_influence.trajectory.schema import (
     ARRAY_FIELDS,
@@ -97,7 +98,9 @@ __all__ = [
     "EPISODE_FIELDS",
     "OPTIONAL_FIELDS",
     "REQUIRED_FIELDS",
+    "InfluenceSpec",
     "Trajectory",
     "TrajectoryMeta",
     "concat",
+    "stored_counterfactuals",
 ]

@@ -34,7 +34,7 @@ from causal_influence.trajectory.fields import (
     required_arrays,
 )
 from causal_influence.trajectory.layouts import stack_layouts
-from causal_influence.trajectory.metadata import TrajectoryMeta
+from causal_influence.trajectory.metadata import TrajectoryMeta, metadata_fields
 from causal_influence.trajectory.schema import ARRAY_FIELDS, OPTIONAL_FIELDS
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class Trajectory:
         arrays.update(episode_ids=ids, t=steps)
         arrays.update(optional_arrays(inputs, num_steps, num_agents))
         meta_obj = infer_metadata(metadata, meta, arrays)
-        check_against_metadata(arrays, meta_obj)
+        check_against_metadata(arrays, meta_obj, starts=starts)
         if copy:
             copy_shared_inputs(arrays, inputs)
         self._init(arrays, meta_obj, starts)
@@ -442,23 +442,52 @@ class Trajectory:
             f"fields={self.fields})"
         )
 
-    def replace(self, *, metadata: TrajectoryMeta | None = None, **arrays: Any) -> Trajectory:
-        """A new trajectory with some arrays or the metadata replaced (validated again).
+    def replace(
+        self, *, metadata: TrajectoryMeta | Mapping[str, Any] | None = None, **arrays: Any
+    ) -> Trajectory:
+        """A new trajectory with some arrays or metadata changed (validated again).
 
-        Pass ``name=None`` to drop an optional field.
+        Parameters
+        ----------
+        metadata : dict or TrajectoryMeta, optional
+            A dict **updates** the metadata: its keys replace those fields (``env`` means
+            ``env_name``), its ``extra`` and any other keys are merged into ``extra``
+            (``{"extra": {"run": None}}`` keeps the key with a None value; build a new dict
+            for ``extra`` with a TrajectoryMeta to drop keys). A
+            :class:`TrajectoryMeta` **replaces** the metadata entirely.
+        **arrays
+            Fields to replace; ``name=None`` drops an optional field.
 
         Examples
         --------
-        >>> traj = Trajectory([[0, 1]], [[0.0, 0.0]], num_actions=2)
+        >>> traj = Trajectory([[0, 1]], [[0.0, 0.0]], num_actions=2, env_name="toy",
+        ...                   extra={"run": 1})
         >>> traj.replace(rewards=[[1.0, 2.0]]).rewards
         array([[1., 2.]])
+        >>> merged = traj.replace(metadata={"seed": 3, "extra": {"note": "b"}, "map": "small"})
+        >>> merged.metadata.env_name, merged.metadata.seed, merged.metadata.extra
+        ('toy', 3, {'run': 1, 'note': 'b', 'map': 'small'})
+        >>> whole = traj.replace(metadata=TrajectoryMeta(agent_ids=("a", "b"), num_actions=2))
+        >>> whole.metadata.env_name, whole.metadata.extra
+        (None, {})
         """
         unknown = set(arrays) - set(ARRAY_FIELDS)
         if unknown:
             raise ConfigError(f"replace: unknown fields {sorted(unknown)}; known: {ARRAY_FIELDS}")
         current: dict[str, Any] = dict(self._arrays)
         current.update(arrays)
-        return Trajectory(**current, metadata=metadata or self._meta)
+        if metadata is None or isinstance(metadata, TrajectoryMeta):
+            return Trajectory(**current, metadata=metadata or self._meta)
+        if not isinstance(metadata, Mapping):
+            raise DTypeError(
+                f"replace: metadata must be a dict (merged) or a TrajectoryMeta (replaces); "
+                f"got {describe(metadata)}"
+            )
+        merged = metadata_fields(self._meta, {})
+        update = metadata_fields(metadata, {})
+        extra = {**merged["extra"], **update.pop("extra")}
+        merged.update(update, extra=extra)
+        return Trajectory(**current, metadata=merged)
 
     # ---- constructors -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from causal_influence.errors import (
 )
 from causal_influence.trajectory import (
     OPTIONAL_FIELDS,
+    InfluenceSpec,
     Trajectory,
     TrajectoryMeta,
     concat,
@@ -301,7 +302,9 @@ def test_metadata_dict_like_the_agents_layer_writes() -> None:
     assert m.env_name == "harvest"
     assert m.num_actions == 3
     assert m.seed == 5  # keyword overrides the dict
-    assert m.extra == {"map": "small", "episode": 1, "influence_alignment": "next_step"}
+    # the legacy influence key becomes the typed spec (variable: actions, no comm setting)
+    assert m.extra == {"map": "small", "episode": 1}
+    assert m.influence_spec == InfluenceSpec(alignment="next_step", variable="actions")
 
 
 def test_meta_round_trip_and_normalisation() -> None:
@@ -377,7 +380,8 @@ def _nan_at(shape: tuple[int, ...], index: tuple[int, ...]) -> np.ndarray:
         (
             {"messages": np.array([[0, 0], [0, 0], [0, 0], [2, 0]]), "num_symbols": 2},
             ShapeError,
-            r"messages: expected values in \[0, num_symbols=2\); got 2 at step 3, agent 0",
+            r"messages: expected values in \[0, num_symbols=2\) \(or -1 for none\); got 2 at "
+            r"step 3, agent 0",
         ),
         ({"messages": np.zeros((4, 2), int)}, ConfigError, "num_symbols"),
         (
