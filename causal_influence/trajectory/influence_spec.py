@@ -198,7 +198,7 @@ class InfluenceSpec:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> InfluenceSpec:
+    def from_dict(cls, data: InfluenceSpec | Mapping[str, Any]) -> InfluenceSpec:
         """Inverse of :meth:`to_dict`.
 
         Raises

@@ -18,6 +18,7 @@ False
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -281,6 +282,39 @@ class Trajectory:
         """The :class:`TrajectoryMeta`."""
         return self._meta
 
+    def agent_obs(self, agent: str | int) -> np.ndarray:
+        """One agent's observations in their own shape, (T, *obs_shape_i) (read-only view).
+
+        With heterogeneous observations (:attr:`TrajectoryMeta.obs_shapes`) ``obs`` holds
+        them flattened and padded; this undoes it.
+
+        Raises
+        ------
+        ConfigError
+            Without observations, or for an unknown agent.
+
+        Examples
+        --------
+        >>> traj = Trajectory.from_arrays({
+        ...     "actions": {"speaker": [0, 1], "listener": [2, 2]},
+        ...     "rewards": {"speaker": [0, 0], "listener": [1, 1]},
+        ...     "obs": {"speaker": np.ones((2, 3)), "listener": np.zeros((2, 2, 2))}},
+        ...     num_actions=3)
+        >>> traj.obs.shape, traj.metadata.obs_shapes
+        ((2, 2, 4), ((3,), (2, 2)))
+        >>> traj.agent_obs("listener").shape, traj.agent_obs(0)[0]
+        ((2, 2, 2), array([1., 1., 1.]))
+        """
+        obs = self.obs
+        if obs is None:
+            raise ConfigError("agent_obs: this trajectory has no observations")
+        i = self._meta.agent_index(agent)
+        shapes = self._meta.obs_shapes
+        if shapes is None:
+            return obs[:, i]
+        size = math.prod(shapes[i])
+        return obs[:, i, :size].reshape(self.num_steps, *shapes[i])
+
     @property
     def fields(self) -> tuple[str, ...]:
         """Names of the optional fields present, in :data:`OPTIONAL_FIELDS` order."""
@@ -511,9 +545,24 @@ class Trajectory:
         3. **per agent**: ``{"agent_0": {"actions": (T,), "rewards": (T,), ...},
            "agent_1": {...}, "episode_ids": (T,)}``: every top-level dict is one agent.
 
-        Keys are the :class:`Trajectory` field names plus ``episode_starts`` and ``dones``;
-        ``dones`` may also be per agent (all agents must agree). Agent ids come from the dict
-        keys (in their order) unless ``agent_ids`` is given, which then fixes the order.
+        Keys are the :class:`Trajectory` field names plus ``episode_starts`` and ``dones``
+        (or gymnasium's ``terminated`` / ``truncated``: an episode ends where either is
+        True); ``dones`` may also be per agent (all agents must agree). Agent ids come from
+        the dict keys (in their order) unless ``agent_ids`` is given, which then fixes the
+        order.
+
+        Per-agent arrays may differ where agents do (heterogeneous agents; nothing needs
+        padding by hand):
+
+        - ``logits`` (T, A_i) and ``message_logits`` (T, M_i) of different widths are padded
+          with -inf, and ``agent_num_actions`` / ``agent_num_symbols`` are set;
+        - ``obs`` of different shapes are flattened and padded, ``obs_shapes`` set
+          (:meth:`agent_obs` restores an agent's shape);
+        - an agent left out of ``messages`` does not speak (its messages are -1, its
+          vocabulary size 0), and one left out of ``context`` has none (-1);
+        - ``counterfactual_logits`` per influencer k, as (T, N, K_k, A) or as a dict by
+          influencee ``{j: (T, K_k, A_j)}`` (a pair left out: j does not read k, equal
+          rows); values beyond K_k are absent rows (-inf).
 
         Parameters
         ----------

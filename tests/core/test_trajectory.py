@@ -508,12 +508,13 @@ def test_from_arrays_per_agent_dones() -> None:
         (
             {"actions": {"a": [0], "b": [0]}, "rewards": {"a": [0.0]}},
             ConfigError,
-            "every field needs every agent",
+            r"field 'rewards' has no entry for agents \['b'\]; every agent needs 'rewards'",
         ),
         (
             {"actions": {"a": [0], "b": [0, 1]}, "rewards": {"a": [0.0], "b": [0.0]}},
             ShapeError,
-            "differ in shape",
+            r"actions: per-agent arrays differ in length \[\('a', 1\), \('b', 2\)\]; every "
+            r"agent needs the same number of steps T",
         ),
         (
             {"a": {"actions": [0], "rewards": [0.0], "values": [1.0]}},
