@@ -106,6 +106,15 @@ def _flat_metadata(meta: TrajectoryMeta) -> dict[str, Any]:
     return out
 
 
+def _present(logits: np.ndarray) -> np.ndarray:
+    """Logits whose absent distributions (every entry -inf) read as uniform: a value the
+    influencer cannot take (its policy gives it weight 0, so any distribution will do), or an
+    influencer without values at all (an agent that does not speak: its pairs are left out of
+    the tables)."""
+    absent = np.isneginf(logits).all(axis=-1, keepdims=True)
+    return np.where(absent, 0.0, logits) if absent.any() else logits
+
+
 def valid_influence_steps(traj: Trajectory, influence_lag: int | None) -> np.ndarray:
     """Steps at which a stored influence is measured, bool of shape (T,).
 
@@ -251,8 +260,12 @@ class _Accumulator:
         nx: int,
         mask: np.ndarray | None = None,
     ) -> None:
-        """Add counts of (src[t, k], dst[t + lag, j]) per unit and ordered pair."""
+        """Add counts of (src[t, k], dst[t + lag, j]) per unit and ordered pair; steps where
+        k has no value (-1: no message) are skipped."""
         n, u_max, ny = self.n, self.max_units, self.a
+        missing = src < 0
+        if missing.any():
+            mask = ~missing if mask is None else mask & ~missing
         out = self._zeros(name, (u_max, n, n, nx, ny))
         flat = out.reshape(-1)
         kj = (np.arange(n)[:, None] * n + np.arange(n)[None, :])[None]
@@ -273,7 +286,7 @@ class _Accumulator:
         for start in range(0, actions.shape[0], _BLOCK):
             rows = slice(start, start + _BLOCK)
             code = ((unit[rows][:, None] * n + agents) * m + messages[rows]) * a + actions[rows]
-            flat += np.bincount(code.ravel(), minlength=flat.size)
+            flat += np.bincount(code[messages[rows] >= 0], minlength=flat.size)  # -1: none
 
     def _unit_sums(self, name: str, values: np.ndarray, unit: np.ndarray) -> None:
         """Add values (P, N, N) into per-unit sums (U, N, N)."""
@@ -412,9 +425,9 @@ class _Accumulator:
         off = ~np.eye(n, dtype=bool)
         for start in range(0, rows.size, _CIC_BLOCK):
             r = rows[start : start + _CIC_BLOCK]
-            p_cond = _softmax(cf[r])
+            p_cond = _softmax(_present(cf[r]))
             p_cond[:, ~off] = 1.0 / p_cond.shape[-1]  # the diagonal is never used
-            p_msg = np.broadcast_to(_softmax(prior[r])[:, :, None, :], p_cond.shape[:-1])
+            p_msg = np.broadcast_to(_softmax(_present(prior[r]))[:, :, None, :], p_cond.shape[:-1])
             value = causal_influence_of_communication(p_cond, p_msg, reduce=False)
             compat = causal_influence_of_communication(
                 p_cond, p_msg, lowe_compat=True, reduce=False

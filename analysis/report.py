@@ -37,6 +37,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from analysis.alphabets import speaking_agents
 from analysis.graph import influence_graph, node_measures, write_graph
 from analysis.plots import (
     draw_influence_graph,
@@ -317,11 +318,27 @@ def _over_time_section(result: AnalysisResult) -> list[str]:
     return parts
 
 
+def _silent_agents(result: AnalysisResult) -> list[str]:
+    """Ids of the agents without a message in data that has messages."""
+    s = result.summary
+    if not s.has_messages:
+        return []
+    speakers = set(speaking_agents(s))
+    return [a for k, a in enumerate(s.agent_ids) if k not in speakers]
+
+
 def _communication_sections(result: AnalysisResult) -> list[str]:
     """Speaker consistency, instantaneous coordination, CIC and social outcomes."""
     parts = []
     if result.speaker_consistency is not None:
         parts += ["<h2>Speaker consistency</h2>", _table(result.speaker_consistency)]
+    silent = _silent_agents(result)
+    if silent:
+        parts.append(
+            f"<p class='note'>Not applicable to {html.escape(', '.join(silent))}: "
+            f"{'this agent' if len(silent) == 1 else 'these agents'} sent no message, so "
+            f"speaker consistency and measures of their symbols are left out of the tables.</p>"
+        )
     unit = result.options["unit"]
     parts += [
         "<h2>Instantaneous coordination</h2>",

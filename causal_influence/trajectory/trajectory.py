@@ -613,18 +613,24 @@ class Trajectory:
         cls,
         df: pd.DataFrame,
         *,
+        columns: Mapping[str, str] | None = None,
         metadata: TrajectoryMeta | Mapping[str, Any] | None = None,
         obs_shape: Sequence[int] | None = None,
         **meta: Any,
     ) -> Trajectory:
         """Build a trajectory from a long table with one row per (episode, t, agent).
 
-        Columns (others are ignored):
+        Columns (others are ignored; ``columns`` maps these names to your table's, e.g.
+        ``columns={"action": "act", "agent": "agent_id", "logits": "action_dist_inputs"}``,
+        field names such as ``actions`` accepted too):
 
         - ``t`` (int, required), ``agent`` (int index, or str agent id), ``action`` (int),
-          ``reward`` (number); ``episode`` (int, optional: one episode when absent);
-          ``message`` (int, optional); ``context`` (int, optional; a missing value, NaN in a
-          float column or NA, means "no context" and becomes -1);
+          ``reward`` (number); ``episode`` (int, optional); without it, gymnasium-style
+          ``terminated`` / ``truncated`` (or ``done``) bool columns end episodes (rows then
+          in time order), else all rows are one episode; with it, they are checked against
+          it;
+        - ``message`` and ``context`` (int labels, optional): NaN (or -1) means no message /
+          no context (an agent that does not speak has NaN or -1 throughout);
         - vector fields, each either one column of lists / arrays per row, or "wide" numeric
           columns ``{prefix}_0 ... {prefix}_{W-1}``: ``logits`` / ``logit_*`` (A per row),
           ``message_logits`` / ``message_logit_*``, ``visible`` / ``visible_*`` (N),
@@ -633,14 +639,23 @@ class Trajectory:
           shape (N, K, A)), ``obs`` / ``obs_*`` (flattened unless ``obs_shape`` is given or
           the cells are arrays).
 
+        Heterogeneous agents: ``logits`` (and ``message_logits``, ``obs``) rows may differ
+        in width between agents (lists of different lengths, as an RLlib batch holds them,
+        or wide columns ending in NaN for an agent with fewer actions): each agent's rows
+        keep one width, padded with -inf (``agent_num_actions`` / ``agent_num_symbols`` /
+        ``obs_shapes`` are set).
+
         Rows may come in any order: steps are ordered by t within an episode and episodes by
         first appearance. Every (episode, t) needs exactly one row per agent, and t must grow
-        by 1 within an episode. String agent ids are ordered naturally (``agent_2`` before
-        ``agent_10``) unless ``agent_ids`` is given. A frame made by :meth:`to_dataframe`
-        carries its metadata in ``df.attrs``, used unless overridden.
+        by 1 within an episode. String agent ids keep the order in which they first appear
+        (never re-sorted) unless ``agent_ids`` is given. Action columns of whole numbers
+        stored as floats are accepted. A frame made by :meth:`to_dataframe` carries its
+        metadata in ``df.attrs``, used unless overridden.
 
         Raises
         ------
+        ConfigError
+            A column mapping naming an unknown column or one the table lacks.
         ShapeError
             Missing columns, ragged tables (missing or duplicate rows, jumps in t), values out
             of range; the message names the column and row.
@@ -673,7 +688,9 @@ class Trajectory:
         # imported here: the dataframe module builds trajectories, so it imports this one
         from causal_influence.trajectory.dataframe import trajectory_from_dataframe
 
-        return trajectory_from_dataframe(df, metadata=metadata, obs_shape=obs_shape, overrides=meta)
+        return trajectory_from_dataframe(
+            df, metadata=metadata, obs_shape=obs_shape, overrides=meta, mapping=columns
+        )
 
     def to_dataframe(
         self, *, columns: Iterable[str] | None = None, vectors: str = "wide"

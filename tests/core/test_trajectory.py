@@ -598,7 +598,9 @@ def test_from_dataframe_external_table() -> None:
     df = pd.DataFrame(rows)
     shuffled = df.sample(frac=1.0, random_state=0).reset_index(drop=True)
     traj = Trajectory.from_dataframe(shuffled, env_name="other")
-    assert traj.metadata.agent_ids == ("agent_2", "agent_10")  # natural order
+    # string ids keep the order in which they first appear: never re-sorted
+    assert traj.metadata.agent_ids == tuple(dict.fromkeys(shuffled["agent"]))
+    assert Trajectory.from_dataframe(df).metadata.agent_ids == ("agent_10", "agent_2")
     first = int(shuffled["episode"].iloc[0])
     assert traj.episode_index.tolist() == [first, 4 - first]  # order of first appearance
     for rec in rows:
@@ -631,8 +633,7 @@ def _set(df: pd.DataFrame, row: int, col: str, value) -> pd.DataFrame:
         (
             lambda df: df.assign(action=df["action"] + 0.5),
             DTypeError,
-            r"column 'action': expected an integer column; got dtype float64 \(first non-integer "
-            r"value \d+\.5 at row 0\)",
+            r"column 'action', row 0: expected whole numbers \(an index\); got \d+\.5",
         ),
         (lambda df: df.assign(reward=["x"] * len(df)), DTypeError, "column 'reward'"),
         (
@@ -685,17 +686,25 @@ def test_from_dataframe_errors_name_column_and_row(make, error: type, pattern: s
 
 
 def test_from_dataframe_ragged_list_column() -> None:
+    """Agents may differ in width (heterogeneous agents); one agent's rows may not."""
     df = pd.DataFrame(
         {
-            "t": [0, 0],
-            "agent": [0, 1],
-            "action": [0, 1],
-            "reward": [0.0, 0.0],
-            "logits": [[0.0, 0.0], [0.0]],
+            "t": [0, 0, 1, 1],
+            "agent": [0, 1, 0, 1],
+            "action": [0, 1, 1, 0],
+            "reward": 0.0,
+            "logits": [[0.0, 0.0], [0.0], [0.0], [0.0]],
         }
     )
-    with pytest.raises(ShapeError, match=r"column 'logits', row 1.*ragged list column"):
+    with pytest.raises(
+        ShapeError,
+        match=r"column 'logits', row 2 \(t 1, agent 0\): agent 0 has rows with 2 and 1 entries",
+    ):
         Trajectory.from_dataframe(df)
+    with pytest.raises(ShapeError, match=r"column 'visible', row 1.*ragged list column"):
+        Trajectory.from_dataframe(
+            df.assign(logits=[[0.0]] * 4, visible=[[True, True], [True], [True], [True]])
+        )
 
 
 def test_from_dataframe_unknown_string_agent() -> None:
