@@ -251,7 +251,8 @@ def _episodes_from_dones(columns: dict[str, np.ndarray], origin: TableOrigin) ->
     """Episode ids from gymnasium-style ``terminated`` / ``truncated`` (or ``done``) columns
     when the table has no ``episode`` column: rows come in time order, a step's rows are
     contiguous (a new step starts where t changes), and an episode ends at a step where the
-    agents' rows are done. With an ``episode`` column, a done step must end its episode."""
+    agents' rows are done. With an ``episode`` column (rows in any order), a done row must be
+    at the last t of its episode."""
     given = [c for c in DONE_COLUMNS if c in columns]
     if not given:
         return
@@ -273,10 +274,14 @@ def _episodes_from_dones(columns: dict[str, np.ndarray], origin: TableOrigin) ->
             f"needs every agent at every step, so give an episode column",
             row,
         )
-    if "episode" in columns:
-        episode = columns["episode"]
-        ends = np.flatnonzero(done[:-1] & (episode[1:] == episode[:-1]) & (step[1:] != step[:-1]))
+    if "episode" in columns:  # rows in any order: a done row must be its episode's last t
+        _, code = np.unique(columns["episode"], return_inverse=True)
+        code = code.reshape(-1)
+        last_t = np.full(int(code.max()) + 1 if code.size else 0, np.iinfo(np.int64).min)
+        np.maximum.at(last_t, code, t)
+        ends = np.flatnonzero(done & (t < last_t[code]))
         if ends.size:
+            episode = columns["episode"]
             row = int(ends[0])
             raise origin.fail(
                 ShapeError,

@@ -314,7 +314,13 @@ def check_counterfactual_layout(
     episode_ids: np.ndarray,
     spec: InfluenceSpec | None,
 ) -> None:
-    """Refuse next-step counterfactual rows where t + 1 is not in the episode of t.
+    """Refuse next-step counterfactual rows that carry information where t + 1 is not in the
+    episode of t.
+
+    At the last step of an episode the rows of a pair must be absent (-inf) or equal for
+    every value of the influencer (no dependence, e.g. the filler of a pair nobody gave):
+    rows that differ there describe a step that does not exist, the signature of logits
+    stored one step late.
 
     Parameters
     ----------
@@ -327,38 +333,54 @@ def check_counterfactual_layout(
     Raises
     ------
     ShapeError
-        A finite entry at the last step of an episode under next-step alignment (names the
-        step, the episode and the pair, and what the row should hold).
+        Rows that differ between the influencer's values at the last step of an episode under
+        next-step alignment (names the step, the episode and the pair, and the fix).
 
     Examples
     --------
     >>> cf = np.zeros((2, 1, 1, 2, 2))
-    >>> check_counterfactual_layout(cf, np.array([True, True]), np.array([0, 1]),
-    ...                             InfluenceSpec(alignment="next_step"))
+    >>> spec = InfluenceSpec(alignment="next_step")
+    >>> check_counterfactual_layout(cf, np.array([True, True]), np.array([0, 1]), spec)
+    >>> cf[0, 0, 0, 1] = [1.0, -1.0]  # the rows now depend on the influencer's value
+    >>> check_counterfactual_layout(cf, np.array([True, True]), np.array([0, 1]), spec)
     Traceback (most recent call last):
     ...
-    causal_influence.errors.ShapeError: counterfactual_logits: ... step 0 ...
+    causal_influence.errors.ShapeError: counterfactual_logits: ... at step 0 ...
     """
     rows = np.flatnonzero(absent_rows(starts, spec))
     if rows.size == 0:
         return
-    finite = np.isfinite(counterfactual_logits[rows]).reshape(rows.size, -1).any(axis=1)
-    bad = np.flatnonzero(finite)
-    if bad.size == 0:
+    informative = _informative_pairs(counterfactual_logits[rows])  # (R, N, N)
+    if not informative.any():
         return
-    t = int(rows[bad[0]])
-    k, j = (int(i) for i in np.argwhere(np.isfinite(counterfactual_logits[t]))[0][:2])
+    r, k, j = (int(i) for i in np.argwhere(informative)[0])
+    t = int(rows[r])
     raise located_error(
         ShapeError,
         "counterfactual_logits",
         f"counterfactual_logits: with alignment='next_step' row t holds influencee j's logits "
         f"at t + 1 under influencer k's value at t, so the last step of an episode has none; "
-        f"got finite logits at step {t} (the last step of episode {int(episode_ids[t])}), "
-        f"pair k={k}, j={j}. Rows computed at the step the influencee acts belong one row "
-        f"earlier: convert the buffer with causal_influence.trajectory.stored_counterfactuals "
-        f"(or set these rows to -inf)",
+        f"got rows that depend on k's value at step {t} (the last step of episode "
+        f"{int(episode_ids[t])}), pair k={k}, j={j}. Rows computed at the step the influencee "
+        f"acts belong one row earlier: convert the buffer with "
+        f"causal_influence.stored_counterfactuals (or set these rows to -inf)",
         (t, k),
     )
+
+
+def _informative_pairs(cf: np.ndarray) -> np.ndarray:
+    """bool (..., N, N): whether a pair's rows (..., K, A) differ between the influencer's
+    values, as distributions (absent rows, all -inf, are left out)."""
+    present = np.isfinite(cf).any(axis=-1)  # (..., K)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top = np.where(present, cf.max(axis=-1, initial=-np.inf), 0.0)
+        norm = cf - top[..., None]
+        norm = norm - np.log(np.exp(norm).sum(axis=-1, keepdims=True))  # log-probabilities
+        first = np.argmax(present, axis=-1)  # the first present row of each pair
+        ref = np.take_along_axis(norm, first[..., None, None], axis=-2)
+        same = (norm == ref) | (np.abs(norm - ref) <= 1e-9)
+    differs = (~same).any(axis=-1) & present & np.take_along_axis(present, first[..., None], -1)
+    return np.asarray(differs.any(axis=-1))
 
 
 def stored_counterfactuals(

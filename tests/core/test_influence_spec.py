@@ -206,8 +206,8 @@ def test_next_step_rows_at_the_end_of_an_episode_are_refused() -> None:
     with pytest.raises(
         ShapeError,
         match=r"counterfactual_logits: with alignment='next_step' row t holds influencee j's "
-        r"logits at t \+ 1 .* got finite logits at step 2 \(the last step of episode 0\), pair "
-        r"k=0, j=0\. .*stored_counterfactuals",
+        r"logits at t \+ 1 .* got rows that depend on k's value at step 2 \(the last step of "
+        r"episode 0\), pair k=0, j=0\. .*stored_counterfactuals",
     ):
         Trajectory(counterfactual_logits=cf, **kwargs)
     ok = cf.copy()
