@@ -198,6 +198,28 @@ class InfluenceSpec:
         return out
 
     @classmethod
+    def of_result(cls, result: Any, *, variable: str = "actions") -> InfluenceSpec:
+        """The spec of an :class:`~causal_influence.engine.InfluenceResult` (its alignment,
+        divergence and base; the influencer's ``variable`` is the caller's to say).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import causal_influence as ci
+        >>> model = ci.TabularModel(np.zeros((4, 2, 2, 3, 3)), np.zeros((4, 2, 3)),
+        ...                         np.zeros((4, 2), int))
+        >>> result = ci.pairwise_influence(model, alignment="same_step", divergence="jsd")
+        >>> InfluenceSpec.of_result(result).divergence
+        'jsd'
+        """
+        return cls(
+            alignment=result.alignment,
+            variable=variable,
+            divergence=result.divergence,
+            log_base=result.base,
+        )
+
+    @classmethod
     def from_dict(cls, data: InfluenceSpec | Mapping[str, Any]) -> InfluenceSpec:
         """Inverse of :meth:`to_dict`.
 
