@@ -66,7 +66,7 @@ from causal_influence.engine import ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.social import social_outcomes
 from causal_influence.trajectory import InfluenceSpec, Trajectory, TrajectoryMeta
-from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES
+from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES, fill_absent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,15 +104,6 @@ def _flat_metadata(meta: TrajectoryMeta) -> dict[str, Any]:
     if isinstance(extra, Mapping):
         out.update({k: v for k, v in extra.items() if k not in out})
     return out
-
-
-def _present(logits: np.ndarray) -> np.ndarray:
-    """Logits whose absent distributions (every entry -inf) read as uniform: a value the
-    influencer cannot take (its policy gives it weight 0, so any distribution will do), or an
-    influencer without values at all (an agent that does not speak: its pairs are left out of
-    the tables)."""
-    absent = np.isneginf(logits).all(axis=-1, keepdims=True)
-    return np.where(absent, 0.0, logits) if absent.any() else logits
 
 
 def valid_influence_steps(traj: Trajectory, influence_lag: int | None) -> np.ndarray:
@@ -425,9 +416,11 @@ class _Accumulator:
         off = ~np.eye(n, dtype=bool)
         for start in range(0, rows.size, _CIC_BLOCK):
             r = rows[start : start + _CIC_BLOCK]
-            p_cond = _softmax(_present(cf[r]))
+            p_cond = _softmax(fill_absent(cf[r]))
             p_cond[:, ~off] = 1.0 / p_cond.shape[-1]  # the diagonal is never used
-            p_msg = np.broadcast_to(_softmax(_present(prior[r]))[:, :, None, :], p_cond.shape[:-1])
+            p_msg = np.broadcast_to(
+                _softmax(fill_absent(prior[r]))[:, :, None, :], p_cond.shape[:-1]
+            )
             value = causal_influence_of_communication(p_cond, p_msg, reduce=False)
             compat = causal_influence_of_communication(
                 p_cond, p_msg, lowe_compat=True, reduce=False

@@ -48,7 +48,8 @@ them at t + 1; :func:`stored_counterfactuals` moves such a buffer (the layout
 Rows of counterfactual values an influencer cannot take (an agent with fewer actions than
 K, or an agent that does not speak) are absent in the same way, and so are logits of actions
 the influencee does not have (see :class:`~causal_influence.trajectory.TrajectoryMeta`,
-``agent_num_actions``).
+``agent_num_actions``). The core's functions need a distribution in every row:
+:func:`fill_absent` makes absent rows uniform (they have weight 0, so no value changes).
 
 Examples
 --------
@@ -90,6 +91,7 @@ __all__ = [
     "InfluenceSpec",
     "absent_rows",
     "check_counterfactual_layout",
+    "fill_absent",
     "spec_from_legacy",
     "stored_counterfactuals",
 ]
@@ -328,6 +330,28 @@ def absent_rows(starts: np.ndarray, spec: InfluenceSpec | None) -> np.ndarray:
     out = ~next_step_valid(starts, lag=1)
     out[-1] = False
     return out
+
+
+def fill_absent(logits: Any) -> np.ndarray:
+    """Logits whose absent distributions (every entry -inf) read as uniform, for functions
+    that need a distribution in every row.
+
+    An absent row of stored counterfactual logits is a value the influencer cannot take (its
+    policy gives it weight 0, so any distribution gives the same influence), or a step
+    without a next one; a prior that is all -inf belongs to an influencer without values (an
+    agent that does not speak), whose pairs have no influence to compute. Filled, such rows
+    can go to :func:`causal_influence.influence`, :func:`causal_influence.expected_influence`
+    and CIC without changing any value that exists.
+
+    Examples
+    --------
+    >>> fill_absent(np.array([[0.0, -np.inf], [-np.inf, -np.inf]]))
+    array([[  0., -inf],
+           [  0.,   0.]])
+    """
+    arr = to_numpy(logits)
+    absent = np.isneginf(arr).all(axis=-1, keepdims=True)
+    return np.where(absent, 0.0, arr) if absent.any() else arr
 
 
 def check_counterfactual_layout(
