@@ -287,19 +287,21 @@ def speaker_consistency_table(
     own = {k: tables[:, k, : symbols[k], : actions[k]] for k in speakers}
     common: dict[str, Any] = {"n_bootstrap": n_bootstrap, "confidence_level": confidence_level}
     bar = progress_bar(len(speakers) * (len(definitions) + 1), "speaker consistency", progress)
-    rows = []
-    for k in speakers:
-        p, _ = permutation(own[k].sum(axis=0), n_permutations, gen)
-        bar.update()
-        for definition in definitions:
-            interval = _sc_interval(
-                own[k], definition, symbols[k], actions[k], base=base, gen=gen, **common
-            )
-            rows.append(
-                {"agent": summary.agent_ids[k], "definition": definition, **interval}
-                | {"p_value": p, "n": int(own[k].sum())}
-            )
-            bar.update()
+    rows = [
+        row
+        for k in speakers
+        for row in _sc_agent_rows(
+            summary.agent_ids[k],
+            own[k],
+            definitions,
+            (symbols[k], actions[k]),
+            n_permutations,
+            base=base,
+            gen=gen,
+            bar=bar,
+            common=common,
+        )
+    ]
     bar.close()
     if not rows:
         raise ConfigError(
@@ -334,6 +336,33 @@ def speaker_consistency_table(
     if extra:
         frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
     return frame
+
+
+def _sc_agent_rows(
+    agent: str,
+    own: np.ndarray,
+    definitions: tuple[str, ...],
+    sizes: tuple[int, int],
+    n_permutations: int,
+    *,
+    base: float | None,
+    gen: np.random.Generator,
+    bar: Any,
+    common: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One agent's rows (one per definition) from its per-unit tables on its own alphabets
+    (U, M_k, A_k)."""
+    p, _ = permutation(own.sum(axis=0), n_permutations, gen)
+    bar.update()
+    rows = []
+    for definition in definitions:
+        interval = _sc_interval(own, definition, *sizes, base=base, gen=gen, **common)
+        rows.append(
+            {"agent": agent, "definition": definition, **interval}
+            | {"p_value": p, "n": int(own.sum())}
+        )
+        bar.update()
+    return rows
 
 
 def _sc_speakers_interval(

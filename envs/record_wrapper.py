@@ -232,12 +232,7 @@ class RecordTrajectories(BaseParallelWrapper):
                 "predicts_next_step: describes next-step influence; pass "
                 "influence_spec=InfluenceSpec(alignment='next_step', ...) with it"
             )
-        name, version = env_name, env_version
-        match = re.fullmatch(r"(.+)_(v\d+)", str(getattr(env, "metadata", {}).get("name", "")))
-        if name is None and match:
-            name, version = match.group(1), version or match.group(2)
-        elif name is None:
-            name = getattr(env, "metadata", {}).get("name")
+        name, version = _env_name_version(env, env_name, env_version)
         self._meta: dict[str, Any] = {
             "env_name": name,
             "env_version": version,
@@ -692,3 +687,16 @@ class RecordTrajectories(BaseParallelWrapper):
         if not self.episodes:
             raise ConfigError("save: no finished episode yet; step until the env is done")
         return io.write_shards(self.episodes, target, **options)
+
+
+def _env_name_version(
+    env: Any, name: str | None, version: str | None
+) -> tuple[str | None, str | None]:
+    """The env's name and version, as given or parsed from ``env.metadata["name"]``
+    (``"harvest_v0"`` -> ``("harvest", "v0")``)."""
+    match = re.fullmatch(r"(.+)_(v\d+)", str(getattr(env, "metadata", {}).get("name", "")))
+    if name is None and match:
+        return match.group(1), version or match.group(2)
+    if name is None:
+        return getattr(env, "metadata", {}).get("name"), version
+    return name, version

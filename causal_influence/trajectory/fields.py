@@ -235,24 +235,7 @@ def check_against_metadata(
             )
     spec = meta.influence_spec
     if "counterfactual_logits" in arrays:
-        k_size = arrays["counterfactual_logits"].shape[3]
-        if k_size < 1:
-            raise located_error(
-                ShapeError,
-                "counterfactual_logits",
-                "counterfactual_logits: expected K >= 1 counterfactual values",
-            )
-        if spec is not None:
-            expected = m_size if spec.variable == "messages" else a_size
-            if k_size != expected:
-                what = "num_symbols" if spec.variable == "messages" else "num_actions"
-                raise located_error(
-                    ShapeError,
-                    "counterfactual_logits",
-                    f"counterfactual_logits: the influence spec's variable is "
-                    f"{spec.variable!r}, so K must be {what}={expected}; got "
-                    f"{describe(arrays['counterfactual_logits'])}",
-                )
+        _check_values(arrays["counterfactual_logits"], meta)
     agent_ids = meta.agent_ids
     check_agent_labels(arrays["actions"], "actions", meta.action_counts, "num_actions", agent_ids)
     if "messages" in arrays:
@@ -283,6 +266,30 @@ def check_against_metadata(
             check_counterfactual_layout(
                 arrays["counterfactual_logits"], starts, arrays["episode_ids"], spec
             )
+
+
+def _check_values(cf: np.ndarray, meta: TrajectoryMeta) -> None:
+    """K >= 1 counterfactual values, as many as the spec's variable has (when there is one)."""
+    k_size = cf.shape[3]
+    if k_size < 1:
+        raise located_error(
+            ShapeError,
+            "counterfactual_logits",
+            "counterfactual_logits: expected K >= 1 counterfactual values",
+        )
+    spec = meta.influence_spec
+    if spec is None:
+        return
+    messages = spec.variable == "messages"
+    expected = meta.num_symbols if messages else meta.num_actions
+    if k_size != expected:
+        raise located_error(
+            ShapeError,
+            "counterfactual_logits",
+            f"counterfactual_logits: the influence spec's variable is {spec.variable!r}, so K "
+            f"must be {'num_symbols' if messages else 'num_actions'}={expected}; got "
+            f"{describe(cf)}",
+        )
 
 
 def check_agent_labels(

@@ -507,12 +507,22 @@ def stored_counterfactuals(
     starts = as_episode_starts(t_len, dones=dones, episode_starts=episode_starts)
     if alignment == "same_step":
         return cf.copy()
-    if next_policy:
+    last_ends = dones is not None and t_len > 0 and bool(np.asarray(dones, dtype=bool)[-1])
+    return _credited_next_step(cf, starts, shift=next_policy, last_ends=last_ends)
+
+
+def _credited_next_step(
+    cf: np.ndarray, starts: np.ndarray, *, shift: bool, last_ends: bool
+) -> np.ndarray:
+    """Next-step rows credited to t: a policy's row t + 1 moved to row t (``shift``), rows
+    without a t + 1 in their episode absent (-inf)."""
+    t_len = starts.shape[0]
+    if shift:
         out = np.full((t_len, *cf.shape[1:]), -np.inf, dtype=cf.dtype)
-        out[: rows - 1] = cf[1:rows]
+        out[: cf.shape[0] - 1] = cf[1:]
     else:
         out = cf.copy()
     out[absent_rows(starts, InfluenceSpec(alignment="next_step"))] = -np.inf
-    if dones is not None and t_len and bool(np.asarray(dones, dtype=bool)[-1]):
+    if last_ends:
         out[-1] = -np.inf  # the batch's last step ends its episode: nothing follows it
     return out

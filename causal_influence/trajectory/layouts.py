@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ from causal_influence.trajectory.arrays import to_numpy
 from causal_influence.trajectory.metadata import TrajectoryMeta, given_agent_ids
 from causal_influence.trajectory.schema import ARRAY_FIELDS, EPISODE_FIELDS, REQUIRED_FIELDS
 
-__all__ = ["stack_agents", "stack_layouts"]
+__all__ = ["agent_view", "stack_agents", "stack_layouts"]
 
 #: Gymnasium-style episode ends: both mean "the episode ended at this step".
 _GYM_DONES = frozenset({"terminated", "truncated"})
@@ -377,3 +378,21 @@ def _influencee_blocks(k: str, by_j: Mapping[str, Any], order: list[str]) -> np.
     for j, part in parts.items():
         out[:, order.index(j)] = _pad_last(part.astype(dtype), a_max, -np.inf)
     return out
+
+
+def agent_view(
+    obs: np.ndarray, shapes: tuple[tuple[int, ...], ...] | None, agent: int
+) -> np.ndarray:
+    """Agent ``agent``'s observations (T, *shape) from ``obs`` (T, N, ...), undoing the
+    flattening and padding of heterogeneous observations (``shapes``: ``obs_shapes``).
+
+    Examples
+    --------
+    >>> agent_view(np.arange(8).reshape(1, 2, 4), ((3,), (2, 2)), 1)
+    array([[[4, 5],
+            [6, 7]]])
+    """
+    if shapes is None:
+        return obs[:, agent]
+    size = math.prod(shapes[agent])
+    return obs[:, agent, :size].reshape(obs.shape[0], *shapes[agent])

@@ -33,6 +33,7 @@ __all__ = [
     "merge_metadata",
     "metadata_fields",
     "metadata_mismatch",
+    "updated_fields",
 ]
 
 #: Keys accepted in a metadata dict in place of a field name.
@@ -477,6 +478,25 @@ def metadata_fields(
                 extra[key] = value
     out["extra"] = extra
     return out
+
+
+def updated_fields(meta: TrajectoryMeta, update: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`TrajectoryMeta` keyword arguments of ``meta`` updated by the dict ``update``:
+    its fields replace ``meta``'s (``env`` means ``env_name``), its ``extra`` and other keys
+    are merged into ``extra``.
+
+    Examples
+    --------
+    >>> meta = TrajectoryMeta(agent_ids=("a",), num_actions=2, seed=1, extra={"run": 1})
+    >>> kw = updated_fields(meta, {"seed": 2, "note": "x"})
+    >>> kw["seed"], kw["extra"]
+    (2, {'run': 1, 'note': 'x'})
+    """
+    merged = metadata_fields(meta, {})
+    changes = metadata_fields(update, {})
+    extra = {**merged["extra"], **changes.pop("extra")}
+    merged.update(changes, extra=extra)
+    return merged
 
 
 def given_agent_ids(

@@ -18,7 +18,6 @@ False
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +33,8 @@ from causal_influence.trajectory.fields import (
     optional_arrays,
     required_arrays,
 )
-from causal_influence.trajectory.layouts import stack_layouts
-from causal_influence.trajectory.metadata import TrajectoryMeta, metadata_fields
+from causal_influence.trajectory.layouts import agent_view, stack_layouts
+from causal_influence.trajectory.metadata import TrajectoryMeta, updated_fields
 from causal_influence.trajectory.schema import ARRAY_FIELDS, OPTIONAL_FIELDS
 
 if TYPE_CHECKING:
@@ -305,15 +304,9 @@ class Trajectory:
         >>> traj.agent_obs("listener").shape, traj.agent_obs(0)[0]
         ((2, 2, 2), array([1., 1., 1.]))
         """
-        obs = self.obs
-        if obs is None:
+        if self.obs is None:
             raise ConfigError("agent_obs: this trajectory has no observations")
-        i = self._meta.agent_index(agent)
-        shapes = self._meta.obs_shapes
-        if shapes is None:
-            return obs[:, i]
-        size = math.prod(shapes[i])
-        return obs[:, i, :size].reshape(self.num_steps, *shapes[i])
+        return agent_view(self.obs, self._meta.obs_shapes, self._meta.agent_index(agent))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -501,9 +494,6 @@ class Trajectory:
         >>> merged = traj.replace(metadata={"seed": 3, "extra": {"note": "b"}, "map": "small"})
         >>> merged.metadata.env_name, merged.metadata.seed, merged.metadata.extra
         ('toy', 3, {'run': 1, 'note': 'b', 'map': 'small'})
-        >>> whole = traj.replace(metadata=TrajectoryMeta(agent_ids=("a", "b"), num_actions=2))
-        >>> whole.metadata.env_name, whole.metadata.extra
-        (None, {})
         """
         unknown = set(arrays) - set(ARRAY_FIELDS)
         if unknown:
@@ -517,11 +507,7 @@ class Trajectory:
                 f"replace: metadata must be a dict (merged) or a TrajectoryMeta (replaces); "
                 f"got {describe(metadata)}"
             )
-        merged = metadata_fields(self._meta, {})
-        update = metadata_fields(metadata, {})
-        extra = {**merged["extra"], **update.pop("extra")}
-        merged.update(update, extra=extra)
-        return Trajectory(**current, metadata=merged)
+        return Trajectory(**current, metadata=updated_fields(self._meta, metadata))
 
     # ---- constructors -------------------------------------------------------------------------
 
@@ -551,18 +537,11 @@ class Trajectory:
         the dict keys (in their order) unless ``agent_ids`` is given, which then fixes the
         order.
 
-        Per-agent arrays may differ where agents do (heterogeneous agents; nothing needs
-        padding by hand):
-
-        - ``logits`` (T, A_i) and ``message_logits`` (T, M_i) of different widths are padded
-          with -inf, and ``agent_num_actions`` / ``agent_num_symbols`` are set;
-        - ``obs`` of different shapes are flattened and padded, ``obs_shapes`` set
-          (:meth:`agent_obs` restores an agent's shape);
-        - an agent left out of ``messages`` does not speak (its messages are -1, its
-          vocabulary size 0), and one left out of ``context`` has none (-1);
-        - ``counterfactual_logits`` per influencer k, as (T, N, K_k, A) or as a dict by
-          influencee ``{j: (T, K_k, A_j)}`` (a pair left out: j does not read k, equal
-          rows); values beyond K_k are absent rows (-inf).
+        Per-agent arrays may differ where agents do (nothing is padded by hand): logits,
+        observations and counterfactual logits of different sizes are padded and described in
+        the metadata, agents left out of ``messages`` / ``context`` have none (-1); see
+        :func:`~causal_influence.trajectory.layouts.stack_agents` and
+        ``docs/trajectories.md``.
 
         Parameters
         ----------
@@ -624,26 +603,17 @@ class Trajectory:
         ``columns={"action": "act", "agent": "agent_id", "logits": "action_dist_inputs"}``,
         field names such as ``actions`` accepted too):
 
-        - ``t`` (int, required), ``agent`` (int index, or str agent id), ``action`` (int),
-          ``reward`` (number); ``episode`` (int, optional); without it, gymnasium-style
-          ``terminated`` / ``truncated`` (or ``done``) bool columns end episodes (rows then
-          in time order), else all rows are one episode; with it, they are checked against
-          it;
-        - ``message`` and ``context`` (int labels, optional): NaN (or -1) means no message /
-          no context (an agent that does not speak has NaN or -1 throughout);
-        - vector fields, each either one column of lists / arrays per row, or "wide" numeric
-          columns ``{prefix}_0 ... {prefix}_{W-1}``: ``logits`` / ``logit_*`` (A per row),
-          ``message_logits`` / ``message_logit_*``, ``visible`` / ``visible_*`` (N),
-          ``influence`` / ``influence_*`` (N, the row's agent as influencer),
-          ``counterfactual_logits`` / ``counterfactual_logit_*`` (N*K*A flattened or arrays of
-          shape (N, K, A)), ``obs`` / ``obs_*`` (flattened unless ``obs_shape`` is given or
-          the cells are arrays).
+        - ``t``, ``agent`` (int index or str id), ``action``, ``reward`` (required);
+          ``episode`` (else gymnasium ``terminated`` / ``truncated`` / ``done`` end episodes,
+          rows in time order; else one episode); ``message``, ``context`` (NaN or -1: none);
+        - vector fields as a column of lists per row or "wide" columns ``{prefix}_0 ...``:
+          ``logits`` / ``logit_*`` (A), ``message_logits`` / ``message_logit_*``, ``visible_*``
+          and ``influence_*`` (N, the row's agent as observer / influencer),
+          ``counterfactual_logit_*`` (N*K*A or (N, K, A) cells), ``obs_*`` (flattened unless
+          ``obs_shape`` is given or the cells are arrays).
 
-        Heterogeneous agents: ``logits`` (and ``message_logits``, ``obs``) rows may differ
-        in width between agents (lists of different lengths, as an RLlib batch holds them,
-        or wide columns ending in NaN for an agent with fewer actions): each agent's rows
-        keep one width, padded with -inf (``agent_num_actions`` / ``agent_num_symbols`` /
-        ``obs_shapes`` are set).
+        Rows of ``logits`` (``message_logits``, ``obs``) may differ in width between agents
+        (an RLlib batch; or wide columns ending in NaN): padded, with the per-agent counts set.
 
         Rows may come in any order: steps are ordered by t within an episode and episodes by
         first appearance. Every (episode, t) needs exactly one row per agent, and t must grow
