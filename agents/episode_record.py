@@ -33,6 +33,7 @@ from agents.networks import MultiAgentNet
 from agents.sampler import Rollout, Sampler, rollout_influence
 from agents.trainer import TrainResult, episode_seed, make_net
 from causal_influence.errors import ConfigError
+from causal_influence.trajectory import InfluenceSpec
 from envs.vector import VectorEnv
 
 __all__ = ["EpisodeRecord", "load_agents", "record", "record_episodes", "save_recording"]
@@ -59,17 +60,25 @@ def load_agents(source: str | Path) -> tuple[MultiAgentNet, TrainConfig]:
 
 
 def _cf_pairwise(ro: Rollout, net: MultiAgentNet) -> np.ndarray:
-    """Counterfactual logits in the core's pairwise layout, (T, B, N, N, K, A)."""
+    """Counterfactual logits in the stored pairwise layout, (T, B, N, N, K, A).
+
+    Row t is credited to the step of the influencer's value
+    (:mod:`causal_influence.trajectory.influence_spec`): the same step for the basic setting;
+    the influencees' policy at t + 1 for messages (the rollout's row t + 1) and the model of
+    other agents' prediction of t + 1 made at t. The rollout covers one whole episode, so
+    with next-step alignment its last row has no t + 1: absent (-inf).
+    """
     assert ro.cf_logits is not None
     spec = net.spec
     t_len = ro.length
     if spec.setting == "basic":
-        pairwise = basic_counterfactuals(ro.cf_logits[:t_len])
-    elif spec.setting == "comm":
-        pairwise = message_counterfactuals(ro.cf_logits[1:])
+        return basic_counterfactuals(ro.cf_logits[:t_len]).numpy()
+    if spec.setting == "comm":
+        pairwise = message_counterfactuals(ro.cf_logits[1 : t_len + 1]).numpy()
     else:
-        pairwise = moa_counterfactuals(ro.cf_logits[:t_len])
-    return pairwise.numpy()
+        pairwise = moa_counterfactuals(ro.cf_logits[:t_len]).numpy()
+    pairwise[-1] = -np.inf
+    return pairwise
 
 
 @dataclass
@@ -86,8 +95,11 @@ class EpisodeRecord:
         (row = influencer k, column = influencee j, credited to the step where k acted or
         spoke, nats unless the divergence is TV), ``counterfactual_logits`` (T, N, N, K, A).
     metadata : dict
-        ``agent_ids``, ``action_names``, ``env``, ``map``, ``seed``, ``episode``, ``setting``,
-        ``divergence``, ``influence_alignment`` ("same_step" or "next_step").
+        ``agent_ids``, ``action_names``, ``env``, ``map``, ``seed``, ``episode``, ``setting``
+        and, in the settings with influence, ``influence_spec``
+        (:class:`~causal_influence.trajectory.InfluenceSpec`: same-step influence of actions
+        for "basic", next-step influence of messages for "comm" and of actions for "moa",
+        with the recording's divergence, in nats).
     """
 
     arrays: dict[str, np.ndarray]
@@ -193,14 +205,19 @@ def _episode_arrays(
     return arrays
 
 
-_ALIGNMENT = {"none": "none", "basic": "same_step", "comm": "next_step", "moa": "next_step"}
+#: (alignment, variable) of the influence each setting records.
+_INFLUENCE = {
+    "basic": ("same_step", "actions"),
+    "comm": ("next_step", "messages"),
+    "moa": ("next_step", "actions"),
+}
 
 
 def _episode_metadata(
     config: TrainConfig, *, seed: int, episode: int, divergence: str
 ) -> dict[str, Any]:
     """The metadata of one recorded episode (see EpisodeRecord)."""
-    return {
+    meta: dict[str, Any] = {
         "agent_ids": [f"agent_{i}" for i in range(config.env.num_agents)],
         "action_names": list(config.env.action_names),
         "env": config.env.game,
@@ -208,9 +225,13 @@ def _episode_metadata(
         "seed": int(seed),
         "episode": episode,
         "setting": config.setting,
-        "divergence": divergence,
-        "influence_alignment": _ALIGNMENT[config.setting],
     }
+    if config.setting in _INFLUENCE:
+        alignment, variable = _INFLUENCE[config.setting]
+        meta["influence_spec"] = InfluenceSpec(
+            alignment=alignment, variable=variable, divergence=divergence
+        )
+    return meta
 
 
 def record(

@@ -65,7 +65,8 @@ from causal_influence.communication import (
 from causal_influence.engine import ALIGNMENT_HINT, ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.social import social_outcomes
-from causal_influence.trajectory import Trajectory, TrajectoryMeta
+from causal_influence.trajectory import InfluenceSpec, Trajectory, TrajectoryMeta
+from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES, fill_absent
 from causal_influence.validation import (
     check_choice,
     episode_numbers,
@@ -87,9 +88,6 @@ __all__ = [
 
 #: Default number of bootstrap resampling units (episodes, or groups of episodes beyond it).
 DEFAULT_MAX_UNITS = 200
-
-#: The influencer's variables a stored influence may be of.
-INFLUENCE_VARIABLES: tuple[str, ...] = ("actions", "messages")
 
 _BLOCK = 32768  # rows per block when building tables (bounds the temporary memory)
 _CIC_BLOCK = 2048  # rows per block for CIC (the per-row tensors are N * N * K * A)
@@ -192,24 +190,24 @@ class _Accumulator:
         self.has_influence = traj.influence is not None
         self.has_cf = self.has_influence and traj.counterfactual_logits is not None
         if self.has_influence:
-            self._influence_reading(meta)
+            self._influence_reading(traj.metadata.influence_spec)
         self.started = True
 
-    def _influence_reading(self, meta: dict[str, Any]) -> None:
-        """The alignment and the influencer's variable of the stored influence."""
-        align = self.alignment_opt or meta.get("influence_alignment")
+    def _influence_reading(self, spec: InfluenceSpec | None) -> None:
+        """The alignment and the influencer's variable of the stored influence: the options
+        given, else the trajectory's typed influence spec."""
+        align = self.alignment_opt or (spec.alignment if spec is not None else None)
         if align not in ALIGNMENTS:
             raise ConfigError(
-                f"the trajectories carry an influence tensor but its time alignment is "
-                f"unknown (metadata influence_alignment = {align!r}); pass "
-                f"alignment='same_step' (a^k_t -> a^j_t) or 'next_step' "
-                f"(a^k_t or m^k_t -> a^j_(t+1))"
+                "the trajectories carry an influence tensor but its time alignment is "
+                "unknown (no influence_spec in the metadata); store one with "
+                "metadata={'influence_spec': InfluenceSpec(alignment=...)} or pass "
+                "alignment='same_step' (a^k_t -> a^j_t) or 'next_step' "
+                "(a^k_t or m^k_t -> a^j_(t+1))"
             )
         self.alignment = align
         self.influence_lag = 0 if align == "same_step" else 1
-        var = self.variable_opt or meta.get("influence_variable")
-        if var is None:
-            var = "messages" if meta.get("setting") == "comm" else "actions"
+        var = self.variable_opt or (spec.variable if spec is not None else "actions")
         check_choice("variable", var, INFLUENCE_VARIABLES)
         if var == "messages" and not self.has_messages:
             raise ConfigError(
@@ -252,8 +250,12 @@ class _Accumulator:
         nx: int,
         mask: np.ndarray | None = None,
     ) -> None:
-        """Add counts of (src[t, k], dst[t + lag, j]) per unit and ordered pair."""
+        """Add counts of (src[t, k], dst[t + lag, j]) per unit and ordered pair; steps where
+        k has no value (-1: no message) are skipped."""
         n, u_max, ny = self.n, self.max_units, self.a
+        missing = src < 0
+        if missing.any():
+            mask = ~missing if mask is None else mask & ~missing
         out = self._zeros(name, (u_max, n, n, nx, ny))
         flat = out.reshape(-1)
         kj = (np.arange(n)[:, None] * n + np.arange(n)[None, :])[None]
@@ -274,7 +276,7 @@ class _Accumulator:
         for start in range(0, actions.shape[0], _BLOCK):
             rows = slice(start, start + _BLOCK)
             code = ((unit[rows][:, None] * n + agents) * m + messages[rows]) * a + actions[rows]
-            flat += np.bincount(code.ravel(), minlength=flat.size)
+            flat += np.bincount(code[messages[rows] >= 0], minlength=flat.size)  # -1: none
 
     def _unit_sums(self, name: str, values: np.ndarray, unit: np.ndarray) -> None:
         """Add values (P, N, N) into per-unit sums (U, N, N)."""
@@ -413,9 +415,11 @@ class _Accumulator:
         off = ~np.eye(n, dtype=bool)
         for start in range(0, rows.size, _CIC_BLOCK):
             r = rows[start : start + _CIC_BLOCK]
-            p_cond = _softmax(cf[r])
+            p_cond = _softmax(fill_absent(cf[r]))
             p_cond[:, ~off] = 1.0 / p_cond.shape[-1]  # the diagonal is never used
-            p_msg = np.broadcast_to(_softmax(prior[r])[:, :, None, :], p_cond.shape[:-1])
+            p_msg = np.broadcast_to(
+                _softmax(fill_absent(prior[r]))[:, :, None, :], p_cond.shape[:-1]
+            )
             value = causal_influence_of_communication(p_cond, p_msg, reduce=False)
             compat = causal_influence_of_communication(
                 p_cond, p_msg, lowe_compat=True, reduce=False
@@ -507,12 +511,12 @@ def summarize(
     lag : int
         Lag of instantaneous coordination (default 1: speaker at t, listener at t + 1).
     alignment : {"same_step", "next_step"}, optional
-        Time alignment of the stored influence (default: the ``influence_alignment`` of the
-        metadata). Next-step influence is not measured on the last step of an episode.
+        Time alignment of the stored influence (default: the trajectories'
+        :class:`~causal_influence.trajectory.InfluenceSpec`). Next-step influence is not
+        measured on the last step of an episode.
     variable : {"actions", "messages"}, optional
-        The influencer's variable of the stored influence (default: metadata
-        ``influence_variable``; else "messages" when the metadata ``setting`` is "comm", else
-        "actions").
+        The influencer's variable of the stored influence (default: the influence spec's;
+        "actions" for an alignment given without one).
     num_actions, num_symbols : int, optional
         Alphabet sizes |A| and |M| (default: the trajectories' metadata).
     max_units : int

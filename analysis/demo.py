@@ -48,7 +48,7 @@ from causal_influence.communication import causal_influence_of_communication
 from causal_influence.engine import pairwise_influence
 from causal_influence.errors import ConfigError
 from causal_influence.models import TabularModel
-from causal_influence.trajectory import Trajectory
+from causal_influence.trajectory import InfluenceSpec, Trajectory
 from causal_influence.validation import next_step_valid, resolve_rng
 
 __all__ = ["expected_values", "run", "speaker_listener"]
@@ -137,9 +137,11 @@ def speaker_listener(
     -------
     Trajectory
         Fields ``messages``, ``logits``, ``message_logits``, ``influence`` (next-step
-        influence of messages, nats) and ``counterfactual_logits`` (T, 3, 3, M, A); metadata
-        ``extra`` holds ``setting="comm"``, ``influence_alignment="next_step"``,
-        ``influence_variable="messages"`` and the hidden ``states`` are not stored.
+        influence of messages, nats) and ``counterfactual_logits`` (T, 3, 3, M, A) in the
+        stored next-step layout (row t: the influencees' policy at t + 1; absent, -inf, at
+        the last step of each episode); the metadata's ``influence_spec`` says so
+        (next-step influence of messages, KL in nats) and ``extra`` holds the noise levels.
+        The hidden ``states`` are not stored.
     """
     _check(num_symbols, noise, listener_noise)
     if episodes < 1 or length < 2:
@@ -161,6 +163,8 @@ def speaker_listener(
         cf, message_logits, messages, predicts_next_step=True, episode_starts=starts
     )
     influence = np.asarray(pairwise_influence(model, alignment="next_step").influence)
+    stored_cf = cf.copy()
+    stored_cf[~next_step_valid(starts)] = -np.inf  # no step t + 1 in the episode
     return Trajectory(
         actions=actions,
         rewards=_rewards(states, actions, starts),
@@ -169,18 +173,12 @@ def speaker_listener(
         logits=logits,
         message_logits=message_logits,
         influence=influence,
-        counterfactual_logits=cf,
+        counterfactual_logits=stored_cf,
         num_actions=num_symbols,
         num_symbols=num_symbols,
         env_name="speaker_listener",
-        extra={
-            "setting": "comm",
-            "influence_alignment": "next_step",
-            "influence_variable": "messages",
-            "divergence": "kl",
-            "noise": noise,
-            "listener_noise": listener_noise,
-        },
+        influence_spec=InfluenceSpec(alignment="next_step", variable="messages", divergence="kl"),
+        extra={"noise": noise, "listener_noise": listener_noise},
     )
 
 

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.alphabets import agent_alphabets, applicable_pairs
 from analysis.resampling import (
     NAN,
     bootstrap,
     check_resampling,
-    ordered_pairs,
     pair_columns,
     permutation,
     progress_bar,
@@ -100,12 +100,16 @@ def influence_table(
     pooled = summary.dependence.sum(axis=0)
     total = int(counts.sum())
     high = summary.high_steps if summary.high_steps is not None else np.zeros(n)
+    actions, symbols = agent_alphabets(summary)
+    values = symbols if summary.variable == "messages" else actions
     rows = []
     bar = progress_bar(n * (n - 1), "influence", progress)
-    for k, j in ordered_pairs(n):
+    # influence of messages from an agent that does not speak does not apply: left out
+    for k, j in applicable_pairs(summary, summary.variable):
         s_kj = sums[:, k, j]
+        dependence = pooled[k, j, : values[k], : actions[j]]
         low, high_ci, _ = bootstrap(ratio, (s_kj, counts), n_bootstrap, confidence_level, gen)
-        p, _ = permutation(pooled[k, j], n_permutations, gen)
+        p, _ = permutation(dependence, n_permutations, gen)
         rows.append(
             {
                 **pair_columns(summary.agent_ids, k, j),
@@ -115,7 +119,7 @@ def influence_table(
                 "n": total,
                 "n_episodes": int(summary.num_episodes),
                 "high_fraction": float(high[k]) / total if total else NAN,
-                "mi": float(mutual_information_from_counts(pooled[k, j], base=base)),
+                "mi": float(mutual_information_from_counts(dependence, base=base)),
                 "p_value": p,
             }
         )
@@ -170,7 +174,7 @@ def cic_table(
     )
     infl = summary.mean_influence() if summary.influence_sum is not None else None
     rows = []
-    for k, j in ordered_pairs(summary.num_agents):
+    for k, j in applicable_pairs(summary, summary.variable):
         low, high, _ = bootstrap(ratio, (sums[:, k, j], counts), n_bootstrap, confidence_level, gen)
         rows.append(
             {

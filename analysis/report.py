@@ -29,6 +29,7 @@ import base64
 import datetime as _dt
 import html
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from analysis.alphabets import speaking_agents
 from analysis.graph import influence_graph, node_measures, write_graph
 from analysis.plots import (
     draw_influence_graph,
@@ -47,6 +49,7 @@ from analysis.plots import (
 from analysis.stats import AnalysisResult
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.io import atomic_write
+from causal_influence.trajectory import InfluenceSpec
 
 __all__ = ["graph_of", "matrix_of", "write_report"]
 
@@ -159,6 +162,9 @@ def _influence_unit(metadata: dict[str, Any]) -> str:
     unit = metadata.get("influence_unit")
     if isinstance(unit, str) and unit:
         return unit
+    spec = metadata.get("influence_spec")
+    if isinstance(spec, Mapping):
+        return InfluenceSpec.from_dict(spec).unit
     divergence = metadata.get("divergence")
     if isinstance(divergence, str) and divergence in DIVERGENCES:
         # Recorders store the influence in nats (no base); the registry entry knows the unit
@@ -311,11 +317,27 @@ def _over_time_section(result: AnalysisResult) -> list[str]:
     return parts
 
 
+def _silent_agents(result: AnalysisResult) -> list[str]:
+    """Ids of the agents without a message in data that has messages."""
+    s = result.summary
+    if not s.has_messages:
+        return []
+    speakers = set(speaking_agents(s))
+    return [a for k, a in enumerate(s.agent_ids) if k not in speakers]
+
+
 def _communication_sections(result: AnalysisResult) -> list[str]:
     """Speaker consistency, instantaneous coordination, CIC and social outcomes."""
     parts = []
     if result.speaker_consistency is not None:
         parts += ["<h2>Speaker consistency</h2>", _table(result.speaker_consistency)]
+    silent = _silent_agents(result)
+    if silent:
+        parts.append(
+            f"<p class='note'>Not applicable to {html.escape(', '.join(silent))}: "
+            f"{'this agent' if len(silent) == 1 else 'these agents'} sent no message, so "
+            f"speaker consistency and measures of their symbols are left out of the tables.</p>"
+        )
     unit = result.options["unit"]
     parts += [
         "<h2>Instantaneous coordination</h2>",

@@ -29,7 +29,11 @@ import numpy as np
 from causal_influence.errors import ConfigError, describe
 from causal_influence.trajectory import Trajectory, TrajectoryMeta
 
-__all__ = ["as_trajectory", "iter_trajectories"]
+__all__ = ["TABLE_SUFFIXES", "as_trajectory", "is_table", "iter_trajectories", "read_table"]
+
+#: Suffixes of another codebase's long tables (one row per episode, t, agent), read with
+#: pandas by :func:`read_table`, as opposed to this package's trajectory files.
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv")
 
 
 def iter_trajectories(source: Any) -> Iterator[Trajectory | Mapping[str, Any]]:
@@ -104,7 +108,7 @@ def as_trajectory(item: Trajectory | Mapping[str, Any]) -> Trajectory:
     A trajectory is returned as it is. A mapping holds the arrays of
     :meth:`Trajectory.from_arrays <causal_influence.trajectory.Trajectory.from_arrays>` (any of
     its layouts) and optionally ``"metadata"`` (a dict or a TrajectoryMeta; keys that are not
-    metadata fields, such as ``influence_alignment``, go to its ``extra``). For statistics of
+    metadata fields, such as a run id, go to its ``extra``). For statistics of
     actions alone, two things may be left out:
 
     - ``rewards``: they become NaN (not recorded), and no social outcomes are computed;
@@ -180,3 +184,101 @@ def _alphabet_size(labels: Any) -> int:
     if arr.size == 0 or arr.dtype.kind not in "iu":
         return 1
     return max(int(arr.max()) + 1, 1)
+
+
+def is_table(path: str | os.PathLike[str], columns: Mapping[str, str] | None = None) -> bool:
+    """Whether ``path`` is read as a foreign long table: a CSV / TSV, or any ``.parquet``
+    file given with a column mapping (this package's own Parquet files need none)."""
+    p = Path(path)
+    return p.suffix in TABLE_SUFFIXES or (bool(columns) and p.suffix == ".parquet")
+
+
+def read_table(
+    path: str | os.PathLike[str], *, columns: Mapping[str, str] | None = None, **meta: Any
+) -> Trajectory:
+    """Another codebase's long table (CSV, TSV or Parquet) as a checked trajectory.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.csv``, ``.tsv`` or ``.parquet``; one row per (episode, t, agent).
+    columns : mapping of str to str, optional
+        Our column names to the table's (``{"action": "act", "agent": "agent_id"}``), as
+        :meth:`Trajectory.from_dataframe
+        <causal_influence.trajectory.Trajectory.from_dataframe>` takes them.
+    **meta
+        Metadata (``num_actions=...``, ``influence_spec=...``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ConfigError
+        Another suffix; a mapping naming columns the table lacks.
+    ShapeError, DTypeError
+        As :meth:`Trajectory.from_dataframe`, naming the column and the row.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.csv"
+    >>> pd.DataFrame({"step": [0, 0, 1, 1], "who": ["s", "l", "s", "l"], "act": [1, 0, 2, 1],
+    ...               "r": 0.0, "msg": [2, None, 0, None]}).to_csv(path, index=False)
+    >>> traj = read_table(path, columns={"t": "step", "agent": "who", "action": "act",
+    ...                                  "reward": "r", "message": "msg"},
+    ...                   num_actions=3, num_symbols=3)
+    >>> traj.metadata.agent_ids, traj.messages.tolist()
+    (('s', 'l'), [[2, -1], [0, -1]])
+    """
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    if p.suffix == ".parquet":
+        df = pd.read_parquet(p)
+    elif p.suffix in TABLE_SUFFIXES:
+        df = pd.read_csv(p, sep="\t" if p.suffix == ".tsv" else ",")
+    else:
+        raise ConfigError(
+            f"{p}: expected a long table ending in {', '.join(TABLE_SUFFIXES)} or .parquet"
+        )
+    sizes: dict[str, Any] = _table_sizes(df, columns, meta)
+    return Trajectory.from_dataframe(df, columns=columns, **sizes, **meta)
+
+
+def _table_sizes(
+    df: Any, columns: Mapping[str, str] | None, meta: Mapping[str, Any]
+) -> dict[str, int]:
+    """The alphabet sizes of a table that does not say them, as :func:`as_trajectory` infers
+    them from arrays: the largest action (symbol) + 1, when neither the metadata nor a
+    logits column gives them."""
+    mapping = dict(columns or {})
+    names = [str(c) for c in df.columns]
+
+    def theirs(ours: str, field: str) -> str:
+        return mapping.get(ours) or mapping.get(field) or ours
+
+    def present(ours: str, field: str, prefix: str) -> bool:
+        name = theirs(ours, field)
+        return (
+            name in names
+            or any(n.startswith(f"{name}_") for n in names)
+            or (name == ours and any(n.startswith(f"{prefix}_") for n in names))
+        )
+
+    sizes: dict[str, int] = {}
+    rules = (
+        ("num_actions", "action_names", "action", "actions", "logits", "logit"),
+        ("num_symbols", "symbol_names", "message", "messages", "message_logits", "message_logit"),
+    )
+    for size, names_key, ours, field, logits, prefix in rules:
+        column = theirs(ours, field)
+        if meta.get(size) is not None or meta.get(names_key) is not None or column not in names:
+            continue
+        if present(logits, logits, prefix):
+            continue
+        values = np.asarray(df[column].dropna(), dtype=np.float64)
+        sizes[size] = max(int(values.max()) + 1, 1) if values.size else 1
+    return sizes

@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.alphabets import agent_alphabets, applicable_pairs, pair_table, speaking_agents
 from analysis.dataset import DEFAULT_MAX_UNITS, summarize
 from analysis.means import SOCIAL_METRICS, cic_table, influence_table, social_summary
 from analysis.resampling import (
@@ -64,7 +65,6 @@ from analysis.resampling import (
     benjamini_hochberg,
     bootstrap,
     check_resampling,
-    ordered_pairs,
     pair_columns,
     permutation,
     progress_bar,
@@ -152,16 +152,18 @@ def coordination_table(
     ESTIMATORS.lookup(estimator)  # a ConfigError listing the registered estimators
     gen = resolve_rng(rng)
     families = _coordination_families(summary)
+    actions, symbols = agent_alphabets(summary)
     n = summary.num_agents
     bar = progress_bar(len(families) * n * (n - 1), "coordination", progress)
     frames = []
     for kind, subset, tables in families:
         rows = []
-        for k, j in ordered_pairs(n):
+        symbol = kind == "symbol/action"
+        # a non-speaker's symbol pairs do not apply: left out
+        for k, j in applicable_pairs(summary, "messages" if symbol else "actions"):
+            size = symbols[k] if symbol else actions[k]
             row = _coordination_pair(
-                tables,
-                k,
-                j,
+                pair_table(tables, k, j, size, actions[j]),
                 estimator=estimator,
                 base=base,
                 n_bootstrap=n_bootstrap,
@@ -173,7 +175,8 @@ def coordination_table(
                 {"kind": kind, "subset": subset, **pair_columns(summary.agent_ids, k, j), **row}
             )
             bar.update()
-        frames.append(with_q_values(rows))
+        if rows:
+            frames.append(with_q_values(rows))
     bar.close()
     out = pd.concat(frames, ignore_index=True)
     out["estimator"] = estimator
@@ -196,8 +199,6 @@ def _coordination_families(summary: DatasetSummary) -> list[tuple[str, str, np.n
 
 def _coordination_pair(
     tables: np.ndarray,
-    k: int,
-    j: int,
     *,
     estimator: str,
     base: float | None,
@@ -206,22 +207,21 @@ def _coordination_pair(
     confidence_level: float,
     gen: np.random.Generator,
 ) -> dict[str, Any]:
-    """Value, interval, bias, null mean, p-value and n of one pair of one family."""
+    """Value, interval, bias, null mean, p-value and n of one pair of one family, from its
+    per-unit tables (U, X, A_j)."""
 
     def mi(tabs: np.ndarray) -> float:
         return float(
             mutual_information_from_counts(tabs.sum(axis=0), estimator=estimator, base=base)
         )
 
-    table = tables[:, k, j].sum(axis=0)
+    table = tables.sum(axis=0)
     value = (
         float(mutual_information_from_counts(table, estimator=estimator, base=base))
         if table.sum()
         else NAN
     )
-    low, high, bias = bootstrap(
-        mi, (tables[:, k, j],), n_bootstrap, confidence_level, gen, information=True
-    )
+    low, high, bias = bootstrap(mi, (tables,), n_bootstrap, confidence_level, gen, information=True)
     p, null_mean = permutation(table, n_permutations, gen)
     return {
         "value": value,
@@ -277,22 +277,36 @@ def speaker_consistency_table(
         raise ConfigError(f"definitions: unknown {unknown}; expected a subset of {SC_DEFINITIONS}")
     gen = resolve_rng(rng)
     tables = summary.sc  # (U, N, M, A)
-    m, a, total = summary.num_symbols, summary.num_actions, int(tables.sum(axis=0)[0].sum())
-    n = summary.num_agents
+    m, a = summary.num_symbols, summary.num_actions
+    actions, symbols = agent_alphabets(summary)
+    speakers = speaking_agents(summary)  # the others' speaker consistency does not apply
+    own = {k: tables[:, k, : symbols[k], : actions[k]] for k in speakers}
     common: dict[str, Any] = {"n_bootstrap": n_bootstrap, "confidence_level": confidence_level}
-    bar = progress_bar(n * (len(definitions) + 1), "speaker consistency", progress)
-    rows = []
-    for k in range(n):
-        p, _ = permutation(tables[:, k].sum(axis=0), n_permutations, gen)
-        bar.update()
-        for definition in definitions:
-            interval = _sc_interval(tables[:, k], definition, m, a, base=base, gen=gen, **common)
-            rows.append(
-                {"agent": summary.agent_ids[k], "definition": definition, **interval}
-                | {"p_value": p, "n": total}
-            )
-            bar.update()
+    bar = progress_bar(len(speakers) * (len(definitions) + 1), "speaker consistency", progress)
+    rows = [
+        row
+        for k in speakers
+        for row in _sc_agent_rows(
+            summary.agent_ids[k],
+            own[k],
+            definitions,
+            (symbols[k], actions[k]),
+            n_permutations,
+            base=base,
+            gen=gen,
+            bar=bar,
+            common=common,
+        )
+    ]
     bar.close()
+    if not rows:
+        raise ConfigError(
+            "speaker_consistency_table: no agent sent a message (every message is -1)"
+        )
+    total = int(sum(int(t.sum()) for t in own.values()))
+    same = len(speakers) == summary.num_agents and {(symbols[k], actions[k]) for k in speakers} == {
+        (m, a)
+    }
     frame = pd.DataFrame(rows)
     frame["q_value"] = np.nan
     for definition in definitions:
@@ -303,7 +317,11 @@ def speaker_consistency_table(
         {
             "agent": "all",
             "definition": definition,
-            **_sc_interval(tables, definition, m, a, base=base, gen=gen, **common),
+            **(
+                _sc_interval(tables, definition, m, a, base=base, gen=gen, **common)
+                if same
+                else _sc_speakers_interval(own, symbols, actions, definition, base, gen, common)
+            ),
             "p_value": NAN,
             "n": total,
             "q_value": NAN,
@@ -314,6 +332,70 @@ def speaker_consistency_table(
     if extra:
         frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
     return frame
+
+
+def _sc_agent_rows(
+    agent: str,
+    own: np.ndarray,
+    definitions: tuple[str, ...],
+    sizes: tuple[int, int],
+    n_permutations: int,
+    *,
+    base: float | None,
+    gen: np.random.Generator,
+    bar: Any,
+    common: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One agent's rows (one per definition) from its per-unit tables on its own alphabets
+    (U, M_k, A_k)."""
+    p, _ = permutation(own.sum(axis=0), n_permutations, gen)
+    bar.update()
+    rows = []
+    for definition in definitions:
+        interval = _sc_interval(own, definition, *sizes, base=base, gen=gen, **common)
+        rows.append(
+            {"agent": agent, "definition": definition, **interval}
+            | {"p_value": p, "n": int(own.sum())}
+        )
+        bar.update()
+    return rows
+
+
+def _sc_speakers_interval(
+    own: dict[int, np.ndarray],
+    symbols: tuple[int, ...],
+    actions: tuple[int, ...],
+    definition: str,
+    base: float | None,
+    gen: np.random.Generator,
+    common: dict[str, Any],
+) -> dict[str, float]:
+    """The "all" row over the agents that speak when their alphabets differ (or some do not
+    speak): the mean (``"jaques"``) or sum (``"jaques_literal"``) of each speaker's value on
+    its own alphabets, as Eq. 8 combines agents; units resampled jointly."""
+    speakers = sorted(own)
+
+    def values(tabs: list[np.ndarray]) -> list[float]:
+        return [
+            _speaker_consistency_counts(t.sum(axis=0), definition, symbols[k], actions[k], base)
+            for k, t in zip(speakers, tabs, strict=True)
+        ]
+
+    def stat(*tabs: np.ndarray) -> float:
+        v = values(list(tabs))
+        return float(np.nanmean(v)) if definition == "jaques" else float(np.nansum(v))
+
+    value = stat(*(own[k] for k in speakers))
+    low, high, bias = bootstrap(
+        stat,
+        tuple(own[k] for k in speakers),
+        common["n_bootstrap"],
+        common["confidence_level"],
+        gen,
+        quiet=(UndefinedConditionalWarning,),
+        information=True,
+    )
+    return {"value": value, "ci_low": low, "ci_high": high, "bias": bias}
 
 
 def _sc_interval(

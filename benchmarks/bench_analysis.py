@@ -65,7 +65,7 @@ from analysis.stats import analyze
 from causal_influence.communication import lagged_pairs
 from causal_influence.information import mutual_information_from_counts, permutation_test
 from causal_influence.io import open_dataset, write_shards
-from causal_influence.trajectory import Trajectory
+from causal_influence.trajectory import InfluenceSpec, Trajectory
 
 NUM_ACTIONS, NUM_SYMBOLS = 6, 4
 SWITCH, SAY_STATE, ACT_ON_SYMBOL, SAY_ACTION = 0.05, 0.9, 0.7, 0.5
@@ -133,11 +133,7 @@ def make_trajectory(
         num_actions=NUM_ACTIONS,
         num_symbols=NUM_SYMBOLS,
         env_name="speaker_listeners",
-        extra={
-            "setting": "comm",
-            "influence_alignment": "next_step",
-            "influence_variable": "messages",
-        },
+        influence_spec=InfluenceSpec(alignment="next_step", variable="messages"),
         copy=False,
     )
 

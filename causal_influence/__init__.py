@@ -67,7 +67,13 @@ from causal_influence.models import (
 )
 from causal_influence.rewards import credited_influence, influence_reward, reward_from_pairwise
 from causal_influence.social import gini, social_outcomes
-from causal_influence.trajectory import Trajectory, TrajectoryMeta, concat
+from causal_influence.trajectory import (
+    InfluenceSpec,
+    Trajectory,
+    TrajectoryMeta,
+    concat,
+    stored_counterfactuals,
+)
 
 __version__ = "0.1.0"
 
@@ -88,6 +94,7 @@ __all__ = [
     "FewSamplesWarning",
     "FileFormatError",
     "InfluenceResult",
+    "InfluenceSpec",
     "InvalidDistributionError",
     "JointPolicyModel",
     "ModelError",
@@ -132,6 +139,7 @@ __all__ = [
     "save",
     "social_outcomes",
     "speaker_consistency",
+    "stored_counterfactuals",
     "total_variation",
     "write_shards",
 ]

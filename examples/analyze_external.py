@@ -28,7 +28,7 @@ from analysis.graph import influence_graph
 from analysis.offline import fit_offline_influence
 from analysis.report import write_report
 from analysis.stats import analyze
-from causal_influence import Trajectory
+from causal_influence import InfluenceSpec, Trajectory
 
 NUM_ACTIONS = 4
 
@@ -87,12 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # 2. Who influences whom: a model of the other agents fitted on the data.
     fit = fit_offline_influence(traj, epochs=epochs, num_threads=1, rng=0)
-    traj = traj.replace(influence=np.asarray(fit.influence.influence))
+    traj = traj.replace(  # the influence, and what it means (next step, KL, nats)
+        influence=np.asarray(fit.influence.influence),
+        metadata={"influence_spec": InfluenceSpec.of_result(fit.influence)},
+    )
 
     # 3. Statistics, report, graph.
-    result = analyze(
-        traj, alignment="next_step", n_bootstrap=resamples, n_permutations=resamples, rng=0
-    )
+    result = analyze(traj, n_bootstrap=resamples, n_permutations=resamples, rng=0)
     report = write_report(result, args.out, title="External data", source=str(source))
     graph = influence_graph(result.influence, alpha=0.05, nodes=list(traj.metadata.agent_ids))
     print(f"report: {report} (graph: influence_graph.graphml / .json beside it)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analysis.commands.options import Formatter, add_data_options, positive_int
+from analysis.commands.options import Formatter, add_data_options, data_source, positive_int
 from causal_influence.communication import SC_DEFINITIONS
 from causal_influence.errors import CausalInfluenceError
 from causal_influence.information import ESTIMATORS
@@ -113,13 +113,19 @@ def _analysis(ns: argparse.Namespace) -> Any:
         "rng": ns.seed,
         "progress": not ns.no_progress,
     }
+    source = data_source(ns)
     if ns.ray is not None:
         from analysis.shards import analyze_shards
 
+        if source is not ns.path:
+            raise CausalInfluenceError(
+                "--ray summarises shard files in parallel; a long table is read in one piece: "
+                "leave out --ray (or save it as shards first)"
+            )
         address = None if ns.ray == "local" else ns.ray
         return analyze_shards(ns.path, address=address, num_cpus=ns.num_cpus, **options)
     if ns.num_cpus is not None:
         raise CausalInfluenceError("--num-cpus sizes the local Ray cluster of --ray; add --ray")
     from analysis.stats import analyze
 
-    return analyze(ns.path, **options)
+    return analyze(source, **options)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.commands.options import Formatter, add_data_options, positive_int
+from analysis.commands.options import Formatter, add_data_options, data_source, positive_int
 from causal_influence.errors import CausalInfluenceError, FileFormatError
 from causal_influence.io import atomic_write
 
@@ -67,8 +67,9 @@ def run(ns: argparse.Namespace) -> int:
     from analysis.dataset import summarize
     from analysis.graph import influence_graph, node_measures, write_graph
 
+    source = data_source(ns)
     summary = summarize(
-        ns.path,
+        source,
         lag=ns.lag,
         alignment=ns.alignment,
         variable=ns.variable,
@@ -91,7 +92,7 @@ def run(ns: argparse.Namespace) -> int:
         node_measures(graph).to_csv(tmp)
     written = [files["graphml"], files["json"], out / "node_measures.csv"]
     if ns.window is not None:
-        written.extend(_write_windows(summary, ns, out))
+        written.extend(_write_windows(summary, ns, out, source))
     print(
         f"graph: {graph.number_of_nodes()} agents, {graph.number_of_edges()} edges; wrote "
         f"{len(written)} files under {out}"
@@ -117,7 +118,7 @@ def _edge_table(summary: Any, ns: argparse.Namespace) -> tuple[Any, str, str]:
     return table, "value", "action/action coordination"
 
 
-def _write_windows(summary: Any, ns: argparse.Namespace, out: Path) -> list[Path]:
+def _write_windows(summary: Any, ns: argparse.Namespace, out: Path, source: Any) -> list[Path]:
     """One graph per window of steps within the episode, under ``out/windows``."""
     from analysis.dataset import valid_influence_steps
     from analysis.graph import windowed_graphs, write_graph
@@ -130,7 +131,7 @@ def _write_windows(summary: Any, ns: argparse.Namespace, out: Path) -> list[Path
         )
     parts, episodes, valid = [], [], []
     offset = 0
-    for item in iter_trajectories(ns.path):
+    for item in iter_trajectories(source):
         traj = as_trajectory(item)
         if traj.influence is None:
             raise FileFormatError("the first trajectory had influence but a later one has none")

@@ -14,14 +14,19 @@ True
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from analysis.dataset import DEFAULT_MAX_UNITS, INFLUENCE_VARIABLES
 from causal_influence.engine import ALIGNMENTS
+from causal_influence.errors import ConfigError
 
 __all__ = [
     "PROG",
     "Formatter",
     "add_data_options",
+    "column_mapping",
+    "data_source",
     "non_negative_int",
     "positive_int",
     "probability",
@@ -87,6 +92,43 @@ def probability(text: str) -> float:
     return value
 
 
+def column_mapping(text: str) -> dict[str, str]:
+    """``OURS=THEIRS,...`` as a dict (argparse type of ``--columns``).
+
+    Examples
+    --------
+    >>> column_mapping("action=act, agent=agent_id")
+    {'action': 'act', 'agent': 'agent_id'}
+    """
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        ours, sep, theirs = (part.strip() for part in item.partition("="))
+        if not sep or not ours or not theirs:
+            raise argparse.ArgumentTypeError(
+                f"expected OURS=THEIRS pairs separated by commas (e.g. action=act,agent=agent_id); "
+                f"got {item.strip()!r}"
+            )
+        if ours in out:
+            raise argparse.ArgumentTypeError(f"column {ours!r} is mapped twice")
+        out[ours] = theirs
+    return out
+
+
+def data_source(ns: argparse.Namespace) -> Any:
+    """What the data options read: the path, or the trajectory of a foreign long table (a CSV
+    / TSV, or a Parquet table given with ``--columns``)."""
+    from analysis.sources import is_table, read_table
+
+    if is_table(ns.path, ns.columns):
+        return read_table(ns.path, columns=ns.columns)
+    if ns.columns:
+        raise ConfigError(
+            f"--columns maps the columns of another codebase's long table (.csv, .tsv or "
+            f".parquet); {ns.path} is {'a directory' if Path(ns.path).is_dir() else 'not one'}"
+        )
+    return ns.path
+
+
 def add_data_options(p: argparse.ArgumentParser) -> None:
     """The input path and the options of reading and testing saved trajectories (analyze,
     graph)."""
@@ -94,21 +136,31 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         "path",
         metavar="PATH",
         help="a trajectory file (.parquet with its .json sidecar, or .npz) or a directory of "
-        "such shards (read one shard at a time)",
+        "such shards (read one shard at a time), or another codebase's long table (.csv, "
+        ".tsv, or .parquet with --columns; one row per episode, t, agent)",
+    )
+    p.add_argument(
+        "--columns",
+        type=column_mapping,
+        default=None,
+        metavar="OURS=THEIRS,...",
+        help="names of a long table's columns, e.g. action=act,agent=agent_id,t=step,"
+        "reward=rew,episode=ep,message=msg,logits=logits (also terminated, truncated, done); "
+        "NaN messages mean no message",
     )
     p.add_argument(
         "--alignment",
         choices=ALIGNMENTS,
         default=None,
         help="time alignment of the stored influence: same_step (a^k_t -> a^j_t) or next_step "
-        "(a^k_t or m^k_t -> a^j_t+1); default: the 'influence_alignment' of the metadata",
+        "(a^k_t or m^k_t -> a^j_t+1); default: the influence_spec of the metadata",
     )
     p.add_argument(
         "--variable",
         choices=INFLUENCE_VARIABLES,
         default=None,
-        help="the influencer's variable of the stored influence; default: the metadata's "
-        "'influence_variable', else messages for the 'comm' setting, else actions",
+        help="the influencer's variable of the stored influence; default: the influence_spec "
+        "of the metadata (actions without one)",
     )
     p.add_argument(
         "--lag",

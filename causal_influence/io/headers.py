@@ -25,6 +25,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,12 @@ from causal_influence.trajectory import (
     Trajectory,
     TrajectoryMeta,
 )
+from causal_influence.trajectory.influence_spec import absent_rows
 from causal_influence.trajectory.schema import COLUMN_OF, SCALAR_COLUMNS
 
 __all__ = [
     "FORMAT_NAME",
+    "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "Header",
     "check_sizes",
@@ -54,8 +57,12 @@ __all__ = [
 
 #: Name written into every header ("format" key).
 FORMAT_NAME = "causal-influence-trajectory"
-#: Version of the file layout; readers refuse other versions.
-SCHEMA_VERSION = 1
+#: Version of the file layout written. 2: heterogeneous agents (per-agent action and symbol
+#: counts, per-agent observation shapes, -1 = no message) and the typed influence spec in the
+#: metadata. Readers refuse newer versions.
+SCHEMA_VERSION = 2
+#: Older versions still read (and converted: see :meth:`Header.upgrade`).
+READABLE_VERSIONS: tuple[int, ...] = (1, 2)
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -114,6 +121,8 @@ class Header:
         ``{field: {"dtype": str, "shape": [int, ...], ...}}`` for every field stored.
     num_steps, num_agents : int
     write_id, data_file : str or None
+    version : int
+        The schema version the file was written with.
 
     Raises
     ------
@@ -153,6 +162,33 @@ class Header:
         self.num_agents: int = raw["num_agents"]
         self.write_id = raw.get("write_id")
         self.data_file = raw.get("data_file")
+        self.version: int = raw["schema_version"]
+
+    @property
+    def build_meta(self) -> TrajectoryMeta:
+        """The metadata to build the stored arrays with: :attr:`meta`, except that files of
+        schema version 1 are built without their (converted) influence spec, whose stored
+        layout they may not follow yet; :meth:`upgrade` then applies it."""
+        if self.version >= 2 or self.meta.influence_spec is None:
+            return self.meta
+        return replace(self.meta, influence_spec=None)
+
+    def upgrade(self, traj: Trajectory) -> Trajectory:
+        """A trajectory built with :attr:`build_meta`, converted to the current schema.
+
+        Version 1 files kept the influence options in ``extra`` (converted to
+        :attr:`TrajectoryMeta.influence_spec` when the metadata is read) and, with next-step
+        influence, stored whatever their producer computed in the counterfactual rows of the
+        last step of each episode, which the analysis never read; those rows become absent
+        (-inf), as the current layout has them.
+        """
+        if traj.metadata == self.meta:
+            return traj
+        cf = traj.counterfactual_logits
+        if cf is not None:
+            cf = cf.copy()
+            cf[absent_rows(traj.episode_starts, self.meta.influence_spec)] = -np.inf
+        return traj.replace(counterfactual_logits=cf, metadata=self.meta)
 
     def optional(self, columns: Iterable[str] | None, file: Path) -> list[str]:
         """Optional fields to load: all present (None) or the requested ones.
@@ -191,10 +227,12 @@ def _check_version(raw: dict[str, Any], bad: Callable[[str], FileFormatError]) -
     if version > SCHEMA_VERSION:
         raise bad(
             f"schema_version {version} was written by a newer causal-influence; this one "
-            f"reads version {SCHEMA_VERSION}; upgrade causal-influence"
+            f"reads versions {list(READABLE_VERSIONS)}; upgrade causal-influence"
         )
-    if version != SCHEMA_VERSION:
-        raise bad(f"schema_version {version} is not supported (expected {SCHEMA_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise bad(
+            f"schema_version {version} is not supported (expected one of {list(READABLE_VERSIONS)})"
+        )
 
 
 def _check_fields(fields: dict[str, Any], bad: Callable[[str], FileFormatError]) -> None:

@@ -161,7 +161,7 @@ def load_npz(path: str | os.PathLike[str], *, columns: Iterable[str] | None = No
             for name in (*REQUIRED_FIELDS, *EPISODE_FIELDS, *optional)
         }
     try:
-        traj = Trajectory(**arrays, metadata=header.meta, copy=False)
+        traj = Trajectory(**arrays, metadata=header.build_meta, copy=False)
     except CausalInfluenceError as err:
         name, index = error_location(err)
         row = ""
@@ -169,7 +169,7 @@ def load_npz(path: str | os.PathLike[str], *, columns: Iterable[str] | None = No
             row = f", row {int(index[0])} ({describe_index(index, header.meta.agent_ids)})"
         raise FileFormatError(f"{path}: array {name or 'metadata'!r}{row}: {err}") from err
     check_sizes(traj, header, path)
-    return traj
+    return header.upgrade(traj)
 
 
 def _checked_member(npz: Any, name: str, header: Header, path: Path) -> np.ndarray:

@@ -165,10 +165,15 @@ def load_parquet(
     }
     shapes = {name: tuple(header.fields[name]["shape"]) for name in optional}
     traj = from_long_columns(
-        out, origin, shapes=shapes, num_agents=header.num_agents, metadata=header.meta, meta={}
+        out,
+        origin,
+        shapes=shapes,
+        num_agents=header.num_agents,
+        metadata=header.build_meta,
+        meta={},
     )
     check_sizes(traj, header, path)
-    return traj
+    return header.upgrade(traj)
 
 
 def _check_write_id(path: Path, header: Header, schema: Any) -> None:

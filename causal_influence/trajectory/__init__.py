@@ -9,7 +9,8 @@ field                      array of shape              meaning
 ``rewards``                (T, N) float                reward of each agent
 ``episode_ids``            (T,) int64                  episode of each step (contiguous blocks)
 ``t``                      (T,) int64                  step within its episode (+1 per step)
-``messages``               (T, N) int64, optional      symbol sent by each agent, in [0, M)
+``messages``               (T, N) int64, optional      symbol sent by each agent, in [0, M);
+                                                       -1 = no message
 ``context``                (T, N) int64, optional      context label each agent sees, in
                                                        [0, G); -1 = no context
 ``logits``                 (T, N, A) float, optional   policy logits of each agent
@@ -17,13 +18,22 @@ field                      array of shape              meaning
 ``visible``                (T, N, N) bool, optional    ``visible[t, i, j]``: j in i's view
 ``influence``              (T, N, N) float, optional   row = influencer k, column = influencee j
 ``counterfactual_logits``  (T, N, N, K, A), optional   ``[t, k, j, v, :]``: j's logits when k's
-                                                       value is replaced by v (K values)
-``obs``                    (T, N, ...), optional       observations (any numeric dtype)
+                                                       value (of step t) is replaced by v
+                                                       (K values); -inf rows: absent
+``obs``                    (T, N, ...), optional       observations (any numeric dtype); (T, N,
+                                                       D) flattened with ``obs_shapes``
 =========================  ==========================  ========================================
 
 plus :class:`TrajectoryMeta` (agent ids ``agent_0 ... agent_{N-1}``, ``num_actions`` A,
 ``num_symbols`` M, ``num_contexts`` G, action, symbol and context names, env name and
-version, seed and a free-form, JSON-serialisable ``extra`` dict).
+version, seed, the :class:`InfluenceSpec` saying what stored influence means, and a
+free-form, JSON-serialisable ``extra`` dict).
+
+**Heterogeneous agents** (a speaker and a listener): each agent's number of actions
+(``agent_num_actions``), vocabulary (``agent_num_symbols``, 0 for an agent that does not
+speak) and observation shape (``obs_shapes``) are metadata; arrays are padded to the largest
+(-inf logits, 0 observations) and nothing counts the padding. ``docs/trajectories.md``
+describes the schema, the stored influence layout and tables from other codebases.
 
 Shapes, dtypes and ranges are checked **once, when a trajectory is built**, with typed errors
 (:class:`~causal_influence.errors.ShapeError`, :class:`~causal_influence.errors.DTypeError`,
@@ -46,6 +56,8 @@ Modules
 -------
 =====================================================  ======================================
 :mod:`~causal_influence.trajectory.schema`             field names, long-table column names
+:mod:`~causal_influence.trajectory.influence_spec`     :class:`InfluenceSpec`, the stored
+                                                       counterfactual layout
 :mod:`~causal_influence.trajectory.metadata`           :class:`TrajectoryMeta`, JSON
                                                        normalisation, metadata of joins
 :mod:`~causal_influence.trajectory.arrays`             array conversion and checks, episode
@@ -80,6 +92,7 @@ array([0, 1, 0])
 """
 
 from causal_influence.trajectory.concatenation import concat
+from causal_influence.trajectory.influence_spec import InfluenceSpec, stored_counterfactuals
 from causal_influence.trajectory.metadata import TrajectoryMeta
 from causal_influence.trajectory.schema import (
     ARRAY_FIELDS,
@@ -97,7 +110,9 @@ __all__ = [
     "EPISODE_FIELDS",
     "OPTIONAL_FIELDS",
     "REQUIRED_FIELDS",
+    "InfluenceSpec",
     "Trajectory",
     "TrajectoryMeta",
     "concat",
+    "stored_counterfactuals",
 ]

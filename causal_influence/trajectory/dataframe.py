@@ -38,10 +38,14 @@ from causal_influence.trajectory.long_table import (
     arrow_list_to_numpy,
     from_long_columns,
     long_columns,
-    natural_key,
 )
 from causal_influence.trajectory.metadata import TrajectoryMeta, given_agent_ids
-from causal_influence.trajectory.schema import VECTOR_COLUMNS
+from causal_influence.trajectory.schema import (
+    COLUMN_OF,
+    KEY_COLUMNS,
+    SCALAR_COLUMNS,
+    VECTOR_COLUMNS,
+)
 from causal_influence.trajectory.trajectory import Trajectory
 from causal_influence.validation import as_index
 
@@ -65,6 +69,7 @@ def trajectory_from_dataframe(
     metadata: TrajectoryMeta | Mapping[str, Any] | None,
     obs_shape: Sequence[int] | None,
     overrides: Mapping[str, Any],
+    mapping: Mapping[str, str] | None = None,
 ) -> Trajectory:
     """A trajectory from a long table (see :meth:`Trajectory.from_dataframe`).
 
@@ -83,8 +88,10 @@ def trajectory_from_dataframe(
     metadata, shapes, dtypes = _saved_attrs(df, metadata)
     if obs_shape is not None:
         shapes["obs"] = tuple(int(s) for s in obs_shape)
+    if mapping:
+        df = _renamed(df, mapping)
     origin = TableOrigin(None, labels=df.index.to_numpy())
-    columns = _dataframe_columns(df, origin)
+    columns, widths = _dataframe_columns(df, origin)
     if len(df) == 0:  # empty list columns carry no width or dtype: take them from attrs
         for fname, (col, _prefix) in VECTOR_COLUMNS.items():
             if col in columns and fname in shapes:
@@ -95,9 +102,200 @@ def trajectory_from_dataframe(
         columns["agent"], ids = _agent_codes(columns["agent"], ids, origin)
         overrides = {**overrides, "agent_ids": tuple(ids)}
     num_agents = len(ids) if ids is not None else None
+    origin.keys = {key: columns[key] for key in KEY_COLUMNS if key in columns}  # for errors
+    n_agents = num_agents if num_agents is not None else _agent_count(columns["agent"])
+    overrides = {
+        **_padded_agents(columns, widths, n_agents, origin, metadata, overrides),
+        **overrides,
+    }
+    _episodes_from_dones(columns, origin)
     return from_long_columns(
         columns, origin, shapes=shapes, num_agents=num_agents, metadata=metadata, meta=overrides
     )
+
+
+def _agent_count(agent: np.ndarray) -> int:
+    return int(agent.max()) + 1 if agent.size else 1
+
+
+#: Gymnasium-style episode-end columns (True on the last step of an episode).
+DONE_COLUMNS: tuple[str, ...] = ("terminated", "truncated", "done")
+#: Names a column mapping may use for our columns besides the column names themselves.
+_KEY_ALIASES = {**COLUMN_OF, "dones": "done"}
+
+
+def _renamed(df: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+    """``df`` with the columns named in ``mapping`` (ours -> theirs) renamed to ours; a
+    vector field's wide columns ``theirs_0 ...`` become ``prefix_0 ...``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key, a column the table does not have, or one that would clash.
+    """
+    if not isinstance(mapping, Mapping):
+        raise DTypeError(
+            f"columns: expected a mapping of our column names to the table's, e.g. "
+            f"{{'action': 'act'}}; got {describe(mapping)}"
+        )
+    ours_all = [
+        *KEY_COLUMNS,
+        *SCALAR_COLUMNS.values(),
+        *(c for c, _ in VECTOR_COLUMNS.values()),
+        *DONE_COLUMNS,
+    ]
+    names = [str(c) for c in df.columns]
+    renames: dict[str, str] = {}
+    for key, theirs in mapping.items():
+        ours = _KEY_ALIASES.get(key, key)
+        if ours not in ours_all:
+            raise ConfigError(
+                f"columns: unknown column {key!r}; the long table's columns are {ours_all} "
+                f"(map each to the name in your table, e.g. action=act)"
+            )
+        if not isinstance(theirs, str):
+            raise DTypeError(f"columns: {key}= expected a column name; got {describe(theirs)}")
+        vector = next((v for v in VECTOR_COLUMNS.values() if v[0] == ours), None)
+        wide = [n for n in names if re.fullmatch(rf"{re.escape(theirs)}_\d+", n)]
+        if theirs in names:
+            renames[theirs] = ours
+        elif vector is not None and wide:
+            renames.update({n: f"{vector[1]}{n[len(theirs) :]}" for n in wide})
+        else:
+            raise ConfigError(
+                f"columns: {key}={theirs!r}, but the table has no column {theirs!r}"
+                + (f" (nor {theirs}_0, {theirs}_1, ...)" if vector is not None else "")
+                + f"; its columns are {names[:20]}"
+            )
+    clash = sorted(set(renames.values()) & (set(names) - set(renames)))
+    if clash:
+        raise ConfigError(
+            f"columns: the table already has columns {clash}, which the mapping would give to "
+            f"other columns; drop or rename them first"
+        )
+    return df.rename(columns=renames)
+
+
+def _padded_agents(
+    columns: dict[str, np.ndarray],
+    widths: Mapping[str, np.ndarray],
+    num_agents: int,
+    origin: TableOrigin,
+    metadata: Any,
+    overrides: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Per-agent sizes of vector columns whose rows differ in width (lists of different
+    lengths, or logits with trailing NaN: an RLlib-style batch of agents with their own
+    action counts): every row of an agent must have the same width; logits are padded with
+    -inf, observations with 0. Returns the metadata found (``agent_num_actions``,
+    ``agent_num_symbols``, ``obs_shapes``) that was not given."""
+    agent = columns["agent"]
+    found: dict[str, Any] = {}
+    keys = {"logits": "agent_num_actions", "message_logits": "agent_num_symbols", "obs": None}
+    for col, key in keys.items():
+        if col not in columns:
+            continue
+        matrix = columns[col]
+        row_widths = widths.get(col)
+        if row_widths is None and col != "obs" and matrix.dtype.kind == "f" and matrix.size:
+            row_widths = _nan_padded_widths(matrix)
+        if row_widths is None or (row_widths == matrix.shape[1]).all():
+            continue
+        per_agent = np.zeros(num_agents, dtype=np.int64)
+        for i in range(num_agents):
+            rows = np.flatnonzero(agent == i)
+            if rows.size == 0:
+                continue
+            w = row_widths[rows]
+            bad = np.flatnonzero(w != w[0])
+            if bad.size:
+                raise origin.fail(
+                    ShapeError,
+                    col,
+                    f"agent {i} has rows with {int(w[0])} and {int(w[bad[0]])} entries; every "
+                    f"row of an agent needs the same number (its own number of "
+                    f"{'observation entries' if col == 'obs' else 'values'})",
+                    int(rows[bad[0]]),
+                )
+            per_agent[i] = w[0]
+        pad = np.arange(matrix.shape[1])[None, :] >= row_widths[:, None]
+        float_kind = matrix.dtype.kind == "f" or col == "obs"
+        filled = matrix.copy() if float_kind else matrix.astype(np.float64)
+        filled[pad] = 0 if col == "obs" else -np.inf
+        columns[col] = filled
+        if key is None:
+            found["obs_shapes"] = tuple((int(w),) for w in per_agent)
+        elif overrides.get(key) is None and _meta_value(metadata, key) is None:
+            found[key] = tuple(int(w) for w in per_agent)
+    return found
+
+
+def _meta_value(metadata: Any, key: str) -> Any:
+    if isinstance(metadata, TrajectoryMeta):
+        return getattr(metadata, key, None)
+    if isinstance(metadata, Mapping):
+        return metadata.get(key)
+    return None
+
+
+def _nan_padded_widths(matrix: np.ndarray) -> np.ndarray | None:
+    """Per-row width of a float matrix whose rows end in NaN padding (the entries after the
+    last non-NaN one), or None when no row ends in NaN. NaN inside a row is left alone (the
+    logits check reports it)."""
+    nan = np.isnan(matrix)
+    if not nan[:, -1].any():
+        return None
+    present = ~nan
+    last = matrix.shape[1] - np.argmax(present[:, ::-1], axis=1)
+    return np.where(present.any(axis=1), last, 0)
+
+
+def _episodes_from_dones(columns: dict[str, np.ndarray], origin: TableOrigin) -> None:
+    """Episode ids from gymnasium-style ``terminated`` / ``truncated`` (or ``done``) columns
+    when the table has no ``episode`` column: rows come in time order, a step's rows are
+    contiguous (a new step starts where t changes), and an episode ends at a step where the
+    agents' rows are done. With an ``episode`` column (rows in any order), a done row must be
+    at the last t of its episode."""
+    given = [c for c in DONE_COLUMNS if c in columns]
+    if not given:
+        return
+    done = np.logical_or.reduce([columns.pop(c) for c in given])
+    t = columns["t"]
+    step = np.concatenate([[0], np.cumsum(t[1:] != t[:-1])]) if t.size else t
+    n_steps = int(step[-1]) + 1 if t.size else 0
+    any_done = np.bincount(step, weights=done, minlength=n_steps) > 0
+    all_done = np.bincount(step, weights=done, minlength=n_steps) == np.bincount(
+        step, minlength=n_steps
+    )
+    bad = np.flatnonzero(any_done & ~all_done)
+    if bad.size:
+        row = int(np.flatnonzero(step == bad[0])[0])
+        raise origin.fail(
+            ShapeError,
+            "/".join(given),
+            f"agents end their episode at different steps (t {int(t[row])}); a trajectory "
+            f"needs every agent at every step, so give an episode column",
+            row,
+        )
+    if "episode" in columns:  # rows in any order: a done row must be its episode's last t
+        _, code = np.unique(columns["episode"], return_inverse=True)
+        code = code.reshape(-1)
+        last_t = np.full(int(code.max()) + 1 if code.size else 0, np.iinfo(np.int64).min)
+        np.maximum.at(last_t, code, t)
+        ends = np.flatnonzero(done & (t < last_t[code]))
+        if ends.size:
+            episode = columns["episode"]
+            row = int(ends[0])
+            raise origin.fail(
+                ShapeError,
+                "/".join(given),
+                f"marked done at t {int(t[row])}, but episode {int(episode[row])} continues "
+                f"at the next step; an episode ends where it is done",
+                row,
+            )
+        return
+    starts_after = np.concatenate([[0], np.cumsum(any_done)[:-1]]) if n_steps else any_done
+    columns["episode"] = starts_after[step].astype(np.int64)
 
 
 def _saved_attrs(
@@ -119,9 +317,10 @@ def _saved_attrs(
 def _agent_codes(
     agent: np.ndarray, ids: Iterable[str] | None, origin: TableOrigin
 ) -> tuple[np.ndarray, list[str]]:
-    """String agent ids as int64 indices into ``ids`` (default: the ids in natural order)."""
+    """String agent ids as int64 indices into ``ids`` (default: the ids in the order they
+    first appear in the table, never re-sorted)."""
     agent_strs = agent.astype(str)
-    order = list(ids) if ids is not None else sorted(set(agent_strs), key=natural_key)
+    order = list(ids) if ids is not None else list(dict.fromkeys(agent_strs.tolist()))
     lookup = {a: i for i, a in enumerate(order)}
     codes = np.fromiter(
         (lookup.get(a, -1) for a in agent_strs), dtype=np.int64, count=len(agent_strs)
@@ -137,8 +336,15 @@ def _agent_codes(
     return codes, order
 
 
-def _dataframe_columns(df: pd.DataFrame, origin: TableOrigin) -> dict[str, np.ndarray]:
-    """Read the long-table columns of a DataFrame into numpy, checking dtypes."""
+#: Vector fields whose rows may differ in width between agents (heterogeneous agents).
+_RAGGED = frozenset({"logits", "message_logits", "obs"})
+
+
+def _dataframe_columns(
+    df: pd.DataFrame, origin: TableOrigin
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read the long-table columns of a DataFrame into numpy, checking dtypes; also the
+    per-row widths of list columns whose rows differ in length (``_RAGGED`` fields)."""
     names = [str(c) for c in df.columns]
     present = set(names)
     for required in ("t", "agent", "action", "reward"):
@@ -150,24 +356,29 @@ def _dataframe_columns(df: pd.DataFrame, origin: TableOrigin) -> dict[str, np.nd
                 f"(and optionally episode, message, logits, ...); got {names[:12]}",
             )
     out: dict[str, np.ndarray] = {}
+    widths: dict[str, np.ndarray] = {}
     if "episode" in present:
         out["episode"] = _int_column(df, "episode", origin)
     out["t"] = _int_column(df, "t", origin)
     out["agent"] = _int_column(df, "agent", origin, allow_str=True)
     out["action"] = _int_column(df, "action", origin)
     out["reward"] = _numeric_column(df["reward"], "reward", origin)
-    if "message" in present:
-        out["message"] = _int_column(df, "message", origin)
-    if "context" in present:
-        out["context"] = _label_column(df, "context", origin)
+    for col in ("message", "context"):  # NaN / NA: no message, no context (-1)
+        if col in present:
+            out[col] = _label_column(df, col, origin)
+    for col in DONE_COLUMNS:
+        if col in present:
+            out[col] = _numeric_column(df[col], col, origin, boolean=True).astype(bool)
     for fname, (col, prefix) in VECTOR_COLUMNS.items():
         if col in present:
-            out[col] = _cells_to_matrix(df[col], col, origin)
+            out[col], row_widths = _cells_to_matrix(df[col], col, origin, ragged=fname in _RAGGED)
+            if row_widths is not None:
+                widths[col] = row_widths
             continue
         wide = _wide_columns(df, names, fname, prefix, origin)
         if wide is not None:
             out[col] = wide
-    return out
+    return out, widths
 
 
 def _first_bad(mask: np.ndarray) -> int | None:
@@ -194,20 +405,33 @@ def _int_column(
         if row is not None:
             raise origin.fail(DTypeError, col, "missing value (NA) in an integer column", row)
         return s.to_numpy(dtype=np.int64)
-    hint = ""
     if pd.api.types.is_float_dtype(s.dtype):
         vals = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        try:  # the project's one label rule: whole floats (3.0) are labels, 0.5 / NaN are not
+        row = _first_bad(np.isnan(vals))
+        if row is not None:
+            raise origin.fail(
+                DTypeError,
+                col,
+                f"missing value (NaN); every row needs its {col}: drop or fill the rows "
+                f"without one (df.dropna(subset=[{col!r}]))",
+                row,
+            )
+        try:  # the project's one label rule: whole floats (3.0) are labels, 0.5 is not
             return np.asarray(as_index(vals, col, None))
-        except DTypeError as err:
-            where = error_location(err)[1]
-            if where:
-                hint = f" (first non-integer value {float(vals[where])} at row {where[0]})"
+        except DTypeError:
+            row = _first_bad(~np.isfinite(vals) | (vals != np.round(vals)))
+            raise origin.fail(
+                DTypeError,
+                col,
+                f"expected whole numbers (an index); got {float(vals[row or 0])}; check the "
+                f"column (indices such as 3 or 3.0 are accepted)",
+                row,
+            ) from None
     raise origin.fail(
         DTypeError,
         col,
-        f"expected an integer column; got dtype {s.dtype}{hint}; convert with "
-        f"df[{col!r}].astype(int)",
+        f"expected an integer column; got dtype {s.dtype}; convert it to integers (e.g. "
+        f"pd.to_numeric(df[{col!r}]))",
     )
 
 
@@ -289,20 +513,27 @@ def _wide_columns(
     )
 
 
-def _cells_to_matrix(series: Any, col: str, origin: TableOrigin) -> np.ndarray:
-    """A column of lists / arrays (one per row, equal sizes) as a (rows, W) array."""
+def _cells_to_matrix(
+    series: Any, col: str, origin: TableOrigin, *, ragged: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A column of lists / arrays (one per row) as a (rows, W) array, and with ``ragged``
+    the width of each row when they differ (rows then padded at the end with 0; the caller
+    pads them properly per agent). Without ``ragged``, rows must have equal sizes."""
     import pandas as pd
 
     if isinstance(series.dtype, pd.ArrowDtype):
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        return arrow_list_to_numpy(pa.array(series), col, origin, width=None)
+        arr = pa.array(series)
+        lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
+        if not ragged or len(set(lengths.tolist())) <= 1:
+            return arrow_list_to_numpy(arr, col, origin, width=None), None
     values = series.to_numpy(dtype=object)
     rows = len(values)
     if rows == 0:
-        return np.zeros((0, 0))
-    cells = []
-    width = None
+        return np.zeros((0, 0)), None
+    cells: list[np.ndarray] = []
     for i, cell in enumerate(values):
         if cell is None or (isinstance(cell, float) and math.isnan(cell)):
             raise origin.fail(ShapeError, col, "missing value (expected a list of numbers)", i)
@@ -310,14 +541,22 @@ def _cells_to_matrix(series: Any, col: str, origin: TableOrigin) -> np.ndarray:
         if arr.dtype.kind not in "biuf":
             raise origin.fail(DTypeError, col, f"expected numbers; got {describe(arr)}", i)
         arr = arr.reshape(-1)
-        if width is None:
-            width = arr.size
-        elif arr.size != width:
+        if cells and arr.size != cells[0].size and not ragged:
             raise origin.fail(
-                ShapeError, col, f"ragged list column: {arr.size} entries, row 0 has {width}", i
+                ShapeError,
+                col,
+                f"ragged list column: {arr.size} entries, row 0 has {cells[0].size}; every row "
+                f"needs the same number",
+                i,
             )
         cells.append(arr)
-    return np.stack(cells)
+    widths = np.array([c.size for c in cells], dtype=np.int64)
+    if widths.min() == widths.max():
+        return np.stack(cells), None
+    out = np.zeros((rows, int(widths.max())), dtype=np.result_type(*[c.dtype for c in cells]))
+    for i, cell in enumerate(cells):
+        out[i, : cell.size] = cell
+    return out, widths
 
 
 # --------------------------------------------------------------------------------------------

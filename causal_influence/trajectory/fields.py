@@ -23,29 +23,40 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from causal_influence.errors import ConfigError, ShapeError, describe
+from causal_influence.errors import (
+    ConfigError,
+    InvalidDistributionError,
+    ShapeError,
+    describe,
+)
 from causal_influence.trajectory.arrays import (
     bool_array,
     check_logits,
     check_range,
     check_shape,
+    describe_index,
+    first_true,
     float_array,
     int_array,
     located_error,
     numeric_array,
     shares_memory,
 )
+from causal_influence.trajectory.influence_spec import check_counterfactual_layout
 from causal_influence.trajectory.metadata import TrajectoryMeta, metadata_fields
 
 __all__ = [
     "check_against_metadata",
+    "check_agent_labels",
     "copy_shared_inputs",
     "infer_metadata",
+    "mask_padding",
     "optional_arrays",
     "required_arrays",
 ]
@@ -118,11 +129,12 @@ def infer_metadata(
 ) -> TrajectoryMeta:
     """The metadata of a new trajectory, with what was not given inferred from its arrays.
 
-    ``agent_ids`` defaults to ``agent_0 ... agent_{N-1}``; ``num_actions`` to
-    ``len(action_names)``, else the last axis of ``logits`` / ``counterfactual_logits``;
-    ``num_symbols`` to ``len(symbol_names)``, else the last axis of ``message_logits``, else
-    0 unless messages were given; ``num_contexts`` to ``len(context_names)``, else 0 unless
-    a context was given. The agent ids must number N.
+    ``agent_ids`` defaults to ``agent_0 ... agent_{N-1}``; ``num_actions`` to the largest of
+    ``agent_num_actions``, else ``len(action_names)``, else the last axis of ``logits`` /
+    ``counterfactual_logits``; ``num_symbols`` to the largest of ``agent_num_symbols``, else
+    ``len(symbol_names)``, else the last axis of ``message_logits``, else 0 unless messages
+    were given; ``num_contexts`` to ``len(context_names)``, else 0 unless a context was
+    given. The agent ids must number N.
 
     Raises
     ------
@@ -137,7 +149,9 @@ def infer_metadata(
     if kw.get("agent_ids") is None:
         kw["agent_ids"] = tuple(f"agent_{i}" for i in range(num_agents))
     if kw.get("num_actions") is None:
-        if kw.get("action_names") is not None:
+        if kw.get("agent_num_actions") is not None:
+            kw["num_actions"] = max(int(c) for c in kw["agent_num_actions"])
+        elif kw.get("action_names") is not None:
             kw["num_actions"] = len(tuple(kw["action_names"]))
         elif "logits" in arrays:
             kw["num_actions"] = arrays["logits"].shape[-1]
@@ -149,7 +163,9 @@ def infer_metadata(
                 "counterfactual_logits); pass num_actions=A"
             )
     if kw.get("num_symbols") is None:
-        if kw.get("symbol_names") is not None:
+        if kw.get("agent_num_symbols") is not None:
+            kw["num_symbols"] = max([0, *(int(c) for c in kw["agent_num_symbols"])])
+        elif kw.get("symbol_names") is not None:
             kw["num_symbols"] = len(tuple(kw["symbol_names"]))
         elif "message_logits" in arrays:
             kw["num_symbols"] = arrays["message_logits"].shape[-1]
@@ -180,16 +196,29 @@ def infer_metadata(
     return meta
 
 
-def check_against_metadata(arrays: Mapping[str, np.ndarray], meta: TrajectoryMeta) -> None:
-    """Sizes and values the metadata fixes: last axes A and M, K >= 1, labels in range, logits.
+def check_against_metadata(
+    arrays: dict[str, np.ndarray], meta: TrajectoryMeta, *, starts: np.ndarray | None = None
+) -> None:
+    """Sizes and values the metadata fixes; padding of heterogeneous agents set (in place).
+
+    In order: the last axes A and M (and K, when the influence spec names the variable),
+    each agent's labels in its own range (actions in [0, A_i), messages in [0, M_i) or -1
+    for no message), the padding of heterogeneous agents (:func:`mask_padding`, which may
+    replace entries of ``arrays`` by padded copies), the logits, and the stored
+    counterfactual layout of next-step influence
+    (:func:`~causal_influence.trajectory.influence_spec.check_counterfactual_layout`, when
+    the episode ``starts`` (T,) are given).
 
     Raises
     ------
     ShapeError
         A last axis that is not ``num_actions`` / ``num_symbols``, no counterfactual value,
-        actions or messages out of range, context labels outside [-1, ``num_contexts``).
+        K not the size of the spec's variable, labels out of an agent's range, context labels
+        outside [-1, ``num_contexts``), obs that do not fit ``obs_shapes``, next-step
+        counterfactual rows at the last step of an episode.
     InvalidDistributionError
-        NaN or +inf in any logits; a row of ``logits`` or ``message_logits`` all -inf.
+        NaN or +inf in any logits; a row of ``logits`` (or, for an agent that speaks, of
+        ``message_logits``) whose valid entries are all -inf.
     """
     a_size, m_size = meta.num_actions, meta.num_symbols
     for name, size, what in (
@@ -204,26 +233,195 @@ def check_against_metadata(arrays: Mapping[str, np.ndarray], meta: TrajectoryMet
                 f"{name}: expected the last axis to have {what}={size} entries; got "
                 f"{describe(arrays[name])}",
             )
-    if "counterfactual_logits" in arrays and arrays["counterfactual_logits"].shape[3] < 1:
+    spec = meta.influence_spec
+    if "counterfactual_logits" in arrays:
+        _check_values(arrays["counterfactual_logits"], meta)
+    agent_ids = meta.agent_ids
+    check_agent_labels(arrays["actions"], "actions", meta.action_counts, "num_actions", agent_ids)
+    if "messages" in arrays:
+        check_agent_labels(
+            arrays["messages"],
+            "messages",
+            meta.symbol_counts,
+            "num_symbols",
+            agent_ids,
+            missing=True,
+        )
+    if "context" in arrays:
+        check_range(
+            arrays["context"], "context", meta.num_contexts, "num_contexts", agent_ids, low=-1
+        )
+    _check_obs(arrays, meta)
+    mask_padding(arrays, meta)
+    if "logits" in arrays:
+        check_logits(arrays["logits"], "logits", agent_ids, rows=True)
+    if "message_logits" in arrays:
+        check_logits(arrays["message_logits"], "message_logits", agent_ids, rows=False)
+        _check_live_rows(arrays["message_logits"], "message_logits", meta.speakers, agent_ids)
+    if "counterfactual_logits" in arrays:
+        check_logits(
+            arrays["counterfactual_logits"], "counterfactual_logits", agent_ids, rows=False
+        )
+        if starts is not None:
+            check_counterfactual_layout(
+                arrays["counterfactual_logits"], starts, arrays["episode_ids"], spec
+            )
+
+
+def _check_values(cf: np.ndarray, meta: TrajectoryMeta) -> None:
+    """K >= 1 counterfactual values, as many as the spec's variable has (when there is one)."""
+    k_size = cf.shape[3]
+    if k_size < 1:
         raise located_error(
             ShapeError,
             "counterfactual_logits",
             "counterfactual_logits: expected K >= 1 counterfactual values",
         )
-    agent_ids = meta.agent_ids
-    check_range(arrays["actions"], "actions", a_size, "num_actions", agent_ids)
-    if "messages" in arrays:
-        check_range(arrays["messages"], "messages", m_size, "num_symbols", agent_ids)
-    if "context" in arrays:
-        check_range(
-            arrays["context"], "context", meta.num_contexts, "num_contexts", agent_ids, low=-1
+    spec = meta.influence_spec
+    if spec is None:
+        return
+    messages = spec.variable == "messages"
+    expected = meta.num_symbols if messages else meta.num_actions
+    if k_size != expected:
+        raise located_error(
+            ShapeError,
+            "counterfactual_logits",
+            f"counterfactual_logits: the influence spec's variable is {spec.variable!r}, so K "
+            f"must be {'num_symbols' if messages else 'num_actions'}={expected}; got "
+            f"{describe(cf)}",
         )
-    for name in ("logits", "message_logits"):
-        if name in arrays:
-            check_logits(arrays[name], name, agent_ids, rows=True)
-    if "counterfactual_logits" in arrays:
-        check_logits(
-            arrays["counterfactual_logits"], "counterfactual_logits", agent_ids, rows=False
+
+
+def check_agent_labels(
+    arr: np.ndarray,
+    name: str,
+    counts: tuple[int, ...],
+    size_name: str,
+    agent_ids: tuple[str, ...],
+    *,
+    missing: bool = False,
+) -> None:
+    """Raise a located ShapeError unless ``arr[t, i]`` lies in [0, counts[i]) (or is -1 with
+    ``missing``: no label, e.g. no message).
+
+    Examples
+    --------
+    >>> check_agent_labels(np.array([[2, -1]]), "messages", (3, 0), "num_symbols",
+    ...                    ("speaker", "listener"), missing=True)
+    >>> try:
+    ...     check_agent_labels(np.array([[0, 1]]), "messages", (3, 0), "num_symbols",
+    ...                        ("speaker", "listener"), missing=True)
+    ... except ShapeError as err:
+    ...     print(err)
+    messages: expected values in [0, 0) for agent 1 (listener) (it does not speak: -1 = no
+    message); got 1 at step 0, agent 1 (listener); check the data or agent_num_symbols
+    """
+    if arr.size == 0:
+        return
+    upper = np.asarray(counts, dtype=np.int64)[None, :]
+    low = -1 if missing else 0
+    bad = (arr < low) | ((arr >= upper) & ~(missing & (arr == -1)))
+    idx = first_true(bad) if bad.any() else None
+    if idx is None:
+        return
+    agent = int(idx[1])
+    size = int(counts[agent])
+    homogeneous = len(set(counts)) == 1
+    allowed = (
+        f"[0, {size_name}={size})"
+        if homogeneous
+        else f"[0, {size}) for agent {agent} ({agent_ids[agent]})"
+    )
+    notes = []
+    if missing:
+        notes.append("it does not speak: -1 = no message" if size == 0 else "or -1 for none")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    fix = f"check the data or {'set ' if homogeneous else 'agent_'}{size_name}"
+    raise located_error(
+        ShapeError,
+        name,
+        f"{name}: expected values in {allowed}{note}; got {int(arr[idx])} at "
+        f"{describe_index(idx, agent_ids)}; {fix}",
+        idx,
+    )
+
+
+def mask_padding(arrays: dict[str, np.ndarray], meta: TrajectoryMeta) -> None:
+    """Set the entries that heterogeneous agents do not have, in place (copies if needed).
+
+    - ``logits[:, i, A_i:]`` and ``message_logits[:, i, M_i:]`` become -inf (an action or
+      symbol agent i does not have has probability 0);
+    - ``counterfactual_logits[:, k, j, :, A_j:]`` become -inf, and so do the rows
+      ``[:, k, :, K_k:]`` of values influencer k cannot take (K_k = A_k or M_k, by the
+      influence spec's variable; absent rows);
+    - ``obs[:, i, size_i:]`` of flattened heterogeneous observations become 0.
+
+    Homogeneous metadata leaves every array as it is.
+    """
+    a_mask, m_mask = meta.action_mask(), meta.symbol_mask()
+    targets: list[tuple[str, Any, float]] = []
+    if meta.agent_num_actions is not None:
+        targets.append(("logits", (slice(None), ~a_mask), -np.inf))
+    if meta.agent_num_symbols is not None:
+        targets.append(("message_logits", (slice(None), ~m_mask), -np.inf))
+    cf = arrays.get("counterfactual_logits")
+    if cf is not None:
+        spec = meta.influence_spec
+        invalid = np.zeros(cf.shape[1:], dtype=bool)  # (N, N, K, A)
+        if meta.agent_num_actions is not None:
+            invalid |= ~a_mask[None, :, None, :]
+        if spec is not None:
+            values = meta.symbol_mask() if spec.variable == "messages" else a_mask
+            if values.shape[1] == cf.shape[3] and not values.all():
+                invalid |= ~values[:, None, :, None]
+        if invalid.any():
+            targets.append(("counterfactual_logits", (slice(None), invalid), -np.inf))
+    if meta.obs_shapes is not None and "obs" in arrays:
+        sizes = np.array([math.prod(s) for s in meta.obs_shapes])
+        width = arrays["obs"].shape[2]
+        targets.append(("obs", (slice(None), np.arange(width)[None, :] >= sizes[:, None]), 0))
+    for name, index, fill in targets:
+        arr = arrays.get(name)
+        if arr is None:
+            continue
+        region = arr[index]
+        if region.size == 0 or np.all(region == fill):
+            continue
+        arr = np.array(arr, copy=True)
+        arr[index] = fill
+        arrays[name] = arr
+
+
+def _check_obs(arrays: Mapping[str, np.ndarray], meta: TrajectoryMeta) -> None:
+    """Flattened heterogeneous observations: (T, N, D), D the largest agent's size."""
+    if meta.obs_shapes is None or "obs" not in arrays:
+        return
+    obs = arrays["obs"]
+    width = max(math.prod(s) for s in meta.obs_shapes)
+    if obs.ndim != 3 or obs.shape[2] != width:
+        raise located_error(
+            ShapeError,
+            "obs",
+            f"obs: with per-agent obs_shapes {[list(s) for s in meta.obs_shapes]} expected "
+            f"each agent's observation flattened and padded, shape (T, N, D={width}); got "
+            f"{describe(obs)}; give per-agent arrays to Trajectory.from_arrays to have them "
+            f"flattened",
+        )
+
+
+def _check_live_rows(
+    arr: np.ndarray, name: str, live: tuple[bool, ...], agent_ids: tuple[str, ...]
+) -> None:
+    """No row of an agent in ``live`` has all entries -inf."""
+    dead = np.isneginf(arr).all(axis=-1) & np.asarray(live, dtype=bool)[None, :]
+    idx = first_true(dead) if dead.any() else None
+    if idx is not None:
+        raise located_error(
+            InvalidDistributionError,
+            name,
+            f"{name}: every entry is -inf (all values masked) at "
+            f"{describe_index(idx, agent_ids)}, which is not a distribution",
+            idx,
         )
 
 

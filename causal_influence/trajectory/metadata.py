@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from causal_influence.errors import ConfigError, DTypeError, ShapeError, describe
+from causal_influence.trajectory.influence_spec import LEGACY_KEYS, InfluenceSpec, spec_from_legacy
 from causal_influence.trajectory.schema import ARRAY_FIELDS
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "merge_metadata",
     "metadata_fields",
     "metadata_mismatch",
+    "updated_fields",
 ]
 
 #: Keys accepted in a metadata dict in place of a field name.
@@ -48,6 +50,10 @@ COMPATIBLE_FIELDS: tuple[str, ...] = (
     "context_names",
     "env_name",
     "env_version",
+    "agent_num_actions",
+    "agent_num_symbols",
+    "obs_shapes",
+    "influence_spec",
 )
 
 
@@ -132,6 +138,66 @@ def _env_text(value: Any, name: str) -> str | None:
     return value
 
 
+def _counts(
+    value: Any, name: str, num_agents: int, size: int, size_name: str, *, minimum: int
+) -> tuple[int, ...] | None:
+    """Per-agent alphabet sizes: N integers in [minimum, size] whose largest is ``size``;
+    None when not given or when every agent has ``size`` (the homogeneous case)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise DTypeError(f"{name}: expected one integer per agent; got {describe(value)}")
+    counts = tuple(_opt_int(v, name, minimum=minimum) for v in value)
+    if len(counts) != num_agents:
+        raise ShapeError(
+            f"{name}: expected one entry per agent (N={num_agents}, agent_ids); got {len(counts)}"
+        )
+    largest = max(c for c in counts if c is not None)
+    if largest != size:
+        raise ConfigError(
+            f"{name}: {size_name}={size} is the width of the padded arrays, the largest "
+            f"agent's count; got {list(counts)} (largest {largest}); leave {size_name} out "
+            f"to take the largest, or fix the counts"
+        )
+    out = tuple(int(c) for c in counts if c is not None)
+    return None if all(c == size for c in out) else out
+
+
+def _obs_shapes(value: Any, num_agents: int) -> tuple[tuple[int, ...], ...] | None:
+    """Per-agent observation shapes (N tuples of non-negative ints); None when not given or
+    when every agent has the same shape (then ``obs`` keeps its (T, N, ...) shape)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise DTypeError(f"obs_shapes: expected one shape per agent; got {describe(value)}")
+    shapes = []
+    for shape in value:
+        if isinstance(shape, (str, bytes)) or not isinstance(shape, Iterable):
+            raise DTypeError(f"obs_shapes: expected shapes (tuples of int); got {shape!r}")
+        dims = tuple(_opt_int(d, "obs_shapes", minimum=0) for d in shape)
+        shapes.append(tuple(int(d) for d in dims if d is not None))
+    if len(shapes) != num_agents:
+        raise ShapeError(
+            f"obs_shapes: expected one shape per agent (N={num_agents}); got {len(shapes)}"
+        )
+    return None if len(set(shapes)) == 1 else tuple(shapes)
+
+
+def _influence_spec(value: Any, extra: dict[str, Any]) -> tuple[InfluenceSpec | None, dict]:
+    """The typed spec (given, or converted from the legacy ``extra`` keys of old files)."""
+    legacy, rest = spec_from_legacy(extra)
+    if value is None:
+        return legacy, rest
+    spec = InfluenceSpec.from_dict(value)
+    if legacy is not None and legacy != spec:
+        raise ConfigError(
+            f"influence_spec: {spec} disagrees with the legacy keys in extra "
+            f"({', '.join(k for k in LEGACY_KEYS if k in extra)} give {legacy}); drop them "
+            f"from extra"
+        )
+    return spec, rest if legacy is not None else extra
+
+
 # --------------------------------------------------------------------------------------------
 # the type
 
@@ -162,6 +228,24 @@ class TrajectoryMeta:
     extra : dict
         Anything else, JSON-serialisable (normalised by a JSON round trip when built, so
         tuples become lists and numpy scalars Python numbers).
+    agent_num_actions : tuple of int or None
+        Heterogeneous agents: the number of actions of each agent (agent i's actions lie in
+        [0, A_i)). ``num_actions`` is then the largest, the width of the padded arrays;
+        logits of the actions an agent does not have are -inf (the mask
+        :meth:`action_mask`). None when every agent has ``num_actions``.
+    agent_num_symbols : tuple of int or None
+        The vocabulary size of each agent; 0 for an agent that does not speak (its messages
+        are all -1). None when every agent has ``num_symbols``.
+    obs_shapes : tuple of tuple of int or None
+        Heterogeneous observations: each agent's observation shape. ``obs`` is then
+        (T, N, D), each agent's observation flattened (C order) into the first
+        prod(shape) of D = the largest size entries, the rest 0
+        (:meth:`Trajectory.agent_obs <causal_influence.trajectory.Trajectory.agent_obs>`
+        restores the shape). None when all agents share one shape (``obs`` is (T, N, ...)).
+    influence_spec : InfluenceSpec or None
+        What the stored ``influence`` and ``counterfactual_logits`` mean (alignment,
+        variable, divergence, intervention, log base). Metadata of schema version 1 kept
+        these in ``extra`` (``influence_alignment``, ...); they are converted when read.
 
     Examples
     --------
@@ -184,6 +268,10 @@ class TrajectoryMeta:
     env_version: str | None = None
     seed: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    agent_num_actions: tuple[int, ...] | None = None
+    agent_num_symbols: tuple[int, ...] | None = None
+    obs_shapes: tuple[tuple[int, ...], ...] | None = None
+    influence_spec: InfluenceSpec | None = None
 
     def __post_init__(self) -> None:
         ids = _agent_ids(self.agent_ids)
@@ -203,7 +291,8 @@ class TrajectoryMeta:
         env_name = _env_text(self.env_name, "env_name")
         env_version = _env_text(self.env_version, "env_version")
         seed = _opt_int(self.seed, "seed", minimum=-(2**63))
-        extra = _normalise_extra(self.extra)
+        spec, extra = _influence_spec(self.influence_spec, _normalise_extra(self.extra))
+        n = len(ids)
         checked = {
             "agent_ids": ids,
             "num_actions": num_actions,
@@ -216,6 +305,24 @@ class TrajectoryMeta:
             "env_version": env_version,
             "seed": seed,
             "extra": extra,
+            "agent_num_actions": _counts(
+                self.agent_num_actions,
+                "agent_num_actions",
+                n,
+                num_actions or 0,
+                "num_actions",
+                minimum=1,
+            ),
+            "agent_num_symbols": _counts(
+                self.agent_num_symbols,
+                "agent_num_symbols",
+                n,
+                num_symbols or 0,
+                "num_symbols",
+                minimum=0,
+            ),
+            "obs_shapes": _obs_shapes(self.obs_shapes, n),
+            "influence_spec": spec,
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
@@ -225,6 +332,59 @@ class TrajectoryMeta:
         """Number of agents N (``len(agent_ids)``)."""
         return len(self.agent_ids)
 
+    @property
+    def action_counts(self) -> tuple[int, ...]:
+        """Number of actions of each agent (``num_actions`` for all when homogeneous)."""
+        return self.agent_num_actions or (self.num_actions,) * self.num_agents
+
+    @property
+    def symbol_counts(self) -> tuple[int, ...]:
+        """Vocabulary size of each agent (0: the agent does not speak)."""
+        return self.agent_num_symbols or (self.num_symbols,) * self.num_agents
+
+    @property
+    def speakers(self) -> tuple[bool, ...]:
+        """Whether each agent has a vocabulary (``symbol_counts > 0``)."""
+        return tuple(c > 0 for c in self.symbol_counts)
+
+    def action_mask(self) -> np.ndarray:
+        """bool array of shape (N, A): True where action a exists for agent i.
+
+        Examples
+        --------
+        >>> TrajectoryMeta(agent_ids=("s", "l"), num_actions=3,
+        ...                agent_num_actions=(2, 3)).action_mask()
+        array([[ True,  True, False],
+               [ True,  True,  True]])
+        """
+        return np.arange(self.num_actions)[None, :] < np.array(self.action_counts)[:, None]
+
+    def symbol_mask(self) -> np.ndarray:
+        """bool array of shape (N, M): True where symbol m exists for agent i."""
+        return np.arange(self.num_symbols)[None, :] < np.array(self.symbol_counts)[:, None]
+
+    def value_counts(self, variable: str) -> tuple[int, ...]:
+        """Number of values of each agent's ``variable`` ("actions" or "messages")."""
+        return self.symbol_counts if variable == "messages" else self.action_counts
+
+    def agent_index(self, agent: str | int) -> int:
+        """Index of an agent given by id or index.
+
+        Raises
+        ------
+        ConfigError
+            An unknown id or an index outside [0, N).
+        """
+        if isinstance(agent, (int, np.integer)) and not isinstance(agent, bool):
+            if 0 <= int(agent) < self.num_agents:
+                return int(agent)
+        elif agent in self.agent_ids:
+            return self.agent_ids.index(str(agent))
+        raise ConfigError(
+            f"agent: expected one of {list(self.agent_ids)} or an index in [0, "
+            f"{self.num_agents}); got {agent!r}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field (tuples as lists)."""
         out: dict[str, Any] = {}
@@ -232,6 +392,10 @@ class TrajectoryMeta:
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
         out["extra"] = json.loads(json.dumps(self.extra))
+        if self.obs_shapes is not None:
+            out["obs_shapes"] = [list(s) for s in self.obs_shapes]
+        if self.influence_spec is not None:
+            out["influence_spec"] = self.influence_spec.to_dict()
         return out
 
     @classmethod
@@ -314,6 +478,25 @@ def metadata_fields(
                 extra[key] = value
     out["extra"] = extra
     return out
+
+
+def updated_fields(meta: TrajectoryMeta, update: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`TrajectoryMeta` keyword arguments of ``meta`` updated by the dict ``update``:
+    its fields replace ``meta``'s (``env`` means ``env_name``), its ``extra`` and other keys
+    are merged into ``extra``.
+
+    Examples
+    --------
+    >>> meta = TrajectoryMeta(agent_ids=("a",), num_actions=2, seed=1, extra={"run": 1})
+    >>> kw = updated_fields(meta, {"seed": 2, "note": "x"})
+    >>> kw["seed"], kw["extra"]
+    (2, {'run': 1, 'note': 'x'})
+    """
+    merged = metadata_fields(meta, {})
+    changes = metadata_fields(update, {})
+    extra = {**merged["extra"], **changes.pop("extra")}
+    merged.update(changes, extra=extra)
+    return merged
 
 
 def given_agent_ids(

@@ -32,8 +32,8 @@ from causal_influence.trajectory.fields import (
     optional_arrays,
     required_arrays,
 )
-from causal_influence.trajectory.layouts import stack_layouts
-from causal_influence.trajectory.metadata import TrajectoryMeta
+from causal_influence.trajectory.layouts import agent_view, stack_layouts
+from causal_influence.trajectory.metadata import TrajectoryMeta, updated_fields
 from causal_influence.trajectory.schema import ARRAY_FIELDS, OPTIONAL_FIELDS
 from causal_influence.validation import as_episode_starts
 
@@ -174,7 +174,7 @@ class Trajectory:
         arrays.update(episode_ids=ids, t=steps)
         arrays.update(optional_arrays(inputs, num_steps, num_agents))
         meta_obj = infer_metadata(metadata, meta, arrays)
-        check_against_metadata(arrays, meta_obj)
+        check_against_metadata(arrays, meta_obj, starts=starts)
         if copy:
             copy_shared_inputs(arrays, inputs)
         self._init(arrays, meta_obj, starts)
@@ -281,6 +281,33 @@ class Trajectory:
     def metadata(self) -> TrajectoryMeta:
         """The :class:`TrajectoryMeta`."""
         return self._meta
+
+    def agent_obs(self, agent: str | int) -> np.ndarray:
+        """One agent's observations in their own shape, (T, *obs_shape_i) (read-only view).
+
+        With heterogeneous observations (:attr:`TrajectoryMeta.obs_shapes`) ``obs`` holds
+        them flattened and padded; this undoes it.
+
+        Raises
+        ------
+        ConfigError
+            Without observations, or for an unknown agent.
+
+        Examples
+        --------
+        >>> traj = Trajectory.from_arrays({
+        ...     "actions": {"speaker": [0, 1], "listener": [2, 2]},
+        ...     "rewards": {"speaker": [0, 0], "listener": [1, 1]},
+        ...     "obs": {"speaker": np.ones((2, 3)), "listener": np.zeros((2, 2, 2))}},
+        ...     num_actions=3)
+        >>> traj.obs.shape, traj.metadata.obs_shapes
+        ((2, 2, 4), ((3,), (2, 2)))
+        >>> traj.agent_obs("listener").shape, traj.agent_obs(0)[0]
+        ((2, 2, 2), array([1., 1., 1.]))
+        """
+        if self.obs is None:
+            raise ConfigError("agent_obs: this trajectory has no observations")
+        return agent_view(self.obs, self._meta.obs_shapes, self._meta.agent_index(agent))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -443,23 +470,45 @@ class Trajectory:
             f"fields={self.fields})"
         )
 
-    def replace(self, *, metadata: TrajectoryMeta | None = None, **arrays: Any) -> Trajectory:
-        """A new trajectory with some arrays or the metadata replaced (validated again).
+    def replace(
+        self, *, metadata: TrajectoryMeta | Mapping[str, Any] | None = None, **arrays: Any
+    ) -> Trajectory:
+        """A new trajectory with some arrays or metadata changed (validated again).
 
-        Pass ``name=None`` to drop an optional field.
+        Parameters
+        ----------
+        metadata : dict or TrajectoryMeta, optional
+            A dict **updates** the metadata: its keys replace those fields (``env`` means
+            ``env_name``), its ``extra`` and any other keys are merged into ``extra``
+            (``{"extra": {"run": None}}`` keeps the key with a None value; build a new dict
+            for ``extra`` with a TrajectoryMeta to drop keys). A
+            :class:`TrajectoryMeta` **replaces** the metadata entirely.
+        **arrays
+            Fields to replace; ``name=None`` drops an optional field.
 
         Examples
         --------
-        >>> traj = Trajectory([[0, 1]], [[0.0, 0.0]], num_actions=2)
+        >>> traj = Trajectory([[0, 1]], [[0.0, 0.0]], num_actions=2, env_name="toy",
+        ...                   extra={"run": 1})
         >>> traj.replace(rewards=[[1.0, 2.0]]).rewards
         array([[1., 2.]])
+        >>> merged = traj.replace(metadata={"seed": 3, "extra": {"note": "b"}, "map": "small"})
+        >>> merged.metadata.env_name, merged.metadata.seed, merged.metadata.extra
+        ('toy', 3, {'run': 1, 'note': 'b', 'map': 'small'})
         """
         unknown = set(arrays) - set(ARRAY_FIELDS)
         if unknown:
             raise ConfigError(f"replace: unknown fields {sorted(unknown)}; known: {ARRAY_FIELDS}")
         current: dict[str, Any] = dict(self._arrays)
         current.update(arrays)
-        return Trajectory(**current, metadata=metadata or self._meta)
+        if metadata is None or isinstance(metadata, TrajectoryMeta):
+            return Trajectory(**current, metadata=metadata or self._meta)
+        if not isinstance(metadata, Mapping):
+            raise DTypeError(
+                f"replace: metadata must be a dict (merged) or a TrajectoryMeta (replaces); "
+                f"got {describe(metadata)}"
+            )
+        return Trajectory(**current, metadata=updated_fields(self._meta, metadata))
 
     # ---- constructors -------------------------------------------------------------------------
 
@@ -483,9 +532,17 @@ class Trajectory:
         3. **per agent**: ``{"agent_0": {"actions": (T,), "rewards": (T,), ...},
            "agent_1": {...}, "episode_ids": (T,)}``: every top-level dict is one agent.
 
-        Keys are the :class:`Trajectory` field names plus ``episode_starts`` and ``dones``;
-        ``dones`` may also be per agent (all agents must agree). Agent ids come from the dict
-        keys (in their order) unless ``agent_ids`` is given, which then fixes the order.
+        Keys are the :class:`Trajectory` field names plus ``episode_starts`` and ``dones``
+        (or gymnasium's ``terminated`` / ``truncated``: an episode ends where either is
+        True); ``dones`` may also be per agent (all agents must agree). Agent ids come from
+        the dict keys (in their order) unless ``agent_ids`` is given, which then fixes the
+        order.
+
+        Per-agent arrays may differ where agents do (nothing is padded by hand): logits,
+        observations and counterfactual logits of different sizes are padded and described in
+        the metadata, agents left out of ``messages`` / ``context`` have none (-1); see
+        :func:`~causal_influence.trajectory.layouts.stack_agents` and
+        ``docs/trajectories.md``.
 
         Parameters
         ----------
@@ -536,34 +593,40 @@ class Trajectory:
         cls,
         df: pd.DataFrame,
         *,
+        columns: Mapping[str, str] | None = None,
         metadata: TrajectoryMeta | Mapping[str, Any] | None = None,
         obs_shape: Sequence[int] | None = None,
         **meta: Any,
     ) -> Trajectory:
         """Build a trajectory from a long table with one row per (episode, t, agent).
 
-        Columns (others are ignored):
+        Columns (others are ignored; ``columns`` maps these names to your table's, e.g.
+        ``columns={"action": "act", "agent": "agent_id", "logits": "action_dist_inputs"}``,
+        field names such as ``actions`` accepted too):
 
-        - ``t`` (int, required), ``agent`` (int index, or str agent id), ``action`` (int),
-          ``reward`` (number); ``episode`` (int, optional: one episode when absent);
-          ``message`` (int, optional); ``context`` (int, optional; a missing value, NaN in a
-          float column or NA, means "no context" and becomes -1);
-        - vector fields, each either one column of lists / arrays per row, or "wide" numeric
-          columns ``{prefix}_0 ... {prefix}_{W-1}``: ``logits`` / ``logit_*`` (A per row),
-          ``message_logits`` / ``message_logit_*``, ``visible`` / ``visible_*`` (N),
-          ``influence`` / ``influence_*`` (N, the row's agent as influencer),
-          ``counterfactual_logits`` / ``counterfactual_logit_*`` (N*K*A flattened or arrays of
-          shape (N, K, A)), ``obs`` / ``obs_*`` (flattened unless ``obs_shape`` is given or
-          the cells are arrays).
+        - ``t``, ``agent`` (int index or str id), ``action``, ``reward`` (required);
+          ``episode`` (else gymnasium ``terminated`` / ``truncated`` / ``done`` end episodes,
+          rows in time order; else one episode); ``message``, ``context`` (NaN or -1: none);
+        - vector fields as a column of lists per row or "wide" columns ``{prefix}_0 ...``:
+          ``logits`` / ``logit_*`` (A), ``message_logits`` / ``message_logit_*``, ``visible_*``
+          and ``influence_*`` (N, the row's agent as observer / influencer),
+          ``counterfactual_logit_*`` (N*K*A or (N, K, A) cells), ``obs_*`` (flattened unless
+          ``obs_shape`` is given or the cells are arrays).
+
+        Rows of ``logits`` (``message_logits``, ``obs``) may differ in width between agents
+        (an RLlib batch; or wide columns ending in NaN): padded, with the per-agent counts set.
 
         Rows may come in any order: steps are ordered by t within an episode and episodes by
         first appearance. Every (episode, t) needs exactly one row per agent, and t must grow
-        by 1 within an episode. String agent ids are ordered naturally (``agent_2`` before
-        ``agent_10``) unless ``agent_ids`` is given. A frame made by :meth:`to_dataframe`
-        carries its metadata in ``df.attrs``, used unless overridden.
+        by 1 within an episode. String agent ids keep the order in which they first appear
+        (never re-sorted) unless ``agent_ids`` is given. Action columns of whole numbers
+        stored as floats are accepted. A frame made by :meth:`to_dataframe` carries its
+        metadata in ``df.attrs``, used unless overridden.
 
         Raises
         ------
+        ConfigError
+            A column mapping naming an unknown column or one the table lacks.
         ShapeError
             Missing columns, ragged tables (missing or duplicate rows, jumps in t), values out
             of range; the message names the column and row.
@@ -596,7 +659,9 @@ class Trajectory:
         # imported here: the dataframe module builds trajectories, so it imports this one
         from causal_influence.trajectory.dataframe import trajectory_from_dataframe
 
-        return trajectory_from_dataframe(df, metadata=metadata, obs_shape=obs_shape, overrides=meta)
+        return trajectory_from_dataframe(
+            df, metadata=metadata, obs_shape=obs_shape, overrides=meta, mapping=columns
+        )
 
     def to_dataframe(
         self, *, columns: Iterable[str] | None = None, vectors: str = "wide"

@@ -12,7 +12,7 @@ from agents.episode_record import load_agents, record, record_episodes, save_rec
 from agents.trainer import train
 from causal_influence.counterfactual import influence
 from causal_influence.errors import ConfigError
-from causal_influence.trajectory import concat
+from causal_influence.trajectory import InfluenceSpec, concat
 from envs.config import harvest_config
 
 
@@ -71,7 +71,9 @@ def test_recorded_arrays_and_influence(setting: str) -> None:
         assert cf.shape[:3] == (t_len, n, n)
         assert rec.metadata["agent_ids"] == ["agent_0", "agent_1", "agent_2"]
         if setting == "basic":
-            assert rec.metadata["influence_alignment"] == "same_step"
+            assert rec.metadata["influence_spec"] == InfluenceSpec(
+                alignment="same_step", variable="actions", divergence=cfg.divergence
+            )
             assert np.all(infl[:, 1:, :] == 0)  # only agent 0 influences
             prior, actual = arr["logits"][:, 0], arr["actions"][:, 0]
             for j in (1, 2):
@@ -79,7 +81,9 @@ def test_recorded_arrays_and_influence(setting: str) -> None:
                 np.testing.assert_allclose(infl[:, 0, j], expected, rtol=1e-4, atol=1e-6)
         elif setting == "moa":
             assert arr["moa_logits"].shape == (t_len, n, n - 1, a)
+            assert rec.metadata["influence_spec"].alignment == "next_step"
             assert np.all(infl[-1] == 0)  # no step after the episode's last one
+            assert np.all(np.isneginf(cf[-1]))  # ... so its counterfactual rows are absent
             for k in range(n):
                 for j in range(n):
                     if j == k:
@@ -93,6 +97,10 @@ def test_recorded_arrays_and_influence(setting: str) -> None:
             assert arr["messages"].shape == (t_len, n)
             assert arr["message_logits"].shape == (t_len, n, m)
             assert np.all(infl[-1] == 0)  # the last messages are never heard
+            assert np.all(np.isneginf(cf[-1]))  # ... so their counterfactual rows are absent
+            assert rec.metadata["influence_spec"] == InfluenceSpec(
+                alignment="next_step", variable="messages", divergence=cfg.divergence
+            )
             for k in range(n):
                 for j in range(n):
                     if j == k:
@@ -136,4 +144,5 @@ def test_record_builds_trajectories_and_saves_them(tmp_path) -> None:
     np.testing.assert_array_equal(back.messages, whole.messages)
     np.testing.assert_allclose(back.influence, whole.influence)
     assert back.metadata.extra["setting"] == "comm"
-    assert back.metadata.extra["influence_alignment"] == "next_step"
+    spec = back.metadata.influence_spec
+    assert (spec.alignment, spec.variable) == ("next_step", "messages")

@@ -27,7 +27,7 @@ def independent_data(seed: int, steps: int = 600, agents: int = 3, actions: int 
         "messages": msgs,
         "influence": infl,
         "episode_ids": np.repeat(np.arange(6), steps // 6),
-        "metadata": {"influence_alignment": "next_step", "influence_variable": "messages"},
+        "metadata": {"influence_spec": {"alignment": "next_step", "variable": "messages"}},
     }
 
 

@@ -97,7 +97,7 @@ def test_refuses_bad_input(tmp_path) -> None:
             {
                 "actions": acts,
                 "influence": np.zeros((20, 2, 2)),
-                "metadata": {"influence_alignment": "same_step", "setting": "comm"},
+                "metadata": {"influence_spec": {"alignment": "same_step", "variable": "messages"}},
             }
         )
     with pytest.raises(FileFormatError):

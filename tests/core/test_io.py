@@ -569,8 +569,8 @@ def _edit_sidecar(path: Path, edit) -> None:
 
 SIDECAR_CASES = {
     "newer schema": (
-        lambda h: h.update(schema_version=2),
-        r"bad\.json: schema_version 2 was "
+        lambda h: h.update(schema_version=3),
+        r"bad\.json: schema_version 3 was "
         r"written by a newer causal-influence",
     ),
     "old schema": (lambda h: h.update(schema_version=0), r"schema_version 0 is not supported"),

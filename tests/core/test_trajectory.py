@@ -24,6 +24,7 @@ from causal_influence.errors import (
 )
 from causal_influence.trajectory import (
     OPTIONAL_FIELDS,
+    InfluenceSpec,
     Trajectory,
     TrajectoryMeta,
     concat,
@@ -301,7 +302,9 @@ def test_metadata_dict_like_the_agents_layer_writes() -> None:
     assert m.env_name == "harvest"
     assert m.num_actions == 3
     assert m.seed == 5  # keyword overrides the dict
-    assert m.extra == {"map": "small", "episode": 1, "influence_alignment": "next_step"}
+    # the legacy influence key becomes the typed spec (variable: actions, no comm setting)
+    assert m.extra == {"map": "small", "episode": 1}
+    assert m.influence_spec == InfluenceSpec(alignment="next_step", variable="actions")
 
 
 def test_meta_round_trip_and_normalisation() -> None:
@@ -382,7 +385,8 @@ def _nan_at(shape: tuple[int, ...], index: tuple[int, ...]) -> np.ndarray:
         (
             {"messages": np.array([[0, 0], [0, 0], [0, 0], [2, 0]]), "num_symbols": 2},
             ShapeError,
-            r"messages: expected values in \[0, num_symbols=2\); got 2 at step 3, agent 0",
+            r"messages: expected values in \[0, num_symbols=2\) \(or -1 for none\); got 2 at "
+            r"step 3, agent 0",
         ),
         ({"messages": np.zeros((4, 2), int)}, ConfigError, "num_symbols"),
         (
@@ -531,12 +535,13 @@ def test_from_arrays_per_agent_dones() -> None:
         (
             {"actions": {"a": [0], "b": [0]}, "rewards": {"a": [0.0]}},
             ConfigError,
-            "every field needs every agent",
+            r"field 'rewards' has no entry for agents \['b'\]; every agent needs 'rewards'",
         ),
         (
             {"actions": {"a": [0], "b": [0, 1]}, "rewards": {"a": [0.0], "b": [0.0]}},
             ShapeError,
-            "differ in shape",
+            r"actions: per-agent arrays differ in length \[\('a', 1\), \('b', 2\)\]; every "
+            r"agent needs the same number of steps T",
         ),
         (
             {"a": {"actions": [0], "rewards": [0.0], "values": [1.0]}},
@@ -620,7 +625,9 @@ def test_from_dataframe_external_table() -> None:
     df = pd.DataFrame(rows)
     shuffled = df.sample(frac=1.0, random_state=0).reset_index(drop=True)
     traj = Trajectory.from_dataframe(shuffled, env_name="other")
-    assert traj.metadata.agent_ids == ("agent_2", "agent_10")  # natural order
+    # string ids keep the order in which they first appear: never re-sorted
+    assert traj.metadata.agent_ids == tuple(dict.fromkeys(shuffled["agent"]))
+    assert Trajectory.from_dataframe(df).metadata.agent_ids == ("agent_10", "agent_2")
     first = int(shuffled["episode"].iloc[0])
     assert traj.episode_index.tolist() == [first, 4 - first]  # order of first appearance
     for rec in rows:
@@ -653,8 +660,7 @@ def _set(df: pd.DataFrame, row: int, col: str, value) -> pd.DataFrame:
         (
             lambda df: df.assign(action=df["action"] + 0.5),
             DTypeError,
-            r"column 'action': expected an integer column; got dtype float64 \(first non-integer "
-            r"value \d+\.5 at row 0\)",
+            r"column 'action', row 0: expected whole numbers \(an index\); got \d+\.5",
         ),
         (lambda df: df.assign(reward=["x"] * len(df)), DTypeError, "column 'reward'"),
         (
@@ -707,17 +713,25 @@ def test_from_dataframe_errors_name_column_and_row(make, error: type, pattern: s
 
 
 def test_from_dataframe_ragged_list_column() -> None:
+    """Agents may differ in width (heterogeneous agents); one agent's rows may not."""
     df = pd.DataFrame(
         {
-            "t": [0, 0],
-            "agent": [0, 1],
-            "action": [0, 1],
-            "reward": [0.0, 0.0],
-            "logits": [[0.0, 0.0], [0.0]],
+            "t": [0, 0, 1, 1],
+            "agent": [0, 1, 0, 1],
+            "action": [0, 1, 1, 0],
+            "reward": 0.0,
+            "logits": [[0.0, 0.0], [0.0], [0.0], [0.0]],
         }
     )
-    with pytest.raises(ShapeError, match=r"column 'logits', row 1.*ragged list column"):
+    with pytest.raises(
+        ShapeError,
+        match=r"column 'logits', row 2 \(t 1, agent 0\): agent 0 has rows with 2 and 1 entries",
+    ):
         Trajectory.from_dataframe(df)
+    with pytest.raises(ShapeError, match=r"column 'visible', row 1.*ragged list column"):
+        Trajectory.from_dataframe(
+            df.assign(logits=[[0.0]] * 4, visible=[[True, True], [True], [True], [True]])
+        )
 
 
 def test_from_dataframe_unknown_string_agent() -> None:
