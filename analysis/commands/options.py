@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 
 from analysis.dataset import DEFAULT_MAX_UNITS, INFLUENCE_VARIABLES
+from analysis.decisions import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT
 from causal_influence.engine import ALIGNMENTS
 
 __all__ = [
     "PROG",
     "Formatter",
     "add_data_options",
+    "non_negative_float",
     "non_negative_int",
     "positive_int",
     "probability",
@@ -73,6 +75,20 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (argparse type).
+
+    Examples
+    --------
+    >>> non_negative_float("0.01")
+    0.01
+    """
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text}")
+    return value
+
+
 def probability(text: str) -> float:
     """A number in the open interval (0, 1) (argparse type).
 
@@ -108,7 +124,9 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         choices=INFLUENCE_VARIABLES,
         default=None,
         help="the influencer's variable of the stored influence; default: the metadata's "
-        "'influence_variable', else messages for the 'comm' setting, else actions",
+        "'influence_variable', else messages for the 'comm' setting, else actions; without "
+        "stored influence, the variable whose coordination the graph and the conclusions "
+        "test (messages: symbol/action)",
     )
     p.add_argument(
         "--lag",
@@ -152,14 +170,18 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--alpha",
         type=probability,
-        default=0.05,
-        help="false discovery rate (Benjamini-Hochberg q-value) of the graph's edges",
+        default=DEFAULT_ALPHA,
+        help="false discovery rate (Benjamini-Hochberg q-value) of the observational tests "
+        "(coordination, grounding; the edges of a graph without stored influence)",
     )
     p.add_argument(
         "--min-effect",
-        type=float,
-        default=0.0,
-        help="smallest edge weight (mean influence, or IC without stored influence) in graphs",
+        type=non_negative_float,
+        default=DEFAULT_MIN_EFFECT,
+        metavar="NATS",
+        help="smallest effect that counts: an influence edge needs the influence interval "
+        "over episodes above it (never below the noise floor); without stored influence, the "
+        "smallest coordination drawn as an edge",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of every resampling")
     p.add_argument(
