@@ -186,6 +186,7 @@ def _decided_graph(
     rule = f"influence interval over episodes above the minimum effect {threshold:.3g} nats"
     graph = nx.DiGraph(name=name, weight=weight, use_q=False, min_effect=float(min_effect))
     graph.graph["rule"] = rule
+    graph.graph["threshold"] = threshold
     for node in _all_nodes(table, nodes):
         graph.add_node(node, label=node)
     for row in table.to_dict("records"):

@@ -108,7 +108,7 @@ def plot_influence_heatmap(
         raise ShapeError(f"matrix: expected shape ({n}, {n}); got {describe(m)}")
     m = np.where(np.abs(m) < floor, 0.0, m)
     masked = np.ma.masked_array(m, mask=np.eye(n, dtype=bool) | ~np.isfinite(m))
-    fig = _figure(1.2 + 0.75 * n, 0.9 + 0.65 * n)
+    fig = _figure(max(4.2, 1.2 + 0.75 * n), max(3.2, 0.9 + 0.65 * n))
     ax = fig.add_subplot()
     cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
     finite = m[~masked.mask] if masked.count() else np.zeros(1)

@@ -77,6 +77,9 @@ ul.conclusions li.strong { border-left-color: #2e7d32; }
 ul.conclusions li.weak { border-left-color: #ef6c00; }
 ul.conclusions li.none { border-left-color: #9e9e9e; }
 .evidence { color: #444; font-size: .9em; }
+.tablewrap { overflow-x: auto; max-width: 100%; }
+.grid figure { flex: 1 1 320px; max-width: 540px; }
+.grid figure img { max-width: 100%; height: auto; }
 """
 
 #: Colour class of each conclusion word in the report.
@@ -108,6 +111,7 @@ def _table(frame: pd.DataFrame, *, max_rows: int = 200) -> str:
         border=0,
         escape=True,
     )
+    body = f"<div class='tablewrap'>{body}</div>"
     if len(frame) > max_rows:
         body += f"<p class='note'>First {max_rows} of {len(frame)} rows (all rows in the CSV).</p>"
     return body
@@ -381,6 +385,11 @@ def _influence_section(
         star = f"* = q <= {alpha} (observational)"
         sig = matrix_of(table, ids, "q_value") <= alpha
     matrix = matrix_of(table, ids, column)
+    has_resp = result.influence is not None and bool(np.isfinite(table["responsiveness"]).any())
+    scale = min_effect
+    if has_resp:  # one colour scale for both measures, so that their sizes compare at a glance
+        resp_matrix = matrix_of(table, ids, "responsiveness")
+        scale = float(np.nanmax([min_effect, np.nanmax(matrix), np.nanmax(resp_matrix)]))
     figs = [
         _img(
             plot_influence_heatmap(
@@ -390,17 +399,42 @@ def _influence_section(
                 title=heat_title,
                 unit=heat_unit,
                 floor=floor,
-                scale_min=min_effect,
+                scale_min=scale,
             ),
             f"{heat_title}; row = influencer k, column = influencee j; {star}; values below "
-            f"the noise floor ({floor:.2g}) shown as 0, colour scale up to at least "
-            f"{min_effect:g}",
-        ),
-        _img(
-            draw_influence_graph(graph, title=graph.graph.get("name", "graph"), unit=heat_unit),
-            f"Edges k -> j: {graph.graph.get('rule', '')}; width and colour by weight",
-        ),
+            f"the noise floor ({floor:.2g}) shown as 0; colour scale up to at least "
+            f"{min_effect:g}" + (", shared with the responsiveness" if has_resp else ""),
+        )
     ]
+    if has_resp:
+        resp_star = f"* = responsiveness interval above {min_effect:g}"
+        figs.append(
+            _img(
+                plot_influence_heatmap(
+                    resp_matrix,
+                    ids,
+                    significant=matrix_of(
+                        table.assign(r=table["responsiveness_above_min_effect"].astype(float)),
+                        ids,
+                        "r",
+                    )
+                    > 0,
+                    title="Responsiveness (uniform intervention)",
+                    unit=result.options["unit"],
+                    scale_min=scale,
+                ),
+                f"Interventional responsiveness: how much j's policy moves when k's value is "
+                f"set at random; {resp_star}",
+            )
+        )
+    rule = graph.graph.get("rule", "")
+    figs.append(
+        _img(
+            draw_influence_graph(graph, title=_graph_title(graph), unit=heat_unit),
+            f"Edges k -> j: {rule}; width and colour by weight. Responding without influence "
+            f"and communication are read in the conclusions above.",
+        )
+    )
     parts = ["<h2>Pairwise influence</h2>", f"<div class='grid'>{''.join(figs)}</div>"]
     if result.influence is not None:
         parts += [
@@ -445,6 +479,14 @@ def _over_time_section(result: AnalysisResult) -> list[str]:
     return parts
 
 
+def _graph_title(graph: nx.DiGraph) -> str:
+    """The graph's title: what an edge means."""
+    name = str(graph.graph.get("name", "graph"))
+    if "threshold" in graph.graph:
+        return f"Influence edges (interval > {graph.graph['threshold']:.3g} nats)"
+    return name
+
+
 def _grounding_sections(result: AnalysisResult) -> list[str]:
     """Grounded information and conditional coordination (messages and a context)."""
     parts: list[str] = []
@@ -481,6 +523,11 @@ def _communication_sections(result: AnalysisResult) -> list[str]:
     if result.cic is not None:
         parts += [
             "<h2>Causal influence of communication (CIC)</h2>",
+            "<p class='note'>Lowe et al. 2019: the interventional MI of k's variable, drawn "
+            "from k's own policy, and j's action, per step from the counterfactual logits. "
+            "Weighted by k's policy like the paper's influence (its expectation): information "
+            "beyond k's state. <code>cic_lowe_compat</code> reproduces the released code "
+            "(+ ln K).</p>",
             _table(result.cic.drop(columns=["k", "j"])),
         ]
     if result.social_summary is not None and result.social is not None:

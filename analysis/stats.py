@@ -225,9 +225,9 @@ def _null_of(
         return summary.high_null, SELECTION_TEST
     if summary.high_null is not None or summary.has_cic:
         why = (
-            "moments are selected by the influence of the other variable"
+            "moments selected by the other variable"
             if summary.high_null is not None
-            else "no moment permutations were drawn (summarize(..., moment_permutations=B))"
+            else "no moment permutations drawn (summarize(..., moment_permutations=B))"
         )
         return None, f"not run: {why}"
     return None, (
