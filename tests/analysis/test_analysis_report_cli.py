@@ -67,7 +67,7 @@ def test_report_embeds_figures_and_tables(traj, tmp_path) -> None:
     assert text.rstrip().endswith("</html>")
     assert "<title>T &lt;1&gt;</title>" in text
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert len(images) == 4  # heatmap, graph, influence over time, coordination
+    assert len(images) == 5  # influence and responsiveness heatmaps, graph, over time, IC
     for image in images:
         assert base64.b64decode(image)[:4] == b"\x89PNG"
     # Self-contained: every src is an inline image; no stylesheet or script links.
