@@ -17,8 +17,17 @@ j the influencee (listener):
 - the stored pairwise influence (T, N, N): its sum and the number of valid steps; and the
   table of (influencer variable, influencee action) at the influence's own time alignment,
   whose independence is what the influence p-values test;
-- when counterfactual logits are stored: the causal influence of communication (CIC) of every
-  step and pair, from :func:`causal_influence.communication.causal_influence_of_communication`;
+- when counterfactual logits are stored: the causal influence of communication (CIC, the
+  expected influence under k's own policy) and the interventional responsiveness (under a
+  uniform or given intervention) of every step and pair
+  (:func:`causal_influence.expected_influence`,
+  :func:`causal_influence.interventional_responsiveness`); the moments of high influence are
+  then selected by the KL influence recomputed from them, and re-selected under within-episode
+  permutations of k's variable (the null of the high-influence comparison, ``high_null``);
+- with messages and a context (:attr:`~causal_influence.trajectory.Trajectory.context`): the
+  counts of each agent's own (message, context) pairs and of (context, message, next action)
+  per ordered pair (grounded information and conditional coordination,
+  :mod:`causal_influence.grounding`);
 - social outcomes of every episode (:func:`causal_influence.social.social_outcomes`), the mean
   influence by step within the episode, and the first episode's influence trace.
 
@@ -49,28 +58,34 @@ array([[188,   0],
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import special
 
 from analysis.sources import as_trajectory, iter_trajectories
 from analysis.summary import ALPHABET_AXES, DatasetSummary, alphabet_axes, pad_to
-from causal_influence.communication import (
-    causal_influence_of_communication,
-    influential_moments,
-    lagged_pairs,
+from causal_influence.communication import influential_moments, lagged_pairs
+from causal_influence.counterfactual import (
+    expected_influence,
+    influence,
+    interventional_responsiveness,
 )
 from causal_influence.engine import ALIGNMENT_HINT, ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
+from causal_influence.grounding import conditional_coordination_counts, grounding_counts
+from causal_influence.noise import NOISE_FLOOR_NATS, noise_floor
 from causal_influence.social import social_outcomes
 from causal_influence.trajectory import InfluenceSpec, Trajectory, TrajectoryMeta
 from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES, fill_absent
 from causal_influence.validation import (
     check_choice,
+    check_probabilities,
     episode_numbers,
     next_step_valid,
+    resolve_rng,
     steps_in_episode,
 )
 
@@ -90,16 +105,13 @@ __all__ = [
 DEFAULT_MAX_UNITS = 200
 
 _BLOCK = 32768  # rows per block when building tables (bounds the temporary memory)
-_CIC_BLOCK = 2048  # rows per block for CIC (the per-row tensors are N * N * K * A)
+_CIC_BLOCK = 1024  # rows per block for CIC (the per-row tensors are N * N * K * A)
+_NULL_CELLS = 4_000_000  # codes per chunk of null permutations (bounds the temporary memory)
 _EXAMPLE_MAX = 5000  # longest influence trace kept for plots
 _PROFILE_MAX = 100_000  # longest within-episode step index kept for the profile
 
 
 # ------------------------------------------------------------------------------ summary
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    return np.asarray(special.softmax(np.asarray(logits, dtype=np.float64), axis=-1))
 
 
 def _flat_metadata(meta: TrajectoryMeta) -> dict[str, Any]:
@@ -153,8 +165,14 @@ class _Accumulator:
         num_symbols: int | None,
         max_units: int,
         visible_only: bool,
+        moment_permutations: int = 0,
+        seed: int | None = None,
+        intervention: np.ndarray | None = None,
     ) -> None:
         self.lag = lag
+        self.moment_permutations = moment_permutations
+        self.seed = seed
+        self.intervention = intervention
         self.alignment_opt = alignment
         self.variable_opt = variable
         self.num_actions_opt = num_actions
@@ -166,6 +184,8 @@ class _Accumulator:
         self.a = 0
         self.m = 0
         self.k = 0
+        self.g = 0
+        self.influence_floor = NOISE_FLOOR_NATS
         self.agent_ids: tuple[str, ...] = ()
         self.metadata: dict[str, Any] = {}
         self.alignment: str | None = None
@@ -189,9 +209,23 @@ class _Accumulator:
         self.has_messages = traj.messages is not None
         self.has_influence = traj.influence is not None
         self.has_cf = self.has_influence and traj.counterfactual_logits is not None
+        self.has_context = self.has_messages and traj.context is not None
         if self.has_influence:
             self._influence_reading(traj.metadata.influence_spec)
+            assert traj.influence is not None
+            self.influence_floor = noise_floor(traj.influence.dtype)
+        elif self.variable_opt is not None:  # the variable whose coordination is tested
+            self._check_variable(self.variable_opt)
+            self.variable = self.variable_opt
         self.started = True
+
+    def _check_variable(self, var: Any) -> None:
+        check_choice("variable", var, INFLUENCE_VARIABLES)
+        if var == "messages" and not self.has_messages:
+            raise ConfigError(
+                "variable='messages' but the trajectories carry no messages; pass "
+                "variable='actions' or record the messages"
+            )
 
     def _influence_reading(self, spec: InfluenceSpec | None) -> None:
         """The alignment and the influencer's variable of the stored influence: the options
@@ -208,12 +242,7 @@ class _Accumulator:
         self.alignment = align
         self.influence_lag = 0 if align == "same_step" else 1
         var = self.variable_opt or (spec.variable if spec is not None else "actions")
-        check_choice("variable", var, INFLUENCE_VARIABLES)
-        if var == "messages" and not self.has_messages:
-            raise ConfigError(
-                "the influence is of messages (variable='messages') but the trajectories "
-                "carry no messages"
-            )
+        self._check_variable(var)
         self.variable = var
 
     def _sizes(self, traj: Trajectory) -> None:
@@ -222,15 +251,16 @@ class _Accumulator:
         m = 0
         if self.has_messages:
             m = _alphabet(traj.metadata.num_symbols, self.num_symbols_opt, "num_symbols", "symbols")
-        self._grow(max(a, self.a), max(m, self.m))
+        g = traj.metadata.num_contexts if self.has_context else 0
+        self._grow(max(a, self.a), max(m, self.m), max(g, self.g))
 
-    def _grow(self, a: int, m: int) -> None:
-        """Pad every accumulated table to alphabet sizes (a, m)."""
+    def _grow(self, a: int, m: int, g: int) -> None:
+        """Pad every accumulated table to alphabet sizes (a, m, g)."""
         k = m if self.variable == "messages" else a
         for name in ALPHABET_AXES:
             if name in self.t:
-                self.t[name] = pad_to(self.t[name], *alphabet_axes(name, a, m, k))
-        self.a, self.m, self.k = a, m, k
+                self.t[name] = pad_to(self.t[name], *alphabet_axes(name, a, m, k, g))
+        self.a, self.m, self.k, self.g = a, m, k, g
 
     def _zeros(self, name: str, shape: tuple[int, ...], dtype: Any = np.int64) -> np.ndarray:
         if name not in self.t:
@@ -322,6 +352,8 @@ class _Accumulator:
             self._own_counts(messages, actions, unit)
         if self.has_influence:
             self._add_influence(traj, messages, unit, t_in, pairs)
+        if self.has_context:
+            self._add_context(traj, messages, unit)
         self._add_social(traj, local)
         self.num_steps += t_len
         self.num_episodes += lengths.size
@@ -334,8 +366,9 @@ class _Accumulator:
         t_in: np.ndarray,
         pairs: np.ndarray,
     ) -> None:
-        """Influence sums, the tables at moments of high influence, the dependence table, the
-        profile within the episode and (with counterfactual logits) CIC."""
+        """Influence sums, the tables at moments of high influence (and their null), the
+        dependence table, the profile within the episode and (with counterfactual logits) CIC
+        and responsiveness."""
         if traj.influence is None:
             raise FileFormatError("the first trajectory had influence but a later one has none")
         n, actions, ids = self.n, traj.actions, traj.episode_ids
@@ -351,9 +384,23 @@ class _Accumulator:
         np.add.at(self._zeros("influence_count", (self.max_units,)), unit[rows], 1)
 
         reward = infl.sum(axis=-1)  # (T, N)
+        src = messages if self.variable == "messages" and messages is not None else actions
+        by_value = self._add_counterfactual(traj, rows, unit) if self.has_cf else None
         moments = np.zeros((traj.num_steps, n), dtype=bool)
-        if rows.size:
-            moments[rows] = influential_moments(reward[rows], episode_ids=ids[rows])
+        if by_value is not None:  # moments from the KL influence recomputed per value of k's
+            pick = np.clip(src[rows], 0, None)[:, :, None]
+            chosen = np.take_along_axis(by_value, pick, axis=-1)[..., 0]
+            chosen = np.where(src[rows] >= 0, chosen, 0.0)
+            if rows.size:
+                moments[rows] = influential_moments(
+                    chosen, episode_ids=ids[rows], floor=NOISE_FLOOR_NATS
+                )
+            if self.moment_permutations:
+                self._add_moment_null(by_value, src, rows, ids, actions, pairs)
+        elif rows.size:
+            moments[rows] = influential_moments(
+                reward[rows], episode_ids=ids[rows], floor=self.influence_floor
+            )
         self._zeros("high_steps", (n,))[...] += moments.sum(axis=0)
         self._pair_counts(
             "ic_action_high", actions, actions, unit, pairs, self.lag, self.a, moments
@@ -363,12 +410,9 @@ class _Accumulator:
                 "ic_message_high", messages, actions, unit, pairs, self.lag, self.m, moments
             )
         lag = int(self.influence_lag or 0)
-        src = messages if self.variable == "messages" and messages is not None else actions
         dep_pairs = lagged_pairs(traj.num_steps, lag, ids)
         self._pair_counts("dependence", src, actions, unit, dep_pairs, lag, self.k)
         self._add_profile(reward, moments, t_in, rows, valid, ids)
-        if self.has_cf:
-            self._add_cic(traj, rows, unit)
 
     def _add_profile(
         self,
@@ -397,7 +441,12 @@ class _Accumulator:
             self.example_reward = reward[keep]
             self.example_moments = moments[keep]
 
-    def _add_cic(self, traj: Trajectory, rows: np.ndarray, unit: np.ndarray) -> None:
+    def _add_counterfactual(
+        self, traj: Trajectory, rows: np.ndarray, unit: np.ndarray
+    ) -> np.ndarray:
+        """CIC, its ``lowe_compat`` form and the responsiveness of every valid step and pair
+        (per-unit sums); returns the KL influence k would have on all influencees under each
+        of its K values, summed over influencees, shape (len(rows), N, K)."""
         n = self.n
         cf = traj.counterfactual_logits
         prior_name = "message_logits" if self.variable == "messages" else "logits"
@@ -407,27 +456,128 @@ class _Accumulator:
                 f"counterfactual_logits need the influencer's policy ({prior_name}) for the "
                 f"CIC weights; one of them is missing"
             )
-        if prior.shape[-1] != cf.shape[3]:
+        num_values = cf.shape[3]
+        if prior.shape[-1] != num_values:
             raise ShapeError(
-                f"counterfactual_logits has K = {cf.shape[3]} counterfactual values but "
+                f"counterfactual_logits has K = {num_values} counterfactual values but "
                 f"{prior_name} has {prior.shape[-1]}"
             )
         off = ~np.eye(n, dtype=bool)
+        weight = off.astype(np.float64)
+        if self.visible_only and traj.visible is not None:
+            weight = np.where(traj.visible[rows], weight, 0.0)  # (R, N, N)
+        else:
+            weight = np.broadcast_to(weight, (rows.size, n, n))
+        if self.intervention is not None and self.intervention.shape[-1] != num_values:
+            raise ShapeError(
+                f"intervention: expected probabilities over the K = {num_values} values of "
+                f"the influencer's variable; got shape {self.intervention.shape}"
+            )
+        by_value = np.zeros((rows.size, n, num_values))
+        values = np.arange(num_values)
         for start in range(0, rows.size, _CIC_BLOCK):
             r = rows[start : start + _CIC_BLOCK]
-            p_cond = _softmax(fill_absent(cf[r]))
-            p_cond[:, ~off] = 1.0 / p_cond.shape[-1]  # the diagonal is never used
-            p_msg = np.broadcast_to(
-                _softmax(fill_absent(prior[r]))[:, :, None, :], p_cond.shape[:-1]
-            )
-            value = causal_influence_of_communication(p_cond, p_msg, reduce=False)
-            compat = causal_influence_of_communication(
-                p_cond, p_msg, lowe_compat=True, reduce=False
-            )
-            self._unit_sums("cic_sum", np.where(off, value, 0.0), unit[r])
-            self._unit_sums("cic_compat_sum", np.where(off, compat, 0.0), unit[r])
+            block = np.array(fill_absent(cf[r]), dtype=np.float64)
+            block[:, ~off] = 0.0  # the diagonal is never used: a valid (uniform) placeholder
+            log_prior = np.asarray(fill_absent(prior[r]), dtype=np.float64)[:, :, None, :]
+            cic = np.where(off, expected_influence(block, log_prior), 0.0)
+            resp = interventional_responsiveness(block, intervention=self.intervention)
+            self._unit_sums("cic_sum", cic, unit[r])
+            # The released code's marginal is a mean over the K values: + ln K per step.
+            self._unit_sums("cic_compat_sum", np.where(off, cic + np.log(num_values), 0.0), unit[r])
+            self._unit_sums("responsiveness_sum", np.where(off, resp, 0.0), unit[r])
+            kl = influence(block[..., None, :, :], log_prior[..., None, :], values)  # (B,N,N,K)
+            w = weight[start : start + _CIC_BLOCK]
+            by_value[start : start + r.size] = (kl * w[..., None]).sum(axis=2)
         count = self._zeros("cic_count", (self.max_units,))
         np.add.at(count, unit[rows], 1)
+        return by_value
+
+    def _episode_rngs(
+        self, src: np.ndarray, actions: np.ndarray, ids: np.ndarray, bounds: list[int]
+    ) -> list[np.random.Generator]:
+        """One generator per episode block, seeded by the analysis seed and the episode's
+        content (its id and data), so that every reading of the same episode (one process or
+        one Ray task per shard) draws the same permutations."""
+        gens = []
+        for a, b in itertools.pairwise(bounds):
+            digest = hashlib.blake2b(digest_size=16)
+            digest.update(np.int64(ids[a]).tobytes())
+            digest.update(np.ascontiguousarray(src[a:b]).tobytes())
+            digest.update(np.ascontiguousarray(actions[a:b]).tobytes())
+            words = np.frombuffer(digest.digest(), dtype=np.uint32).tolist()
+            gens.append(np.random.default_rng(np.random.SeedSequence([self.seed or 0, *words])))
+        return gens
+
+    def _add_moment_null(
+        self,
+        by_value: np.ndarray,
+        src: np.ndarray,
+        rows: np.ndarray,
+        ids: np.ndarray,
+        actions: np.ndarray,
+        pairs: np.ndarray,
+    ) -> None:
+        """Tables of (k's permuted variable, j's action at t + lag) at the moments re-selected
+        under each of B within-episode permutations of k's variable (the selection is
+        repeated on the permuted data: selection alone cannot produce significance)."""
+        n, a_size, k_size, lag = self.n, self.a, self.k, self.lag
+        b_total = self.moment_permutations
+        null = self._zeros("high_null", (b_total, n, n, k_size, a_size))
+        p = rows.size
+        if p == 0:
+            return
+        ep = ids[rows]
+        bounds = [*np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]]).tolist(), p]
+        gens = self._episode_rngs(src[rows], actions[rows], ep, bounds)
+        pair_ok = np.zeros(src.shape[0], dtype=bool)
+        pair_ok[pairs] = True
+        ok = pair_ok[rows]
+        y = actions[np.minimum(rows + lag, src.shape[0] - 1)]  # (P, N) listener at t + lag
+        src_rows = src[rows]
+        chunk = max(1, _NULL_CELLS // max(1, p * n * n))
+        kk, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        for first in range(0, b_total, chunk):
+            c = min(chunk, b_total - first)
+            perm = np.empty((c, p), dtype=np.int64)
+            for (a, b), gen in zip(itertools.pairwise(bounds), gens, strict=True):
+                perm[:, a:b] = a + gen.permuted(np.tile(np.arange(b - a), (c, 1)), axis=1)
+            v = src_rows[perm]  # (c, P, N): k's variable, permuted within episodes
+            has = v >= 0
+            vv = np.clip(v, 0, None)
+            value = np.take_along_axis(by_value[None], vv[..., None], axis=-1)[..., 0]
+            value = np.where(has, value, 0.0)
+            flat = value.transpose(1, 0, 2).reshape(p, c * n)
+            mom = influential_moments(flat, episode_ids=ep, floor=NOISE_FLOOR_NATS)
+            mom = mom.reshape(p, c, n).transpose(1, 0, 2) & has & ok[None, :, None]
+            bidx = (first + np.arange(c))[:, None, None, None]
+            code = (((bidx * n + kk) * n + jj) * k_size + vv[..., :, None]) * a_size
+            code = code + y[None, :, None, :]
+            keep = np.broadcast_to(mom[..., None], code.shape)
+            null.reshape(-1)[...] += np.bincount(code[keep], minlength=null.size)
+
+    def _add_context(self, traj: Trajectory, messages: np.ndarray | None, unit: np.ndarray) -> None:
+        """Grounding and conditional-coordination counts of every unit in the trajectory."""
+        if traj.context is None or messages is None:
+            raise FileFormatError("the first trajectory had a context but a later one has none")
+        n, m, g, a = self.n, self.m, self.g, self.a
+        grounding = self._zeros("grounding", (self.max_units, n, m, g))
+        cond = self._zeros("cond_coord", (self.max_units, n, n, g, m, a))
+        for u in np.unique(unit):
+            sel = unit == u
+            grounding[u] += grounding_counts(
+                messages[sel], traj.context[sel], num_symbols=m, num_contexts=g
+            )
+            cond[u] += conditional_coordination_counts(
+                messages[sel],
+                traj.actions[sel],
+                traj.context[sel],
+                lag=self.lag,
+                episode_ids=traj.episode_ids[sel],
+                num_symbols=m,
+                num_actions=a,
+                num_contexts=g,
+            )
 
     def _add_social(self, traj: Trajectory, local_episode: np.ndarray) -> None:
         """Social outcomes of every episode (none when the rewards were not recorded)."""
@@ -473,9 +623,20 @@ class _Accumulator:
             influence_count=take("influence_count"),
             dependence=take("dependence"),
             high_steps=self.t.get("high_steps"),
+            high_null=self.t.get("high_null"),
+            high_null_kind=(
+                None
+                if "high_null" not in self.t
+                else ("symbol/action" if self.variable == "messages" else "action/action")
+            ),
+            influence_floor=self.influence_floor,
             cic_sum=take("cic_sum"),
             cic_compat_sum=take("cic_compat_sum"),
+            responsiveness_sum=take("responsiveness_sum"),
             cic_count=take("cic_count"),
+            num_contexts=self.g,
+            grounding=take("grounding"),
+            cond_coord=take("cond_coord"),
             profile_sum=self.t.get("profile_sum"),
             profile_count=self.t.get("profile_count"),
             example_reward=self.example_reward,
@@ -495,6 +656,9 @@ def summarize(
     num_symbols: int | None = None,
     max_units: int = DEFAULT_MAX_UNITS,
     visible_only: bool = False,
+    moment_permutations: int = 0,
+    seed: int | None = None,
+    intervention: Any = None,
     progress: bool = False,
 ) -> DatasetSummary:
     """Read every trajectory of ``source`` once and accumulate the tables of the statistics.
@@ -516,13 +680,25 @@ def summarize(
         measured on the last step of an episode.
     variable : {"actions", "messages"}, optional
         The influencer's variable of the stored influence (default: the influence spec's;
-        "actions" for an alignment given without one).
+        "actions" for an alignment given without one). Without stored influence, the variable
+        whose coordination the graph and the conclusions test (default: messages when there
+        are any).
     num_actions, num_symbols : int, optional
         Alphabet sizes |A| and |M| (default: the trajectories' metadata).
     max_units : int
         Largest number of bootstrap resampling units (module docstring).
     visible_only : bool
         Count only influence on influencees visible to the influencer (needs ``visible``).
+    moment_permutations : int
+        With counterfactual logits: number B of within-episode permutations of k's variable
+        under which the moments of high influence are re-selected (the null of the
+        high-influence comparison; 0 skips it).
+    seed : int, optional
+        Seed of those permutations (each episode's are drawn from the seed and the episode's
+        content, so every reading order gives the same tables).
+    intervention : array_like of shape (K,), optional
+        Intervention distribution of the responsiveness (default uniform over the K values of
+        the influencer's variable).
     progress : bool
         Show a progress bar over trajectories (tqdm, on stderr).
 
@@ -543,6 +719,19 @@ def summarize(
         raise ConfigError(f"max_units: expected a positive integer; got {max_units}")
     if alignment is not None:
         check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
+    if moment_permutations < 0:
+        raise ConfigError(
+            f"moment_permutations: expected a non-negative integer; got {moment_permutations}"
+        )
+    weights = None
+    if intervention is not None:
+        weights = np.asarray(check_probabilities(intervention, "intervention"), dtype=np.float64)
+        if weights.ndim != 1:
+            raise ShapeError(
+                f"intervention: expected probabilities of shape (K,); got shape {weights.shape}"
+            )
+    if seed is None:
+        seed = int(resolve_rng(None).integers(2**63))
     from tqdm.auto import tqdm
 
     acc = _Accumulator(
@@ -553,6 +742,9 @@ def summarize(
         num_symbols=num_symbols,
         max_units=int(max_units),
         visible_only=visible_only,
+        moment_permutations=int(moment_permutations),
+        seed=int(seed),
+        intervention=weights,
     )
     bar = tqdm(desc="reading", unit="traj", disable=not progress, delay=0.5)
     for item in iter_trajectories(source):

@@ -315,9 +315,12 @@ def run(
     assert infl is not None
     others = infl[~((infl["influencer"] == "agent_0") & (infl["influencee"] == "agent_1"))]
     print(
-        f"largest mean influence of any other pair: {others['mean'].max():.2e} nats (expected 0)",
+        f"largest mean influence of any other pair: {others['influence'].max():.2e} nats "
+        f"(expected 0)",
         file=echo,
     )
+    for line in result.conclusions()[["influencer", "influencee", "conclusion"]].itertuples():
+        print(f"conclusion: {line.influencer} -> {line.influencee}: {line.conclusion}", file=echo)
     print(f"report: {report}", file=echo)
     return report
 
@@ -328,6 +331,15 @@ def _pick(frame: Any, **where: Any) -> Any:
     for key, value in where.items():
         sel &= (frame[key] == value).to_numpy()
     return frame[sel].iloc[0]
+
+
+def _interval_row(row: Any, name: str) -> dict[str, Any]:
+    """A row of the influence table with its ``name`` interval as ``ci_low`` / ``ci_high``."""
+    return {
+        name: row[name],
+        "ci_low": row[f"{name}_ci_low"],
+        "ci_high": row[f"{name}_ci_high"],
+    }
 
 
 def _comparison(result: Any, expected: dict[str, float]) -> list[tuple[str, Any, str, float]]:
@@ -368,5 +380,10 @@ def _comparison(result: Any, expected: dict[str, float]) -> list[tuple[str, Any,
             expected["ic_action_action"],
         ),
         ("CIC, agent_0 -> agent_1", _pick(cic, **pair), "cic", expected["cic"]),
-        ("mean influence, agent_0 -> agent_1", _pick(infl, **pair), "mean", expected["cic"]),
+        (
+            "mean influence, agent_0 -> agent_1",
+            _interval_row(_pick(infl, **pair), "influence"),
+            "influence",
+            expected["cic"],
+        ),
     ]

@@ -130,8 +130,8 @@ def _episode_returns(history: pd.DataFrame) -> np.ndarray:
     return history[col].dropna().to_numpy(dtype=float)
 
 
-def _fmt_interval(row: Any, value: str = "mean") -> str:
-    return f"{row[value]:.3g} [{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
+def _fmt_interval(row: Any, value: str, prefix: str = "") -> str:
+    return f"{row[value]:.3g} [{row[prefix + 'ci_low']:.3g}, {row[prefix + 'ci_high']:.3g}]"
 
 
 def run(
@@ -261,12 +261,20 @@ def _analysis_lines(analysis: Any) -> list[str]:
         )
     influence = analysis.influence
     if influence is not None and len(influence):
-        top = influence.sort_values("mean", ascending=False).head(3)
-        lines.append("strongest influence of messages on next actions (nats, 95% CI, BH q-value):")
+        top = influence.sort_values("influence", ascending=False).head(3)
+        lines.append(
+            "strongest influence of messages on next actions (nats, 95% CI over episodes, "
+            "influence test: interval above the minimum effect):"
+        )
         lines += [
-            f"  {row['influencer']} -> {row['influencee']}: {_fmt_interval(row)}  "
-            f"q = {row['q_value']:.3g}"
+            f"  {row['influencer']} -> {row['influencee']}: "
+            f"{_fmt_interval(row, 'influence', 'influence_')}  "
+            f"{'edge' if row['influence_above_min_effect'] else 'no edge'}"
             for _, row in top.iterrows()
+        ]
+        lines += [
+            f"  conclusion {r.influencer} -> {r.influencee}: {r.conclusion}"
+            for r in analysis.conclusions().itertuples()
         ]
     sc = analysis.speaker_consistency
     if sc is not None and len(sc):

@@ -1,9 +1,12 @@
 """Influence graphs: agents as nodes, an edge k -> j where k measurably influences j.
 
-Edges carry the statistics of :func:`analysis.stats.influence_table` (or of any table with the
-same columns): ``weight`` (the mean influence, or another value column), ``ci_low``,
-``ci_high``, ``p_value``, ``q_value`` and ``n``. Graphs are thresholded by significance (q- or
-p-value) and by effect size, built per time window, summarised by node measures (out- and
+From :func:`analysis.stats.influence_table` an edge is the **influence test**: the interval
+of k's influence on j over episodes lies above the minimum effect (the table's
+``influence_above_min_effect``); it carries ``weight`` (the mean influence), ``ci_low``,
+``ci_high``, ``n`` and ``test``. From any other per-pair table (an observational measure such
+as :func:`analysis.stats.coordination_table` rows, or a table with ``mean`` / ``value``,
+``p_value`` / ``q_value`` columns) edges are thresholded by significance (q- or p-value) and by
+effect size. Graphs are also built per time window, summarised by node measures (out- and
 in-strength, PageRank) and exported to GraphML and JSON node-link files that networkx reads
 back unchanged.
 
@@ -40,9 +43,11 @@ import pandas as pd
 
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.io import atomic_write
+from causal_influence.noise import NOISE_FLOOR_NATS
 from causal_influence.validation import as_episode_starts, check_shape, steps_in_episode
 
 __all__ = [
+    "DECISION_COLUMN",
     "EDGE_ATTRIBUTES",
     "graph_from_matrix",
     "influence_graph",
@@ -53,7 +58,17 @@ __all__ = [
 ]
 
 #: Edge attributes copied from a table (when the column exists and the value is finite).
-EDGE_ATTRIBUTES: tuple[str, ...] = ("ci_low", "ci_high", "p_value", "q_value", "n")
+EDGE_ATTRIBUTES: tuple[str, ...] = ("ci_low", "ci_high", "p_value", "q_value", "n", "test")
+
+#: Column of an influence table holding the influence test (the decision of an edge).
+DECISION_COLUMN = "influence_above_min_effect"
+
+#: Edge attributes of an influence table: attribute -> column.
+_INFLUENCE_ATTRIBUTES = {
+    "ci_low": "influence_ci_low",
+    "ci_high": "influence_ci_high",
+    "n": "n",
+}
 
 
 def _python(value: Any) -> Any:
@@ -72,32 +87,39 @@ def _python(value: Any) -> Any:
 def influence_graph(
     table: pd.DataFrame,
     *,
-    weight: str = "mean",
+    weight: str | None = None,
     alpha: float | None = 0.05,
     use_q: bool = True,
     min_effect: float = 0.0,
     nodes: Sequence[str] | None = None,
     name: str = "influence",
 ) -> nx.DiGraph:
-    """Directed influence graph from a per-pair table, thresholded by significance and size.
+    """Directed influence graph from a per-pair table.
+
+    With an influence table (:func:`analysis.stats.influence_table`, which has the column
+    ``influence_above_min_effect``) an edge k -> j is drawn exactly where that **influence
+    test** holds: the interval of the influence over episodes lies above the table's minimum
+    effect (``alpha`` and ``use_q`` do not apply: the observational p-values of that table do
+    not test influence). With any other table, edges are thresholded by significance and size.
 
     Parameters
     ----------
     table : pandas.DataFrame
         One row per ordered pair with columns ``influencer``, ``influencee`` and ``weight``;
-        optionally ``ci_low``, ``ci_high``, ``p_value``, ``q_value``, ``n`` (as produced by
-        :func:`analysis.stats.influence_table`; :func:`analysis.stats.coordination_table`
-        rows of one kind and subset work with ``weight="value"``).
-    weight : str
-        Column giving the edge weight (default ``"mean"``).
+        optionally ``ci_low``, ``ci_high``, ``p_value``, ``q_value``, ``n``, ``test``
+        (:func:`analysis.stats.coordination_table` rows of one kind and subset work with
+        ``weight="value"``).
+    weight : str, optional
+        Column giving the edge weight (default ``"influence"`` for an influence table, else
+        ``"mean"`` or, failing that, ``"value"``).
     alpha : float or None
-        Keep edges whose q-value (``use_q``) or p-value is at most ``alpha``; None keeps every
-        edge regardless of significance. Rows without the column are kept only when ``alpha``
-        is None.
+        Other tables: keep edges whose q-value (``use_q``) or p-value is at most ``alpha``;
+        None keeps every edge regardless of significance.
     use_q : bool
         Threshold on the Benjamini-Hochberg q-value (default) rather than the raw p-value.
     min_effect : float
-        Keep edges whose weight is at least this (effect-size threshold).
+        Keep edges whose weight is at least this (effect-size threshold; an influence table's
+        own decision already holds its minimum effect).
     nodes : sequence of str, optional
         Every agent, so that agents without edges still appear (default: the agents named in
         the table).
@@ -108,31 +130,82 @@ def influence_graph(
     -------
     networkx.DiGraph
         Node attribute ``label``; edge attributes ``weight`` and those of
-        :data:`EDGE_ATTRIBUTES` present and finite. Graph attributes ``name``, ``weight``
-        (the column used), ``alpha`` (absent when None), ``use_q``, ``min_effect``.
+        :data:`EDGE_ATTRIBUTES` present and finite (``test`` names the decision). Graph
+        attributes ``name``, ``weight`` (the column used), ``rule`` (how edges were decided),
+        ``alpha`` (absent when None), ``use_q``, ``min_effect``.
 
     Raises
     ------
     ConfigError
         When a needed column is missing or ``alpha`` is out of range.
     """
+    if DECISION_COLUMN in table.columns:
+        return _decided_graph(table, weight or "influence", min_effect, nodes, name)
+    if weight is None:
+        weight = "mean" if "mean" in table.columns or "value" not in table.columns else "value"
     test_col = "q_value" if use_q else "p_value"
     _check_table(table, weight, alpha, test_col)
     graph = nx.DiGraph(name=name, weight=weight, use_q=bool(use_q), min_effect=float(min_effect))
+    graph.graph["rule"] = (
+        f"{test_col} <= {alpha} and {weight} >= {min_effect}"
+        if alpha is not None
+        else f"{weight} >= {min_effect}"
+    )
     if alpha is not None:  # GraphML has no None: leave the attribute out instead
         graph.graph["alpha"] = float(alpha)
-    all_nodes = (
-        list(nodes)
-        if nodes is not None
-        else list(dict.fromkeys([*table["influencer"], *table["influencee"]]))
-    )
-    for node in all_nodes:
-        graph.add_node(str(node), label=str(node))
+    for node in _all_nodes(table, nodes):
+        graph.add_node(node, label=node)
     for row in table.to_dict("records"):
         if _kept(row, weight, min_effect, alpha, test_col):
             k, j = str(row["influencer"]), str(row["influencee"])
             if k != j:
                 graph.add_edge(k, j, **_edge_attributes(row, weight))
+    return graph
+
+
+def _all_nodes(table: pd.DataFrame, nodes: Sequence[str] | None) -> list[str]:
+    if nodes is not None:
+        return [str(v) for v in nodes]
+    return [str(v) for v in dict.fromkeys([*table["influencer"], *table["influencee"]])]
+
+
+def _decided_graph(
+    table: pd.DataFrame,
+    weight: str,
+    min_effect: float,
+    nodes: Sequence[str] | None,
+    name: str,
+) -> nx.DiGraph:
+    """The graph of an influence table: edges where its influence test holds."""
+    for col in ("influencer", "influencee", weight):
+        if col not in table.columns:
+            raise ConfigError(
+                f"influence_graph: the table needs a column {col!r}; got columns "
+                f"{list(table.columns)}"
+            )
+    threshold = float(table["min_effect"].max()) if "min_effect" in table.columns else 0.0
+    rule = f"influence interval over episodes above the minimum effect {threshold:.3g} nats"
+    graph = nx.DiGraph(name=name, weight=weight, use_q=False, min_effect=float(min_effect))
+    graph.graph["rule"] = rule
+    graph.graph["threshold"] = threshold
+    for node in _all_nodes(table, nodes):
+        graph.add_node(node, label=node)
+    for row in table.to_dict("records"):
+        decided = row[DECISION_COLUMN]
+        w = row[weight]
+        if decided is not True and decided is not np.True_:
+            continue
+        if w is None or not math.isfinite(float(w)) or float(w) < min_effect:
+            continue
+        k, j = str(row["influencer"]), str(row["influencee"])
+        if k == j:
+            continue
+        attrs: dict[str, Any] = {"weight": float(w), "test": rule}
+        for attr, col in _INFLUENCE_ATTRIBUTES.items():
+            value = _python(row.get(col))
+            if value is not None:
+                attrs[attr] = value
+        graph.add_edge(k, j, **attrs)
     return graph
 
 
@@ -179,11 +252,16 @@ def _edge_attributes(row: dict[str, Any], weight: str) -> dict[str, Any]:
 
 
 def graph_from_matrix(
-    matrix: Any, *, agent_ids: Sequence[str] | None = None, min_effect: float = 0.0
+    matrix: Any,
+    *,
+    agent_ids: Sequence[str] | None = None,
+    min_effect: float = 0.0,
+    floor: float = NOISE_FLOOR_NATS,
 ) -> nx.DiGraph:
     """Influence graph from an (N, N) matrix (row = influencer, column = influencee).
 
-    Entries below ``min_effect`` (and the diagonal, and NaN) give no edge.
+    Entries below ``min_effect``, entries not above the noise ``floor`` (rounding residue is
+    no edge), the diagonal and NaN give no edge.
 
     Examples
     --------
@@ -194,6 +272,7 @@ def graph_from_matrix(
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ShapeError(f"matrix: expected shape (N, N); got {describe(m)}")
+    m = np.where(m > floor, m, np.nan)
     n = m.shape[0]
     ids = [f"agent_{i}" for i in range(n)] if agent_ids is None else [str(a) for a in agent_ids]
     if len(ids) != n:
@@ -205,7 +284,7 @@ def graph_from_matrix(
         if k != j
     ]
     table = pd.DataFrame(rows, columns=["influencer", "influencee", "mean"])
-    return influence_graph(table, alpha=None, min_effect=min_effect, nodes=ids)
+    return influence_graph(table, weight="mean", alpha=None, min_effect=min_effect, nodes=ids)
 
 
 def windowed_graphs(
@@ -218,6 +297,7 @@ def windowed_graphs(
     agent_ids: Sequence[str] | None = None,
     min_effect: float = 0.0,
     valid: Any = None,
+    floor: float = NOISE_FLOOR_NATS,
 ) -> list[tuple[int, int, nx.DiGraph]]:
     """Influence graphs of successive time windows.
 
@@ -242,6 +322,10 @@ def windowed_graphs(
     min_effect : float
     valid : array_like of bool, shape (T,), optional
         Steps to use (e.g. the engine's ``valid`` rows).
+    floor : float
+        Noise floor: a mean at or below it is no edge (default
+        :data:`causal_influence.NOISE_FLOOR_NATS`; pass
+        ``causal_influence.noise_floor(influence.dtype)`` for values stored in float32).
 
     Returns
     -------
@@ -276,7 +360,9 @@ def windowed_graphs(
         count = int(sel.sum())
         if count == 0:
             continue
-        graph = graph_from_matrix(c[sel].mean(axis=0), agent_ids=ids_out, min_effect=min_effect)
+        graph = graph_from_matrix(
+            c[sel].mean(axis=0), agent_ids=ids_out, min_effect=min_effect, floor=floor
+        )
         for _, _, data in graph.edges(data=True):
             data["n"] = count
         graph.graph.update(start=int(start), stop=int(start + window), n=count)

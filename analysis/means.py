@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.alphabets import agent_alphabets, applicable_pairs
+from analysis.decisions import DEFAULT_MIN_EFFECT, above_min_effect, effective_min_effect
 from analysis.resampling import (
     NAN,
+    benjamini_hochberg,
     bootstrap,
     check_resampling,
     pair_columns,
@@ -35,11 +37,11 @@ from analysis.resampling import (
     progress_bar,
     ratio,
     unit_scale,
-    with_q_values,
 )
 from analysis.summary import DatasetSummary
 from causal_influence.errors import ConfigError
 from causal_influence.information import mutual_information_from_counts
+from causal_influence.noise import NOISE_FLOOR_NATS
 from causal_influence.validation import resolve_rng
 
 __all__ = ["SOCIAL_METRICS", "cic_table", "influence_table", "social_summary"]
@@ -48,6 +50,7 @@ __all__ = ["SOCIAL_METRICS", "cic_table", "influence_table", "social_summary"]
 def influence_table(
     summary: DatasetSummary,
     *,
+    min_effect: float = DEFAULT_MIN_EFFECT,
     n_bootstrap: int = 1000,
     n_permutations: int = 1000,
     confidence_level: float = 0.95,
@@ -55,19 +58,40 @@ def influence_table(
     rng: Any = None,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """Mean stored influence of every ordered pair, with intervals, p-values and q-values.
+    """The influence measures of every ordered pair, side by side, with their tests.
+
+    - ``influence``: the mean stored influence, the paper's measure (Jaques et al. 2019): the
+      divergence of the influencee's policy from its marginal under the influencer's *own*
+      policy, i.e. the information in k's choice **beyond what k's state already fixes**
+      (0 for a deterministic influencer however closely j follows it). Percentile bootstrap
+      interval over episodes.
+    - ``responsiveness`` (with stored counterfactual logits): the same divergence with k's
+      value set at random (uniform, or the summary's intervention): how much j's policy moves
+      with k's value at all (:func:`causal_influence.interventional_responsiveness`).
+    - ``influence_above_min_effect`` / ``responsiveness_above_min_effect``: the **influence
+      test**, the decision of an edge: the interval's lower end lies above ``min_effect``
+      (never below the noise floor; :mod:`analysis.decisions`). These quantities are
+      properties of the policies on the states visited; a permutation test of recorded
+      variables does not test them.
+    - ``observational_mi``, ``observational_p_value``, ``observational_q_value``: the
+      **observational** test of independence of k's variable and j's action at the influence's
+      alignment (plug-in MI, permutation of pairings, BH across pairs). It misses influence
+      that depends on j's own state and reads a common cause as dependence.
 
     Parameters
     ----------
     summary : DatasetSummary
         With stored influence (:attr:`DatasetSummary.has_influence`).
+    min_effect : float
+        Smallest effect (nats) detected (default :data:`analysis.decisions.DEFAULT_MIN_EFFECT`).
     n_bootstrap : int
-        Bootstrap resamples of the interval (0 skips it).
+        Bootstrap resamples of the intervals (0 skips them; decisions then use the estimate).
     n_permutations : int
-        Permutation resamples of the test (0 skips it).
+        Permutation resamples of the observational test (0 skips it).
     confidence_level : float
     base : float, optional
-        Unit of the ``mi`` column (the influence keeps its stored unit).
+        Unit of ``responsiveness`` and ``observational_mi`` (the influence keeps its stored
+        unit; thresholds are in nats).
     rng : int, numpy.random.Generator, torch.Generator or None
     progress : bool
         Progress bar (tqdm) over pairs.
@@ -75,16 +99,19 @@ def influence_table(
     Returns
     -------
     pandas.DataFrame
-        One row per ordered pair: ``influencer``, ``influencee``, ``k``, ``j``, ``mean``,
-        ``ci_low``, ``ci_high``, ``n`` (valid steps), ``n_episodes``, ``high_fraction`` (share
-        of k's steps that are moments of high influence), ``mi`` (plug-in MI of k's variable
-        and j's action at the influence's alignment), ``p_value``, ``q_value``, ``variable``,
-        ``alignment``.
+        One row per ordered pair: ``influencer``, ``influencee``, ``k``, ``j``, ``influence``,
+        ``influence_ci_low``, ``influence_ci_high``, ``influence_above_min_effect``,
+        ``responsiveness``, ``responsiveness_ci_low``, ``responsiveness_ci_high``,
+        ``responsiveness_above_min_effect`` (NaN / None without counterfactual logits),
+        ``min_effect`` (the threshold used), ``decided_by`` ("interval" or "point estimate (no
+        interval)"), ``observational_mi``, ``observational_p_value``,
+        ``observational_q_value``, ``high_fraction`` (share of k's steps that are moments of
+        high influence), ``n`` (valid steps), ``n_episodes``, ``variable``, ``alignment``.
 
     Raises
     ------
     ConfigError
-        When the summary carries no influence.
+        When the summary carries no influence, or ``min_effect`` is negative.
     """
     check_resampling(n_bootstrap, n_permutations, confidence_level)
     if (
@@ -93,10 +120,17 @@ def influence_table(
         or summary.dependence is None
     ):
         raise ConfigError("influence_table: the trajectories carry no pairwise influence tensor")
+    threshold = effective_min_effect(min_effect, summary.influence_floor)
+    resp_threshold = effective_min_effect(min_effect, NOISE_FLOOR_NATS)
     gen = resolve_rng(rng)
     n = summary.num_agents
+    scale = unit_scale(base)
     used = summary.influence_count > 0
     sums, counts = summary.influence_sum[used], summary.influence_count[used]
+    resp = None
+    if summary.responsiveness_sum is not None and summary.cic_count is not None:
+        resp_used = summary.cic_count > 0
+        resp = (summary.responsiveness_sum[resp_used], summary.cic_count[resp_used])
     pooled = summary.dependence.sum(axis=0)
     total = int(counts.sum())
     high = summary.high_steps if summary.high_steps is not None else np.zeros(n)
@@ -107,25 +141,46 @@ def influence_table(
     # influence of messages from an agent that does not speak does not apply: left out
     for k, j in applicable_pairs(summary, summary.variable):
         s_kj = sums[:, k, j]
-        dependence = pooled[k, j, : values[k], : actions[j]]
+        mean = ratio(s_kj, counts)
         low, high_ci, _ = bootstrap(ratio, (s_kj, counts), n_bootstrap, confidence_level, gen)
+        edge, basis = above_min_effect(low, mean, threshold)
+        row: dict[str, Any] = {
+            **pair_columns(summary.agent_ids, k, j),
+            "influence": mean,
+            "influence_ci_low": low,
+            "influence_ci_high": high_ci,
+            "influence_above_min_effect": edge,
+            "responsiveness": NAN,
+            "responsiveness_ci_low": NAN,
+            "responsiveness_ci_high": NAN,
+            "responsiveness_above_min_effect": None,
+            "min_effect": threshold,
+            "decided_by": basis,
+        }
+        if resp is not None:
+            r_kj, r_count = resp[0][:, k, j], resp[1]
+            r_mean = ratio(r_kj, r_count)
+            r_low, r_high, _ = bootstrap(ratio, (r_kj, r_count), n_bootstrap, confidence_level, gen)
+            row.update(
+                responsiveness=r_mean / scale,
+                responsiveness_ci_low=r_low / scale,
+                responsiveness_ci_high=r_high / scale,
+                responsiveness_above_min_effect=above_min_effect(r_low, r_mean, resp_threshold)[0],
+            )
+        dependence = pooled[k, j, : values[k], : actions[j]]
         p, _ = permutation(dependence, n_permutations, gen)
-        rows.append(
-            {
-                **pair_columns(summary.agent_ids, k, j),
-                "mean": ratio(s_kj, counts),
-                "ci_low": low,
-                "ci_high": high_ci,
-                "n": total,
-                "n_episodes": int(summary.num_episodes),
-                "high_fraction": float(high[k]) / total if total else NAN,
-                "mi": float(mutual_information_from_counts(dependence, base=base)),
-                "p_value": p,
-            }
+        row.update(
+            observational_mi=float(mutual_information_from_counts(dependence, base=base)),
+            observational_p_value=p,
+            high_fraction=float(high[k]) / total if total else NAN,
+            n=total,
+            n_episodes=int(summary.num_episodes),
         )
+        rows.append(row)
         bar.update()
     bar.close()
-    frame = with_q_values(rows)
+    frame = pd.DataFrame(rows)
+    frame["observational_q_value"] = benjamini_hochberg(frame["observational_p_value"])
     frame["variable"] = summary.variable
     frame["alignment"] = summary.alignment
     return frame
@@ -143,9 +198,12 @@ def cic_table(
 
     From the stored counterfactual logits: for each valid step the interventional MI between
     k's variable (drawn from k's own policy) and j's action
-    (:func:`causal_influence.communication.causal_influence_of_communication`), averaged over
-    steps. When the stored influence is the KL divergence, its mean estimates the same
-    quantity (the ``mean_influence`` column).
+    (:func:`causal_influence.communication.causal_influence_of_communication`, the expected
+    influence), averaged over steps. Like the paper's influence it weighs k's values by k's
+    own policy: information beyond k's state. When the stored influence is the KL
+    divergence, its mean estimates the same quantity (the ``mean_influence`` column); the
+    interventional responsiveness (uniform intervention) is in
+    :func:`influence_table`.
 
     Returns
     -------

@@ -31,6 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from causal_influence.errors import ShapeError, describe
+from causal_influence.noise import NOISE_FLOOR_NATS
 
 __all__ = [
     "draw_influence_graph",
@@ -63,8 +64,15 @@ def plot_influence_heatmap(
     title: str = "Mean pairwise influence",
     unit: str = "nats",
     annotate: bool = True,
+    floor: float = NOISE_FLOOR_NATS,
+    scale_min: float = 0.0,
 ) -> Figure:
     """N x N heatmap of pairwise influence, row = influencer k, column = influencee j.
+
+    The colour scale starts at 0 and has a floor at the noise level: values whose magnitude
+    is below ``floor`` are drawn (and written) as exactly 0, and the top of the scale is at
+    least ``scale_min`` (e.g. the minimum effect), so a matrix of zeros, or of rounding
+    residue, looks like zeros instead of being stretched to full colour.
 
     Parameters
     ----------
@@ -72,25 +80,40 @@ def plot_influence_heatmap(
         Values; the diagonal is masked (an agent does not influence itself).
     agent_ids : sequence of N str
     significant : array_like of bool, shape (N, N), optional
-        Cells marked with an asterisk (e.g. q-value <= alpha).
+        Cells marked with an asterisk (e.g. an influence test that holds).
     title, unit : str
     annotate : bool
         Write the value in each cell.
+    floor : float
+        Noise floor (default :data:`causal_influence.NOISE_FLOOR_NATS`).
+    scale_min : float
+        Smallest top of the colour scale (default 0: the largest value).
 
     Returns
     -------
     matplotlib.figure.Figure
+        Its image's colour limits are ``(0, max(largest value, scale_min))``, or (0, 1) when
+        both are 0.
+
+    Examples
+    --------
+    >>> fig = plot_influence_heatmap(np.array([[0.0, 2.5e-17], [1e-17, 0.0]]), ["a", "b"],
+    ...                              scale_min=0.01)
+    >>> fig.axes[0].images[0].get_clim(), float(fig.axes[0].images[0].get_array().max())
+    ((0.0, 0.01), 0.0)
     """
     m = np.asarray(matrix, dtype=np.float64)
     n = len(agent_ids)
     if m.shape != (n, n):
         raise ShapeError(f"matrix: expected shape ({n}, {n}); got {describe(m)}")
+    m = np.where(np.abs(m) < floor, 0.0, m)
     masked = np.ma.masked_array(m, mask=np.eye(n, dtype=bool) | ~np.isfinite(m))
-    fig = _figure(1.2 + 0.75 * n, 0.9 + 0.65 * n)
+    fig = _figure(max(4.2, 1.2 + 0.75 * n), max(3.2, 0.9 + 0.65 * n))
     ax = fig.add_subplot()
     cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
     finite = m[~masked.mask] if masked.count() else np.zeros(1)
-    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    top = max(float(finite.max()) if finite.size else 0.0, float(scale_min))
+    vmax = top if top > 0 else 1.0
     image = ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax)
     ax.set_xticks(range(n), labels=list(agent_ids), rotation=45, ha="right")
     ax.set_yticks(range(n), labels=list(agent_ids))
@@ -109,7 +132,7 @@ def plot_influence_heatmap(
                 ax.text(
                     j,
                     k,
-                    f"{m[k, j]:.3g}{star}",
+                    f"{'0' if m[k, j] == 0 else f'{m[k, j]:.3g}'}{star}",
                     ha="center",
                     va="center",
                     fontsize=8,

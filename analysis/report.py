@@ -4,10 +4,15 @@
 ``report.html`` (no external files: styles inline, figures as ``data:image/png;base64``), and
 next to it the tables as CSV files and the influence graph as GraphML and JSON node-link.
 
-The report holds: the dataset and options; the influence heatmap (row = influencer, column =
-influencee, diagonal masked) and graph (curved edges, significant edges only); influence over
-time with the moments of high influence marked; the pairwise influence table; speaker
-consistency and instantaneous coordination with intervals and q-values; CIC; social outcomes.
+The report opens with its conclusions, one line per ordered pair (influences / responds /
+communicates (grounded) / common cause suspected / ... / nothing detectable, with the figures
+behind each word: :func:`analysis.conclusions.conclusions`). Then: the dataset and options;
+the influence heatmap (row = influencer, column = influencee, diagonal masked, colour floor at
+the noise level) and graph (edges where the influence test holds); the influence measures side
+by side (the paper's influence, the interventional responsiveness, the observational test);
+influence over time with the moments of high influence marked; grounded information and
+conditional coordination (with a context); speaker consistency and instantaneous coordination
+with intervals, q-values and the test of each row; CIC; social outcomes.
 
 Examples
 --------
@@ -38,7 +43,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.alphabets import speaking_agents
-from analysis.graph import influence_graph, node_measures, write_graph
+from analysis.conclusions import CONCLUSIONS
+from analysis.decisions import above_min_effect, effective_min_effect
+from analysis.graph import DECISION_COLUMN, influence_graph, node_measures, write_graph
 from analysis.plots import (
     draw_influence_graph,
     figure_to_png,
@@ -49,6 +56,7 @@ from analysis.plots import (
 from analysis.stats import AnalysisResult
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.io import atomic_write
+from causal_influence.noise import NOISE_FLOOR_NATS
 from causal_influence.trajectory import InfluenceSpec
 
 __all__ = ["graph_of", "matrix_of", "write_report"]
@@ -65,7 +73,28 @@ figure { margin: 1em 0; } figcaption { font-size: .85em; color: #555; }
 .note { font-size: .88em; color: #444; background: #f7f7f2; padding: .6em .9em;
         border-left: 3px solid #c9c29a; }
 .grid { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+ul.conclusions { list-style: none; padding-left: 0; }
+ul.conclusions li { margin: .35em 0; padding: .35em .6em; border-left: 4px solid #bbb;
+                    background: #fafafa; }
+ul.conclusions li b { font-size: 1.02em; }
+ul.conclusions li.strong { border-left-color: #2e7d32; }
+ul.conclusions li.weak { border-left-color: #ef6c00; }
+ul.conclusions li.none { border-left-color: #9e9e9e; }
+.evidence { color: #444; font-size: .9em; }
+.tablewrap { overflow-x: auto; max-width: 100%; }
+.grid figure { flex: 1 1 320px; max-width: 540px; }
+.grid figure img { max-width: 100%; height: auto; }
 """
+
+#: Colour class of each conclusion word in the report.
+_WORD_CLASS = {
+    "communicates (grounded)": "strong",
+    "influences": "strong",
+    "responds": "strong",
+    "common cause suspected": "weak",
+    "associated (cause unknown)": "weak",
+    "nothing detectable": "none",
+}
 
 
 def _img(fig: Any, caption: str) -> str:
@@ -86,6 +115,7 @@ def _table(frame: pd.DataFrame, *, max_rows: int = 200) -> str:
         border=0,
         escape=True,
     )
+    body = f"<div class='tablewrap'>{body}</div>"
     if len(frame) > max_rows:
         body += f"<p class='note'>First {max_rows} of {len(frame)} rows (all rows in the CSV).</p>"
     return body
@@ -114,47 +144,120 @@ def _ic_all(result: AnalysisResult, kind: str) -> pd.DataFrame:
     return c[(c["kind"] == kind) & (c["subset"] == "all")]
 
 
-def graph_of(
-    result: AnalysisResult, *, alpha: float | None = 0.05, min_effect: float = 0.0
-) -> nx.DiGraph:
-    """The influence graph of an analysis: stored influence when there is some, else
-    action/action instantaneous coordination; significant edges (BH q <= ``alpha``) of at
-    least ``min_effect``.
-    """
-    ids = list(result.summary.agent_ids)
-    if result.influence is not None:
-        table = result.influence
-        weight, name = "mean", "influence"
-    else:
-        table = _ic_all(result, "action/action")
-        weight, name = "value", "action/action coordination"
-    if alpha is not None and not np.isfinite(table["q_value"].to_numpy(dtype=float)).any():
-        alpha = None  # the tests were skipped
-    return influence_graph(
-        table, weight=weight, alpha=alpha, min_effect=min_effect, nodes=ids, name=name
+def _observational_kind(result: AnalysisResult) -> str:
+    """The coordination family of the graph without stored influence (that of --variable)."""
+    s = result.summary
+    return (
+        "symbol/action" if s.has_messages and s.variable in (None, "messages") else "action/action"
     )
 
 
-def _methods(result: AnalysisResult) -> str:
+def _decided(table: pd.DataFrame, min_effect: float, floor: float) -> pd.DataFrame:
+    """The influence table with its influence test re-decided at ``min_effect``."""
+    threshold = effective_min_effect(min_effect, floor)
+    out = table.copy()
+    out[DECISION_COLUMN] = [
+        above_min_effect(low, mean, threshold)[0]
+        for low, mean in zip(out["influence_ci_low"], out["influence"], strict=True)
+    ]
+    out["min_effect"] = threshold
+    return out
+
+
+def _thresholds(
+    result: AnalysisResult, alpha: float | None, min_effect: float | None
+) -> tuple[float, float]:
+    """(alpha, min_effect): as given, else the analysis's."""
+    a = result.options.get("alpha", 0.05) if alpha is None else alpha
+    m = result.options.get("min_effect", 0.01) if min_effect is None else min_effect
+    return float(a), float(m)
+
+
+def graph_of(
+    result: AnalysisResult, *, alpha: float | None = None, min_effect: float | None = None
+) -> nx.DiGraph:
+    """The influence graph of an analysis.
+
+    With stored influence, an edge k -> j where the influence test holds (the interval of the
+    influence over episodes above ``min_effect``, never below the noise floor). Without it,
+    the observational coordination of the analysis's variable (symbol/action with messages),
+    edges at BH q <= ``alpha`` with a value of at least ``min_effect``. Thresholds default to
+    those of the analysis.
+    """
+    ids = list(result.summary.agent_ids)
+    alpha, min_effect = _thresholds(result, alpha, min_effect)
+    if result.influence is not None:
+        table = _decided(result.influence, min_effect, result.summary.influence_floor)
+        return influence_graph(table, nodes=ids, name="influence")
+    kind = _observational_kind(result)
+    table = _ic_all(result, kind)
+    test_alpha: float | None = alpha
+    if not np.isfinite(table["q_value"].to_numpy(dtype=float)).any():
+        test_alpha = None  # the tests were skipped
+    return influence_graph(
+        table,
+        weight="value",
+        alpha=test_alpha,
+        min_effect=min_effect,
+        nodes=ids,
+        name=f"{kind} coordination (observational)",
+    )
+
+
+def _methods(result: AnalysisResult, alpha: float, min_effect: float) -> str:
     o = result.options
     unit = o["unit"]
     level = round(100 * o["confidence_level"])
+    floor = result.summary.influence_floor
     return (
         "<div class='note'>"
-        f"Intervals: {level}% bootstrap ({o['n_bootstrap']} resamples) over whole "
-        f"episodes ({o['num_units']} resampling units): percentile intervals for means, basic "
-        f"(reverse percentile) intervals floored at 0 for plug-in information measures, whose "
-        f"bootstrap distribution is shifted up by the plug-in bias. p-values: permutation "
-        f"tests of "
-        f"independence ({o['n_permutations']} resamples, statistic plug-in MI); q-values: "
-        f"Benjamini-Hochberg within each table family. Information in {html.escape(unit)}; "
-        f"coordination estimator {html.escape(str(o['estimator']))}, lag {o['lag']}. "
-        "Moments of high influence: steps where an agent's influence (summed over influencees) "
-        "is at least its mean over the episode (Jaques et al. 2019, section 5.1). Speaker "
-        "consistency: 'jaques' = Eq. 8 normalised to [0, 1], 'jaques_literal' = Eq. 8 as "
-        "printed, 'mi' = I(m; a) of Lowe et al. 2019 (different quantities sharing a name)."
+        f"<b>Influence test</b>: an influence (or responsiveness) counts when the lower end of "
+        f"its {level}% bootstrap interval over whole episodes ({o['n_bootstrap']} resamples, "
+        f"{o['num_units']} resampling units) lies above the minimum effect "
+        f"{effective_min_effect(min_effect, floor):.3g} nats (never below the noise floor: "
+        f"{floor:.2g} nats for the stored influence, {NOISE_FLOOR_NATS:.0e} for values "
+        f"computed here; values below the floor are shown as 0). These are properties of the "
+        f"policies on the visited states, not tested by permutations. "
+        f"<b>Observational tests</b> (coordination, grounded information, conditional "
+        f"coordination): permutation tests of independence ({o['n_permutations']} resamples, "
+        f"statistic plug-in MI; the conditional test permutes within each context), "
+        f"Benjamini-Hochberg q-values within each table family, level {alpha:g}; basic "
+        f"(reverse percentile) intervals floored at 0. Each row names its test. "
+        f"<b>Moments of high influence</b>: steps where an agent's influence (summed over "
+        f"influencees) is at least its mean over the episode (Jaques et al. 2019, section "
+        f"5.1; below the floor every step is a moment). Their comparison is tested against a "
+        f"null that re-selects the moments under within-episode permutations of the "
+        f"influencer's variable, when counterfactual logits allow it. "
+        f"Information in {html.escape(unit)}; coordination estimator "
+        f"{html.escape(str(o['estimator']))}, lag {o['lag']}. Speaker consistency: 'jaques' = "
+        "Eq. 8 normalised to [0, 1], 'jaques_literal' = Eq. 8 as printed, 'mi' = I(m; a) of "
+        "Lowe et al. 2019 (different quantities sharing a name)."
         "</div>"
     )
+
+
+def _conclusions_section(result: AnalysisResult, alpha: float, min_effect: float) -> str:
+    """The opening of the report: one line per ordered pair, the word and its figures."""
+    table = result.conclusions(alpha=alpha, min_effect=min_effect)
+    items = []
+    for r in table.itertuples():
+        cls = _WORD_CLASS.get(str(r.conclusion), "none")
+        items.append(
+            f"<li class='{cls}'>{html.escape(str(r.influencer))} &rarr; "
+            f"{html.escape(str(r.influencee))}: <b>{html.escape(str(r.conclusion))}</b>"
+            f"<br><span class='evidence'>{html.escape(str(r.evidence))}</span></li>"
+        )
+    legend = (
+        "<p class='note'>Words, strongest first: "
+        + "; ".join(html.escape(w) for w in CONCLUSIONS)
+        + ". <i>influences</i>: the paper's influence (information in k's choice beyond k's "
+        "state) is above the minimum effect; <i>responds</i>: j's policy moves when k's "
+        "value is set at random, though k's own choice adds little; <i>communicates "
+        "(grounded)</i>: k's messages carry information about its context and j uses them; "
+        "<i>common cause suspected</i>: dependent, but j does not respond to k or the "
+        "context explains it.</p>"
+    )
+    return "<h2>Conclusions</h2><ul class='conclusions'>" + "".join(items) + "</ul>" + legend
 
 
 def _influence_unit(metadata: dict[str, Any]) -> str:
@@ -178,8 +281,8 @@ def write_report(
     out_dir: str | os.PathLike[str],
     *,
     title: str | None = None,
-    alpha: float = 0.05,
-    min_effect: float = 0.0,
+    alpha: float | None = None,
+    min_effect: float | None = None,
     source: str | None = None,
 ) -> Path:
     """Write ``report.html`` (self-contained), the tables as CSV and the graph files.
@@ -193,10 +296,12 @@ def write_report(
         ``influence_graph.graphml`` / ``influence_graph.json``. Every file is written
         atomically (:func:`causal_influence.io.atomic_write`).
     title : str, optional
-    alpha : float
-        FDR level of the graph's edges and of the heatmap's asterisks.
-    min_effect : float
-        Smallest edge weight drawn in the graph.
+    alpha : float, optional
+        FDR level of the observational tests in the conclusions (and of the graph's edges
+        without stored influence); default the analysis's.
+    min_effect : float, optional
+        Minimum effect (nats) of the influence test (edges, asterisks, conclusions) and the
+        least top of the heatmap's colour scale; default the analysis's.
     source : str, optional
         Where the data came from (shown in the header).
 
@@ -208,15 +313,18 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     heading = title or "Influence and communication report"
+    alpha, min_effect = _thresholds(result, alpha, min_effect)
     graph = graph_of(result, alpha=alpha, min_effect=min_effect)
     write_graph(graph, out / "influence_graph")
     measures = node_measures(graph).reset_index()
     parts = [
         f"<h1>{html.escape(heading)}</h1>",
+        _conclusions_section(result, alpha, min_effect),
         _dataset_section(result, source),
-        _methods(result),
+        _methods(result, alpha, min_effect),
         *_influence_section(result, graph, measures, alpha=alpha, min_effect=min_effect),
         *_over_time_section(result),
+        *_grounding_sections(result),
         *_communication_sections(result),
     ]
     page = (
@@ -225,7 +333,9 @@ def write_report(
         + "\n".join(parts)
         + "</body></html>\n"
     )
-    texts = {f"{name}.csv": frame.to_csv(index=False) for name, frame in result.tables().items()}
+    tables = result.tables()
+    tables["conclusions"] = result.conclusions(alpha=alpha, min_effect=min_effect)
+    texts = {f"{name}.csv": frame.to_csv(index=False) for name, frame in tables.items()}
     texts["node_measures.csv"] = measures.to_csv(index=False)
     texts["report.html"] = page
     names = list(texts)
@@ -260,33 +370,90 @@ def _influence_section(
     alpha: float,
     min_effect: float,
 ) -> list[str]:
-    """Heatmap and graph of the pairwise influence (or of action/action coordination without
-    stored influence), its table and the node measures."""
+    """Heatmap and graph of the pairwise influence (or of the observational coordination
+    without stored influence), the influence measures side by side and the node measures."""
     ids = list(result.summary.agent_ids)
     if result.influence is not None:
-        table, column = result.influence, "mean"
-        heat_title = "Mean pairwise influence"
+        floor = result.summary.influence_floor
+        table = _decided(result.influence, min_effect, floor)
+        column, sig_col = "influence", DECISION_COLUMN
+        heat_title = "Mean pairwise influence (paper)"
         heat_unit = _influence_unit(result.summary.metadata)
+        star = f"* = influence interval above {effective_min_effect(min_effect, floor):.3g}"
+        sig = matrix_of(table, ids, sig_col) > 0
     else:
-        table, column = _ic_all(result, "action/action"), "value"
-        heat_title = "Action/action coordination (no influence stored)"
+        floor = NOISE_FLOOR_NATS
+        kind = _observational_kind(result)
+        table, column = _ic_all(result, kind), "value"
+        heat_title = f"{kind.capitalize()} coordination (observational; no influence stored)"
         heat_unit = result.options["unit"]
+        star = f"* = q <= {alpha} (observational)"
+        sig = matrix_of(table, ids, "q_value") <= alpha
     matrix = matrix_of(table, ids, column)
-    sig = matrix_of(table, ids, "q_value") <= alpha
+    has_resp = result.influence is not None and bool(np.isfinite(table["responsiveness"]).any())
+    scale = min_effect
+    if has_resp:  # one colour scale for both measures, so that their sizes compare at a glance
+        resp_matrix = matrix_of(table, ids, "responsiveness")
+        scale = float(np.nanmax([min_effect, np.nanmax(matrix), np.nanmax(resp_matrix)]))
     figs = [
         _img(
-            plot_influence_heatmap(matrix, ids, significant=sig, title=heat_title, unit=heat_unit),
-            f"{heat_title}; row = influencer k, column = influencee j; * = q <= {alpha}",
-        ),
-        _img(
-            draw_influence_graph(graph, title=graph.graph.get("name", "graph"), unit=heat_unit),
-            f"Edges k -> j with q <= {alpha} and weight >= {min_effect}; width and colour by "
-            "weight",
-        ),
+            plot_influence_heatmap(
+                matrix,
+                ids,
+                significant=sig,
+                title=heat_title,
+                unit=heat_unit,
+                floor=floor,
+                scale_min=scale,
+            ),
+            f"{heat_title}; row = influencer k, column = influencee j; {star}; values below "
+            f"the noise floor ({floor:.2g}) shown as 0; colour scale up to at least "
+            f"{min_effect:g}" + (", shared with the responsiveness" if has_resp else ""),
+        )
     ]
+    if has_resp:
+        resp_star = f"* = responsiveness interval above {min_effect:g}"
+        figs.append(
+            _img(
+                plot_influence_heatmap(
+                    resp_matrix,
+                    ids,
+                    significant=matrix_of(
+                        table.assign(r=table["responsiveness_above_min_effect"].astype(float)),
+                        ids,
+                        "r",
+                    )
+                    > 0,
+                    title="Responsiveness (uniform intervention)",
+                    unit=result.options["unit"],
+                    scale_min=scale,
+                ),
+                f"Interventional responsiveness: how much j's policy moves when k's value is "
+                f"set at random; {resp_star}",
+            )
+        )
+    rule = graph.graph.get("rule", "")
+    figs.append(
+        _img(
+            draw_influence_graph(graph, title=_graph_title(graph), unit=heat_unit),
+            f"Edges k -> j: {rule}; width and colour by weight. Responding without influence "
+            f"and communication are read in the conclusions above.",
+        )
+    )
     parts = ["<h2>Pairwise influence</h2>", f"<div class='grid'>{''.join(figs)}</div>"]
     if result.influence is not None:
-        parts.append(_table(result.influence.drop(columns=["k", "j"])))
+        parts += [
+            "<p class='note'>Side by side: <b>influence</b> (the paper's measure: information "
+            "in k's choice beyond what k's state fixes; 0 for a deterministic influencer "
+            "however closely j follows it), <b>responsiveness</b> (the same divergence with "
+            "k's value set uniformly at random: does j's policy move with it at all; needs "
+            "counterfactual logits), the <b>influence test</b> "
+            "(<code>influence_above_min_effect</code>: the interval above the minimum effect) "
+            "and the <b>observational</b> test of k's variable against j's action "
+            "(<code>observational_*</code>: misses influence that depends on j's state, reads "
+            "a common cause as dependence).</p>",
+            _table(table.drop(columns=["k", "j"])),
+        ]
     return [*parts, "<h3>Node measures</h3>", _table(measures)]
 
 
@@ -326,6 +493,36 @@ def _silent_agents(result: AnalysisResult) -> list[str]:
     return [a for k, a in enumerate(s.agent_ids) if k not in speakers]
 
 
+def _graph_title(graph: nx.DiGraph) -> str:
+    """The graph's title: what an edge means."""
+    name = str(graph.graph.get("name", "graph"))
+    if "threshold" in graph.graph:
+        return f"Influence edges (interval > {graph.graph['threshold']:.3g} nats)"
+    return name
+
+
+def _grounding_sections(result: AnalysisResult) -> list[str]:
+    """Grounded information and conditional coordination (messages and a context)."""
+    parts: list[str] = []
+    if result.grounding is not None:
+        parts += [
+            "<h2>Grounded information</h2>",
+            "<p class='note'>I(m^k; g^k): does agent k's message say something about the "
+            "context k sees? (observational; steps without a message or a context are "
+            "skipped)</p>",
+            _table(result.grounding.drop(columns=["k"])),
+        ]
+    if result.conditional_coordination is not None:
+        parts += [
+            "<h2>Conditional coordination</h2>",
+            "<p class='note'>I(m^k_t; a^j_t+lag | g^k_t): is j's action related to k's message "
+            "beyond what k's context explains? 0 for a common cause (j sees the context "
+            "itself); the test permutes within each context.</p>",
+            _table(result.conditional_coordination.drop(columns=["k", "j"])),
+        ]
+    return parts
+
+
 def _communication_sections(result: AnalysisResult) -> list[str]:
     """Speaker consistency, instantaneous coordination, CIC and social outcomes."""
     parts = []
@@ -347,6 +544,11 @@ def _communication_sections(result: AnalysisResult) -> list[str]:
     if result.cic is not None:
         parts += [
             "<h2>Causal influence of communication (CIC)</h2>",
+            "<p class='note'>Lowe et al. 2019: the interventional MI of k's variable, drawn "
+            "from k's own policy, and j's action, per step from the counterfactual logits. "
+            "Weighted by k's policy like the paper's influence (its expectation): information "
+            "beyond k's state. <code>cic_lowe_compat</code> reproduces the released code "
+            "(+ ln K).</p>",
             _table(result.cic.drop(columns=["k", "j"])),
         ]
     if result.social_summary is not None and result.social is not None:

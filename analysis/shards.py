@@ -52,6 +52,7 @@ import numpy as np
 
 from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
 from analysis.dataset import DEFAULT_MAX_UNITS, summarize
+from analysis.decisions import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, seed_of
 from analysis.stats import AnalysisResult, analyze
 from analysis.summary import UNIT_TABLES, DatasetSummary, alphabet_axes, pad_to
 from causal_influence.errors import ConfigError, FileFormatError
@@ -113,6 +114,11 @@ def _check_parts(parts: Sequence[DatasetSummary], max_units: int) -> None:
                 f"{first.alignment!r}; the shards' metadata disagree: pass alignment= and "
                 f"variable= explicitly"
             )
+        if first.has_context and not part.has_context:
+            raise FileFormatError(
+                f"the first trajectory had messages and a context but parts[{i}] has none; "
+                f"every shard needs the same fields"
+            )
         if first.has_cic and not part.has_cic:
             raise FileFormatError(
                 f"the first trajectory had counterfactual_logits but parts[{i}] has none; "
@@ -166,8 +172,9 @@ def merge_summaries(
     a = max(p.num_actions for p in parts)
     m = max(p.num_symbols for p in parts) if first.has_messages else 0
     k = m if first.variable == "messages" else a
+    g = max(p.num_contexts for p in parts) if first.has_context else 0
     total_episodes = sum(p.num_episodes for p in parts)
-    merged = _merged_unit_tables(parts, max_units, a, m, k)
+    merged = _merged_unit_tables(parts, max_units, a, m, k, g)
     unit_episodes, unit_steps, ic_action = (
         merged.pop("unit_episodes"),
         merged.pop("unit_steps"),
@@ -191,13 +198,30 @@ def merge_summaries(
         ic_action=ic_action,
         social=_merged_social(parts),
         metadata=dict(first.metadata),
+        num_contexts=g,
+        influence_floor=max(p.influence_floor for p in parts),
+        high_null=_merged_null(parts, a, k),
+        high_null_kind=first.high_null_kind,
         **_merged_influence_extras(parts),
         **merged,
     )
 
 
+def _merged_null(parts: Sequence[DatasetSummary], a: int, k: int) -> np.ndarray | None:
+    """The null tables of the high-influence comparison, added (each permutation b is one
+    joint permutation of every episode's values, so parts add index by index)."""
+    first = parts[0].high_null
+    if first is None:
+        return None
+    out = np.zeros((first.shape[0], *first.shape[1:3], k, a), dtype=first.dtype)
+    for part in parts:
+        if part.high_null is not None:
+            out += pad_to(part.high_null, (3, 4), (k, a))
+    return out
+
+
 def _merged_unit_tables(
-    parts: Sequence[DatasetSummary], max_units: int, a: int, m: int, k: int
+    parts: Sequence[DatasetSummary], max_units: int, a: int, m: int, k: int, g: int
 ) -> dict[str, np.ndarray | None]:
     """Every unit table, each part's units rotated by the episodes before it (module
     docstring), padded to the alphabets (a, m, k) and added; None where the first part lacks
@@ -210,7 +234,7 @@ def _merged_unit_tables(
         if ref is None:
             merged[name] = None
             continue
-        axes, sizes = alphabet_axes(name, a, m, k)
+        axes, sizes = alphabet_axes(name, a, m, k, g)
         shape = [max_units, *ref.shape[1:]]
         for ax, size in zip(axes, sizes, strict=True):
             shape[ax] = size
@@ -291,7 +315,12 @@ def shard_groups(paths: Sequence[Any], num_groups: int) -> list[list[Any]]:
 
 
 #: Per-unit sums of floats: the single pass adds each shard's sums to the running totals.
-_FLOAT_TABLES: tuple[str, ...] = ("influence_sum", "cic_sum", "cic_compat_sum")
+_FLOAT_TABLES: tuple[str, ...] = (
+    "influence_sum",
+    "cic_sum",
+    "cic_compat_sum",
+    "responsiveness_sum",
+)
 
 #: One shard's float sums: (episodes, {table: per-unit sums or None}, influence profile sum).
 _ShardFloats = tuple[int, dict[str, np.ndarray | None], np.ndarray | None]
@@ -369,6 +398,8 @@ def summarize_shards(
     num_symbols: int | None = None,
     max_units: int = DEFAULT_MAX_UNITS,
     visible_only: bool = False,
+    moment_permutations: int = 0,
+    seed: int | None = None,
     num_tasks: int | None = None,
     address: str | None = None,
     num_cpus: int | None = None,
@@ -383,6 +414,9 @@ def summarize_shards(
         name order); the order of the files is the reading order.
     lag, alignment, variable, num_actions, num_symbols, max_units, visible_only
         As in :func:`analysis.dataset.summarize`.
+    moment_permutations, seed
+        As in :func:`analysis.dataset.summarize` (each episode's permutations depend on the
+        seed and the episode only, so every grouping of the shards draws the same ones).
     num_tasks : int, optional
         Number of groups (Ray tasks), each a contiguous run of files; default: the cluster's
         CPUs (at most one per shard).
@@ -427,6 +461,8 @@ def summarize_shards(
         "num_symbols": num_symbols,
         "max_units": max_units,
         "visible_only": visible_only,
+        "moment_permutations": moment_permutations,
+        "seed": int(np.random.default_rng().integers(2**63)) if seed is None else seed,
     }
     with ray_session(address, num_cpus=num_cpus) as ray:
         groups = shard_groups(paths, num_tasks or cluster_cpus(ray))
@@ -482,6 +518,8 @@ def analyze_shards(
     max_units: int = DEFAULT_MAX_UNITS,
     visible_only: bool = False,
     base: float | None = None,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    alpha: float = DEFAULT_ALPHA,
     rng: Any = None,
     progress: bool = False,
     num_tasks: int | None = None,
@@ -500,7 +538,7 @@ def analyze_shards(
     source : path, glob pattern, sequence of paths, or TrajectoryDataset
         See :func:`summarize_shards`.
     lag, alignment, variable, estimator, n_bootstrap, n_permutations, confidence_level,
-    max_units, visible_only, base, rng, progress
+    max_units, visible_only, base, min_effect, alpha, rng, progress
         As in :func:`analysis.stats.analyze`.
     num_tasks, address, num_cpus
         As in :func:`summarize_shards`.
@@ -512,7 +550,7 @@ def analyze_shards(
     Examples
     --------
     >>> result = analyze_shards("shards/", n_bootstrap=500, rng=0)  # doctest: +SKIP
-    >>> result.influence[["influencer", "influencee", "mean", "p_value"]]  # doctest: +SKIP
+    >>> result.influence[["influencer", "influencee", "influence"]]  # doctest: +SKIP
     """
     summary = summarize_shards(
         source,
@@ -521,6 +559,8 @@ def analyze_shards(
         variable=variable,
         max_units=max_units,
         visible_only=visible_only,
+        moment_permutations=n_permutations,
+        seed=seed_of(rng),
         num_tasks=num_tasks,
         address=address,
         num_cpus=num_cpus,
@@ -535,6 +575,8 @@ def analyze_shards(
         max_units=max_units,
         visible_only=visible_only,
         base=base,
+        min_effect=min_effect,
+        alpha=alpha,
         rng=rng,
         progress=progress,
     )

@@ -21,19 +21,32 @@ Conventions
   the upward shift of their bootstrap distribution.
 - p-values are permutation tests of independence (statistic: plug-in MI; null: random
   re-pairing of the two variables), ``(1 + #{null >= observed}) / (1 + B)``. The test depends
-  only on the pooled contingency table, so it is run on the accumulated table.
+  only on the pooled contingency table, so it is run on the accumulated table. These are
+  **observational** tests (every table names its test in a ``test`` column or in the column
+  name); the influence of k on j is decided from its interval against a minimum effect
+  (:mod:`analysis.decisions`), not from them.
+- Comparisons at moments of high influence select steps by a quantity that depends on both
+  variables. Their null repeats the selection: with stored counterfactual logits, k's
+  variable is permuted within episodes and the moments are re-selected from the influence the
+  permuted values would have had (``moment_permutations`` of :func:`analysis.dataset.summarize`);
+  without them the comparison gets no p-value.
 - q-values control the false discovery rate across the pairs of one table family
   (Benjamini-Hochberg, :func:`benjamini_hochberg`).
 - Information is in nats unless ``base`` is given (2 for bits). The stored influence keeps the
   unit it was recorded in.
 
-Influence p-values
-------------------
-The stored influence of k on j is a divergence computed from a policy model; its mean over
-steps estimates the conditional mutual information between k's variable and j's action. The
-p-value of a pair tests the observable null behind it: j's action (at the influence's
-alignment, same or next step) is independent of k's variable (action or message). Under that
-null the influence of an exact model is zero.
+Which table answers which question
+----------------------------------
+- :func:`influence_table`: the paper's influence (information in k's choice beyond k's state)
+  and the interventional responsiveness (does j's policy move with k's value at all), with the
+  influence test against a minimum effect, and the observational test beside them.
+- :func:`coordination_table`: observational dependence of k's symbol or action and j's next
+  action, over all steps and at k's moments of high influence.
+- :func:`grounding_table` and :func:`conditional_coordination_table` (messages and a context):
+  does k's message mean something about its context, and is j's action related to it beyond
+  what the context explains (0 for a common cause).
+- :func:`analysis.conclusions.conclusions`: one word per ordered pair with the figures behind
+  it.
 
 Examples
 --------
@@ -59,6 +72,7 @@ import pandas as pd
 
 from analysis.alphabets import agent_alphabets, applicable_pairs, pair_table, speaking_agents
 from analysis.dataset import DEFAULT_MAX_UNITS, summarize
+from analysis.decisions import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, effective_min_effect, seed_of
 from analysis.means import SOCIAL_METRICS, cic_table, influence_table, social_summary
 from analysis.resampling import (
     NAN,
@@ -74,7 +88,12 @@ from analysis.resampling import (
 from analysis.summary import DatasetSummary
 from causal_influence.communication import SC_DEFINITIONS, speaker_consistency_from_counts
 from causal_influence.errors import ConfigError, ShapeError, UndefinedConditionalWarning
-from causal_influence.information import ESTIMATORS, mutual_information_from_counts
+from causal_influence.information import (
+    ESTIMATORS,
+    conditional_mutual_information_from_counts,
+    mutual_information_from_counts,
+    permutation_test_counts,
+)
 from causal_influence.validation import resolve_rng
 
 __all__ = [
@@ -83,7 +102,9 @@ __all__ = [
     "analyze",
     "benjamini_hochberg",
     "cic_table",
+    "conditional_coordination_table",
     "coordination_table",
+    "grounding_table",
     "influence_table",
     "social_summary",
     "speaker_consistency_table",
@@ -144,9 +165,11 @@ def coordination_table(
         ``influencee``, ``k``, ``j``, ``value``, ``ci_low``, ``ci_high`` (basic bootstrap,
         floored at 0), ``bias`` (bootstrap estimate of the bias of ``value``), ``null_mean``
         (mean plug-in MI under the permutation null, the bias of an independent pair),
-        ``p_value``,
-        ``q_value`` (BH within each kind and subset), ``n`` (pooled pairs), ``estimator``,
-        ``lag``.
+        ``p_value``, ``q_value`` (BH within each kind and subset), ``test`` (the test behind
+        the p-value: ``"observational: permutation of pairings"`` over all steps;
+        ``"observational: permutation re-selecting moments"`` at the moments of high
+        influence, whose null repeats the selection (module docstring); or why none was run),
+        ``n`` (pooled pairs), ``estimator``, ``lag``.
     """
     check_resampling(n_bootstrap, n_permutations, confidence_level)
     ESTIMATORS.lookup(estimator)  # a ConfigError listing the registered estimators
@@ -157,6 +180,7 @@ def coordination_table(
     bar = progress_bar(len(families) * n * (n - 1), "coordination", progress)
     frames = []
     for kind, subset, tables in families:
+        null, test = _null_of(summary, kind, subset, n_permutations)
         rows = []
         symbol = kind == "symbol/action"
         # a non-speaker's symbol pairs do not apply: left out
@@ -167,12 +191,15 @@ def coordination_table(
                 estimator=estimator,
                 base=base,
                 n_bootstrap=n_bootstrap,
-                n_permutations=n_permutations,
+                n_permutations=n_permutations if subset == "all" else 0,
                 confidence_level=confidence_level,
                 gen=gen,
             )
+            if null is not None:
+                row.update(_selection_test(tables[:, k, j].sum(axis=0), null[:, k, j], base))
             rows.append(
                 {"kind": kind, "subset": subset, **pair_columns(summary.agent_ids, k, j), **row}
+                | {"test": test}
             )
             bar.update()
         if rows:
@@ -182,6 +209,46 @@ def coordination_table(
     out["estimator"] = estimator
     out["lag"] = summary.lag
     return out
+
+
+#: The test of each coordination row (the ``test`` column).
+OBSERVATIONAL_TEST = "observational: permutation of pairings"
+SELECTION_TEST = "observational: permutation re-selecting moments"
+
+
+def _null_of(
+    summary: DatasetSummary, kind: str, subset: str, n_permutations: int
+) -> tuple[np.ndarray | None, str]:
+    """The null tables (B, N, N, K, A) of a high-influence family and the name of its test,
+    or None and the reason no test is run."""
+    if subset == "all":
+        return None, OBSERVATIONAL_TEST if n_permutations > 0 else "not run (0 permutations)"
+    if summary.high_null is not None and summary.high_null_kind == kind:
+        return summary.high_null, SELECTION_TEST
+    if summary.high_null is not None or summary.has_cic:
+        why = (
+            "moments selected by the other variable"
+            if summary.high_null is not None
+            else "no moment permutations drawn (summarize(..., moment_permutations=B))"
+        )
+        return None, f"not run: {why}"
+    return None, (
+        "not run: a null that repeats the selection needs counterfactual_logits "
+        "(without them, selection alone can produce significance)"
+    )
+
+
+def _selection_test(observed: np.ndarray, null: np.ndarray, base: float | None) -> dict[str, Any]:
+    """p-value and null mean of the MI of ``observed`` (K, A) against the MI of the
+    re-selected null tables (B, K, A)."""
+    value = float(mutual_information_from_counts(observed)) if observed.sum() else NAN
+    mis = mutual_information_from_counts(null)
+    mis = np.where(null.sum(axis=(-2, -1)) > 0, mis, 0.0)
+    if not np.isfinite(value):
+        return {"p_value": NAN, "null_mean": NAN}
+    tol = 1e-12 * max(1.0, abs(value))
+    p = (1.0 + float(np.sum(mis >= value - tol))) / (1.0 + mis.size)
+    return {"p_value": p, "null_mean": float(mis.mean()) / unit_scale(base)}
 
 
 def _coordination_families(summary: DatasetSummary) -> list[tuple[str, str, np.ndarray]]:
@@ -232,6 +299,146 @@ def _coordination_pair(
         "p_value": p,
         "n": int(table.sum()),
     }
+
+
+def grounding_table(
+    summary: DatasetSummary,
+    *,
+    estimator: str = "plugin",
+    n_bootstrap: int = 1000,
+    n_permutations: int = 1000,
+    confidence_level: float = 0.95,
+    base: float | None = None,
+    rng: Any = None,
+) -> pd.DataFrame:
+    r"""Grounded information :math:`I(m^k; g^k)` of every agent's messages in its context.
+
+    Does the message *mean* something about the world the speaker sees? (Needs messages and a
+    recorded context; steps with a missing message or context, -1, are skipped.)
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per agent: ``agent``, ``k``, ``value``, ``ci_low``, ``ci_high`` (basic
+        bootstrap over episodes, floored at 0), ``p_value`` (observational: permutation of
+        the (message, context) pairings), ``q_value`` (BH across agents), ``test``, ``n``
+        (steps with both), ``estimator``. Agents that never speak with a context have NaN.
+
+    Raises
+    ------
+    ConfigError
+        Without messages and a context.
+    """
+    check_resampling(n_bootstrap, n_permutations, confidence_level)
+    if summary.grounding is None:
+        raise ConfigError(
+            "grounding_table: the trajectories carry no context (record Trajectory.context, "
+            "the label each agent sees, with num_contexts) or no messages"
+        )
+    ESTIMATORS.lookup(estimator)
+    gen = resolve_rng(rng)
+    tables = summary.grounding  # (U, N, M, G)
+    rows = []
+    for k in range(summary.num_agents):
+        table = tables[:, k].sum(axis=0)
+        row: dict[str, Any] = {"agent": summary.agent_ids[k], "k": k}
+        if table.sum() == 0:
+            row.update(value=NAN, ci_low=NAN, ci_high=NAN, p_value=NAN, n=0)
+            rows.append(row)
+            continue
+
+        def mi(tabs: np.ndarray) -> float:
+            return float(
+                mutual_information_from_counts(tabs.sum(axis=0), estimator=estimator, base=base)
+            )
+
+        low, high, _ = bootstrap(
+            mi, (tables[:, k],), n_bootstrap, confidence_level, gen, information=True
+        )
+        p, _ = permutation(table, n_permutations, gen)
+        row.update(
+            value=float(mutual_information_from_counts(table, estimator=estimator, base=base)),
+            ci_low=low,
+            ci_high=high,
+            p_value=p,
+            n=int(table.sum()),
+        )
+        rows.append(row)
+    frame = with_q_values(rows)
+    frame["test"] = OBSERVATIONAL_TEST + " (message, context)"
+    frame["estimator"] = estimator
+    return frame
+
+
+CONDITIONAL_TEST = "observational: permutation within each context"
+
+
+def conditional_coordination_table(
+    summary: DatasetSummary,
+    *,
+    estimator: str = "plugin",
+    n_bootstrap: int = 1000,
+    n_permutations: int = 1000,
+    confidence_level: float = 0.95,
+    base: float | None = None,
+    rng: Any = None,
+) -> pd.DataFrame:
+    r"""Conditional coordination :math:`I(m^k_t; a^j_{t+\mathrm{lag}} \mid g^k_t)` per pair.
+
+    The listener's dependence on the message beyond what the speaker's context explains: 0
+    for a common cause (the listener sees the context itself), positive for a listener acting
+    on the message (unless the message is a deterministic function of the context).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ordered pair: ``influencer``, ``influencee``, ``k``, ``j``, ``value``,
+        ``ci_low``, ``ci_high`` (basic bootstrap, floored at 0), ``p_value`` (conditional
+        permutation test: pairings permuted within each context), ``q_value`` (BH across
+        pairs), ``test``, ``n``, ``estimator``, ``lag``.
+
+    Raises
+    ------
+    ConfigError
+        Without messages and a context.
+    """
+    check_resampling(n_bootstrap, n_permutations, confidence_level)
+    if summary.cond_coord is None:
+        raise ConfigError(
+            "conditional_coordination_table: the trajectories carry no context or no messages"
+        )
+    ESTIMATORS.lookup(estimator)
+    gen = resolve_rng(rng)
+    tables = summary.cond_coord  # (U, N, N, G, M, A)
+    rows = []
+    for k, j in applicable_pairs(summary, "messages"):
+        table = tables[:, k, j].sum(axis=0)
+        row: dict[str, Any] = pair_columns(summary.agent_ids, k, j)
+        if table.sum() == 0:
+            row.update(value=NAN, ci_low=NAN, ci_high=NAN, p_value=NAN, n=0)
+            rows.append(row)
+            continue
+
+        def cmi(tabs: np.ndarray) -> float:
+            return float(
+                conditional_mutual_information_from_counts(
+                    tabs.sum(axis=0), estimator=estimator, base=base
+                )
+            )
+
+        low, high, _ = bootstrap(
+            cmi, (tables[:, k, j],), n_bootstrap, confidence_level, gen, information=True
+        )
+        p = NAN
+        if n_permutations > 0:
+            p = permutation_test_counts(table, n_resamples=n_permutations, rng=gen).pvalue
+        row.update(value=cmi(table[None]), ci_low=low, ci_high=high, p_value=p, n=int(table.sum()))
+        rows.append(row)
+    frame = with_q_values(rows)
+    frame["test"] = CONDITIONAL_TEST
+    frame["estimator"] = estimator
+    frame["lag"] = summary.lag
+    return frame
 
 
 def speaker_consistency_table(
@@ -456,7 +663,12 @@ class AnalysisResult:
     social_summary : pandas.DataFrame or None
         :func:`social_summary`.
     options : dict
-        The options of the analysis (for the report).
+        The options of the analysis (for the report), including ``alpha`` and ``min_effect``
+        (the thresholds of the decisions).
+    grounding : pandas.DataFrame or None
+        :func:`grounding_table` (needs messages and a context).
+    conditional_coordination : pandas.DataFrame or None
+        :func:`conditional_coordination_table` (needs messages and a context).
     """
 
     summary: DatasetSummary
@@ -467,18 +679,40 @@ class AnalysisResult:
     social: pd.DataFrame | None
     social_summary: pd.DataFrame | None
     options: dict[str, Any]
+    grounding: pd.DataFrame | None = None
+    conditional_coordination: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The non-empty tables by name."""
+        """The non-empty tables by name (with the conclusions, :meth:`conclusions`)."""
         named = {
+            "conclusions": self.conclusions(),
             "influence": self.influence,
             "coordination": self.coordination,
+            "grounding": self.grounding,
+            "conditional_coordination": self.conditional_coordination,
             "speaker_consistency": self.speaker_consistency,
             "cic": self.cic,
             "social": self.social,
             "social_summary": self.social_summary,
         }
         return {k: v for k, v in named.items() if v is not None}
+
+    def conclusions(
+        self, *, alpha: float | None = None, min_effect: float | None = None
+    ) -> pd.DataFrame:
+        """One line per ordered pair: what the data show, in one word, with the figures behind
+        it (:func:`analysis.conclusions.conclusions`; thresholds default to the analysis's)."""
+        from analysis.conclusions import conclusions
+
+        return conclusions(
+            self,
+            alpha=self.options.get("alpha", DEFAULT_ALPHA) if alpha is None else alpha,
+            min_effect=(
+                self.options.get("min_effect", DEFAULT_MIN_EFFECT)
+                if min_effect is None
+                else min_effect
+            ),
+        )
 
 
 def analyze(
@@ -494,6 +728,8 @@ def analyze(
     max_units: int = DEFAULT_MAX_UNITS,
     visible_only: bool = False,
     base: float | None = None,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    alpha: float = DEFAULT_ALPHA,
     rng: Any = None,
     progress: bool = False,
 ) -> AnalysisResult:
@@ -502,9 +738,11 @@ def analyze(
     Parameters
     ----------
     source : Trajectory, mapping of arrays, path, DatasetSummary, or iterable of these
-        See :func:`analysis.dataset.iter_trajectories`; a summary is used as is.
+        See :func:`analysis.dataset.iter_trajectories`; a summary is used as is (its moments
+        null was drawn, or not, when it was made).
     lag, alignment, variable, max_units, visible_only
-        See :func:`analysis.dataset.summarize`.
+        See :func:`analysis.dataset.summarize`; the moments null draws ``n_permutations``
+        within-episode permutations seeded from ``rng``.
     estimator : str
         MI estimator of the coordination values, a name registered in
         :data:`causal_influence.information.ESTIMATORS`.
@@ -513,6 +751,11 @@ def analyze(
     confidence_level : float
     base : float, optional
         Unit of information measures (None = nats, 2 = bits).
+    min_effect : float
+        Smallest influence or responsiveness (nats) detected (default 0.01; never below the
+        noise floor).
+    alpha : float
+        False discovery rate of the observational tests in the conclusions.
     rng : int, numpy.random.Generator, torch.Generator or None
         One generator drives every resampling, in a fixed order.
     progress : bool
@@ -532,9 +775,14 @@ def analyze(
             variable=variable,
             max_units=max_units,
             visible_only=visible_only,
+            moment_permutations=n_permutations,
+            seed=seed_of(rng),
             progress=progress,
         )
     )
+    effective_min_effect(min_effect, 0.0)
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha: expected a value in (0, 1); got {alpha}")
     common: dict[str, Any] = {
         "n_bootstrap": n_bootstrap,
         "confidence_level": confidence_level,
@@ -543,10 +791,20 @@ def analyze(
     tests: dict[str, Any] = {"n_permutations": n_permutations, "base": base, "progress": progress}
     influence = None
     if summary.has_influence:
-        influence = influence_table(summary, **tests, **common)
+        influence = influence_table(summary, min_effect=min_effect, **tests, **common)
     coordination = coordination_table(summary, estimator=estimator, **tests, **common)
     sc = speaker_consistency_table(summary, **tests, **common) if summary.has_messages else None
     cic = cic_table(summary, base=base, **common) if summary.has_cic else None
+    grounding = conditional = None
+    if summary.has_context:
+        context_options: dict[str, Any] = {
+            "estimator": estimator,
+            "n_permutations": n_permutations,
+            "base": base,
+            **common,
+        }
+        grounding = grounding_table(summary, **context_options)
+        conditional = conditional_coordination_table(summary, **context_options)
     social = summary.social
     return AnalysisResult(
         summary=summary,
@@ -557,7 +815,9 @@ def analyze(
         social=social,
         social_summary=social_summary(summary, **common) if social is not None else None,
         options=_options(summary, estimator, n_bootstrap, n_permutations, confidence_level, base)
-        | {"visible_only": visible_only},
+        | {"visible_only": visible_only, "min_effect": float(min_effect), "alpha": float(alpha)},
+        grounding=grounding,
+        conditional_coordination=conditional,
     )
 
 

@@ -42,6 +42,8 @@ class DatasetSummary:
     agent_ids : tuple of str
     num_actions, num_symbols : int
         Alphabet sizes |A| and |M| (``num_symbols`` is 0 without messages).
+    num_contexts : int
+        Number of context labels G (0 without a recorded context).
     lag : int
         Lag of the coordination tables.
     alignment : str or None
@@ -64,14 +66,31 @@ class DatasetSummary:
         Counts of (k's variable at t, j's action at t + influence_lag).
     high_steps : numpy.ndarray of shape (N,) or None
         Number of moments of high influence of each agent.
+    high_null : numpy.ndarray of shape (B, N, N, K, A) or None
+        With counterfactual logits: the tables of (k's variable, j's action at t + lag) at the
+        moments of high influence re-selected under each of B within-episode permutations of
+        k's variable (the null of the ``high_influence`` comparison of :attr:`high_null_kind`).
+    high_null_kind : str or None
+        The coordination family the null is for (``"symbol/action"`` when the influence is of
+        messages, ``"action/action"`` when of actions).
+    influence_floor : float
+        Noise floor of the stored influence (:func:`causal_influence.noise_floor` of its dtype;
+        values computed here from counterfactual logits have the float64 floor).
     cic_sum, cic_compat_sum : numpy.ndarray of shape (U, N, N) or None
         Sums over valid steps of the per-step CIC (nats), correct and ``lowe_compat`` forms.
+    responsiveness_sum : numpy.ndarray of shape (U, N, N) or None
+        Sums over valid steps of the interventional responsiveness (nats,
+        :func:`causal_influence.interventional_responsiveness`).
     cic_count : numpy.ndarray of shape (U,) or None
     profile_sum : numpy.ndarray of shape (L, N) or None
         Sum of each agent's influence reward (summed over influencees) at each step within
         the episode; ``profile_count`` (L,) the number of episodes contributing.
     example_reward, example_moments : numpy.ndarray of shape (T0, N) or None
         Influence reward of the first episode read, and its moments of high influence.
+    grounding : numpy.ndarray of shape (U, N, M, G) or None
+        With messages and a context: counts of each agent's own (message, context) pairs.
+    cond_coord : numpy.ndarray of shape (U, N, N, G, M, A) or None
+        With messages and a context: counts of (g^k_t, m^k_t, a^j_{t+lag}) per ordered pair.
     social : pandas.DataFrame or None
         One row per episode (:func:`causal_influence.social.social_outcomes`), ``episode`` the
         running episode number and ``episode_id`` the id within its trajectory.
@@ -99,9 +118,16 @@ class DatasetSummary:
     influence_count: np.ndarray | None = None
     dependence: np.ndarray | None = None
     high_steps: np.ndarray | None = None
+    high_null: np.ndarray | None = None
+    high_null_kind: str | None = None
+    influence_floor: float = 1e-10
     cic_sum: np.ndarray | None = None
     cic_compat_sum: np.ndarray | None = None
+    responsiveness_sum: np.ndarray | None = None
     cic_count: np.ndarray | None = None
+    num_contexts: int = 0
+    grounding: np.ndarray | None = None
+    cond_coord: np.ndarray | None = None
     profile_sum: np.ndarray | None = None
     profile_count: np.ndarray | None = None
     example_reward: np.ndarray | None = None
@@ -134,6 +160,11 @@ class DatasetSummary:
         """Whether counterfactual logits were stored (so CIC could be computed)."""
         return self.cic_sum is not None
 
+    @property
+    def has_context(self) -> bool:
+        """Whether the trajectories carried messages and a context (grounding tables)."""
+        return self.grounding is not None
+
     def mean_influence(self) -> np.ndarray:
         """Mean influence of each ordered pair over all valid steps, shape (N, N).
 
@@ -164,36 +195,47 @@ UNIT_TABLES: tuple[str, ...] = (
     "dependence",
     "cic_sum",
     "cic_compat_sum",
+    "responsiveness_sum",
     "cic_count",
+    "grounding",
+    "cond_coord",
 )
 
-#: Tables whose two trailing axes are alphabets: name -> (axes, alphabets), where "a" is the
-#: actions, "m" the symbols and "k" the influencer's variable of the stored influence.
-ALPHABET_AXES: dict[str, tuple[tuple[int, int], str]] = {
+#: Tables whose trailing axes are alphabets: name -> (axes, alphabets), where "a" is the
+#: actions, "m" the symbols, "k" the influencer's variable of the stored influence and "g" the
+#: context labels.
+ALPHABET_AXES: dict[str, tuple[tuple[int, ...], str]] = {
     "ic_action": ((3, 4), "aa"),
     "ic_action_high": ((3, 4), "aa"),
     "ic_message": ((3, 4), "ma"),
     "ic_message_high": ((3, 4), "ma"),
     "dependence": ((3, 4), "ka"),
     "sc": ((2, 3), "ma"),
+    "high_null": ((3, 4), "ka"),
+    "grounding": ((2, 3), "mg"),
+    "cond_coord": ((3, 4, 5), "gma"),
 }
 
 
-def alphabet_axes(name: str, a: int, m: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def alphabet_axes(
+    name: str, a: int, m: int, k: int, g: int = 0
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(axes, sizes) of the alphabet axes of table ``name``; empty for tables without any.
 
-    ``a``, ``m`` and ``k`` are the sizes of the actions, the symbols and the influencer's
-    variable.
+    ``a``, ``m``, ``k`` and ``g`` are the sizes of the actions, the symbols, the influencer's
+    variable and the context labels.
 
     Examples
     --------
     >>> alphabet_axes("sc", 5, 3, 5), alphabet_axes("influence_sum", 5, 3, 5)
     (((2, 3), (3, 5)), ((), ()))
+    >>> alphabet_axes("cond_coord", 5, 3, 5, 2)
+    ((3, 4, 5), (2, 3, 5))
     """
     if name not in ALPHABET_AXES:
         return (), ()
     axes, letters = ALPHABET_AXES[name]
-    size = {"a": a, "m": m, "k": k}
+    size = {"a": a, "m": m, "k": k, "g": g}
     return axes, tuple(size[letter] for letter in letters)
 
 

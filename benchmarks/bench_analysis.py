@@ -369,14 +369,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_tests = (
         int(coord["p_value"].notna().sum())
         + int(sc.loc[sc["definition"] == "mi", "p_value"].notna().sum())
-        + int(infl["p_value"].notna().sum())
+        + int(infl["observational_p_value"].notna().sum())
     )
     # SciPy's cost per permutation is linear in the samples of a test (high-influence subsets
     # are smaller); its fixed cost is left out (a lower bound for SciPy on the whole analysis).
     samples = (
         coord.loc[coord["p_value"].notna(), "n"].sum()
         + sc.loc[(sc["definition"] == "mi") & sc["p_value"].notna(), "n"].sum()
-        + infl.loc[infl["p_value"].notna(), "n"].sum()
+        + infl.loc[infl["observational_p_value"].notna(), "n"].sum()
     )
     t_scipy_all = per_perm * b * float(samples) / x.size
     row = coord.query("kind == 'symbol/action' and subset == 'all' and k == 0 and j == 1")

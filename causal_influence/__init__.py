@@ -20,7 +20,12 @@ from causal_influence.communication import (
     instantaneous_coordination,
     speaker_consistency,
 )
-from causal_influence.counterfactual import expected_influence, influence, marginal_policy
+from causal_influence.counterfactual import (
+    expected_influence,
+    influence,
+    interventional_responsiveness,
+    marginal_policy,
+)
 from causal_influence.divergences import (
     DIVERGENCES,
     Divergence,
@@ -44,6 +49,7 @@ from causal_influence.errors import (
     ShapeError,
     UndefinedConditionalWarning,
 )
+from causal_influence.grounding import conditional_coordination, grounded_information
 from causal_influence.information import (
     ESTIMATORS,
     BootstrapResult,
@@ -65,6 +71,7 @@ from causal_influence.models import (
     TabularModel,
     TorchModel,
 )
+from causal_influence.noise import NOISE_FLOOR_NATS, noise_floor, snap_to_zero
 from causal_influence.rewards import credited_influence, influence_reward, reward_from_pairwise
 from causal_influence.social import gini, social_outcomes
 from causal_influence.trajectory import (
@@ -84,6 +91,7 @@ __distribution__ = "causal-influence"
 __all__ = [
     "DIVERGENCES",
     "ESTIMATORS",
+    "NOISE_FLOOR_NATS",
     "BootstrapResult",
     "CausalInfluenceError",
     "ConfigError",
@@ -111,6 +119,7 @@ __all__ = [
     "bootstrap_ci",
     "causal_influence_of_communication",
     "concat",
+    "conditional_coordination",
     "conditional_mutual_information",
     "context_independence",
     "credited_influence",
@@ -119,15 +128,18 @@ __all__ = [
     "expected_influence",
     "g_test",
     "gini",
+    "grounded_information",
     "influence",
     "influence_reward",
     "influential_moments",
     "instantaneous_coordination",
+    "interventional_responsiveness",
     "js_divergence",
     "kl_divergence",
     "load",
     "marginal_policy",
     "mutual_information",
+    "noise_floor",
     "normalized_mutual_information",
     "open_dataset",
     "pairwise_influence",
@@ -137,6 +149,7 @@ __all__ = [
     "register_divergence",
     "reward_from_pairwise",
     "save",
+    "snap_to_zero",
     "social_outcomes",
     "speaker_consistency",
     "stored_counterfactuals",

@@ -16,7 +16,18 @@ import numpy as np
 
 from causal_influence.errors import DTypeError, ShapeError, describe
 
-__all__ = ["Array", "as_backend", "as_float", "is_torch", "log_softmax", "logsumexp", "to_numpy"]
+__all__ = [
+    "Array",
+    "as_backend",
+    "as_float",
+    "as_float64",
+    "cast_to",
+    "is_torch",
+    "log_softmax",
+    "logsumexp",
+    "result_dtype",
+    "to_numpy",
+]
 
 Array = Any  # numpy.ndarray or torch.Tensor
 
@@ -135,3 +146,44 @@ def as_backend(x: Any, like: Any) -> Array:
     arr = np.asarray(x)
     floating = arr.dtype.kind == "f" and like.is_floating_point()
     return torch.as_tensor(arr, dtype=like.dtype if floating else None, device=like.device)
+
+
+def result_dtype(*inputs: Any) -> Any:
+    """The float dtype results computed from ``inputs`` are returned in.
+
+    Torch tensors decide when there are any (their promoted float dtype; integer tensors count
+    as torch's default dtype), else numpy float arrays (promoted); anything else (lists,
+    integers) counts as float64. Computations themselves run in float64
+    (:func:`as_float64`) and are cast back with :func:`cast_to`.
+    """
+    tensors = [x for x in inputs if is_torch(x)]
+    if tensors:
+        import torch
+
+        out = None
+        for x in tensors:
+            dt = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+            out = dt if out is None else torch.promote_types(out, dt)
+        return out
+    out_np = None
+    for x in inputs:
+        dt = x.dtype if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind == "f" else None
+        dt = np.dtype(np.float64) if dt is None else dt
+        out_np = dt if out_np is None else np.promote_types(out_np, dt)
+    return np.dtype(np.float64) if out_np is None else out_np
+
+
+def as_float64(x: Array) -> Array:
+    """``x`` (numpy or torch) in float64; a torch tensor keeps its device and its graph."""
+    if is_torch(x):
+        import torch
+
+        return x.to(torch.float64)
+    return np.asarray(x, dtype=np.float64)
+
+
+def cast_to(values: Array, dtype: Any) -> Array:
+    """``values`` in ``dtype`` (torch: differentiable; numpy: no copy when it already is)."""
+    if is_torch(values):
+        return values.to(dtype)
+    return np.asarray(values).astype(dtype, copy=False)

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from causal_influence.counterfactual import expected_influence
 from causal_influence.errors import (
     ConfigError,
     InvalidDistributionError,
@@ -46,6 +47,7 @@ from causal_influence.information import (
     entropy_from_counts,
     mutual_information_from_counts,
 )
+from causal_influence.noise import NOISE_FLOOR_NATS
 from causal_influence.validation import (
     as_episode_starts,
     as_labels,
@@ -344,11 +346,24 @@ def _coordination(tables: np.ndarray, estimator: str, base: float | None) -> Coo
     return CoordinationResult(matrix=matrix, max=top, argmax=best, counts=counts.astype(np.int64))
 
 
-def influential_moments(influence: Any, *, episode_ids: Any = None) -> np.ndarray:
-    r"""Steps of high influence: :math:`c^k_t \ge \operatorname{mean}_t(c^k)` per agent.
+def influential_moments(
+    influence: Any, *, episode_ids: Any = None, floor: float | None = None
+) -> np.ndarray:
+    r"""Steps of high influence: :math:`c^k_t \ge \operatorname{mean}_t(c^k)` per agent,
+    with rounding residue treated as 0.
 
     Jaques et al. 2019 (section 5.1) report that IC is high only at these moments and that an
     agent is above its own mean influence on fewer than 10 % of steps.
+
+    Comparisons respect the noise floor f (:mod:`causal_influence.noise`): values below f
+    count as exactly 0, and step t is a moment when :math:`c_t \ge \bar c - f`, so ties with
+    the mean are decided by the values, not by their last bits. Consequences, by design:
+
+    - an agent whose influence is below the floor at every step (it influences no one) has
+      **every** step as a moment (nothing stands out, so nothing is selected: comparisons at
+      its moments equal comparisons over all steps);
+    - an agent with constant influence likewise has every step as a moment;
+    - adding noise below the floor (e.g. 1e-16) to the influence changes no moment.
 
     Parameters
     ----------
@@ -357,6 +372,9 @@ def influential_moments(influence: Any, *, episode_ids: Any = None) -> np.ndarra
         summed over influencees).
     episode_ids : array_like of shape (T,), optional
         When given, the mean is taken per agent within each episode.
+    floor : float, optional
+        The noise floor (default :func:`~causal_influence.noise.noise_floor` of float64,
+        1e-10; pass ``noise_floor(dtype)`` for values computed in lower precision).
 
     Returns
     -------
@@ -366,28 +384,36 @@ def influential_moments(influence: Any, *, episode_ids: Any = None) -> np.ndarra
     --------
     >>> influential_moments([2, 2, 2, 2, 0, 0, 0, 0])
     array([ True,  True,  True,  True, False, False, False, False])
+    >>> influential_moments([0.0, 2e-16, 0.0, 1e-17])  # rounding residue: every step
+    array([ True,  True,  True,  True])
     """
-    c, ids = _moments_iv(influence, episode_ids)
+    c, ids, f = _moments_iv(influence, episode_ids, floor)
+    c = np.where(np.abs(c) < f, 0.0, c)
     if ids is None:
-        return c >= c.mean(axis=0, keepdims=True)
+        return c >= c.mean(axis=0, keepdims=True) - f
     _, inv = np.unique(ids, return_inverse=True)
     flat = c.reshape(c.shape[0], -1)
     sums = np.zeros((inv.max() + 1, flat.shape[1]))
     np.add.at(sums, inv, flat)
     means = sums / np.bincount(inv)[:, None]
-    return (flat >= means[inv]).reshape(c.shape)
+    return (flat >= means[inv] - f).reshape(c.shape)
 
 
-def _moments_iv(influence: Any, episode_ids: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def _moments_iv(
+    influence: Any, episode_ids: Any, floor: float | None
+) -> tuple[np.ndarray, np.ndarray | None, float]:
     c = np.asarray(influence, dtype=np.float64)
     if c.ndim not in (1, 2) or c.shape[0] == 0:
         raise ShapeError(f"influence: expected shape (T,) or (T, N); got {describe(c)}")
     if np.isnan(c).any():
         raise InvalidDistributionError("influence: contains NaN; drop or fill those steps first")
+    f = NOISE_FLOOR_NATS if floor is None else float(floor)
+    if not np.isfinite(f) or f < 0:
+        raise ConfigError(f"floor: expected a finite value >= 0; got {floor!r}")
     if episode_ids is None:
-        return c, None
+        return c, None, f
     ids = check_shape(to_numpy(episode_ids), "episode_ids", (c.shape[0],), hint="one id per step")
-    return c, ids
+    return c, ids, f
 
 
 def causal_influence_of_communication(
@@ -404,8 +430,11 @@ def causal_influence_of_communication(
         \mathrm{CIC}(x) = \sum_{m,a} \pi_S(m|x)\, \pi_L(a|x, do(m))
             \log \frac{\pi_L(a|x, do(m))}{\sum_{m'} \pi_S(m'|x)\, \pi_L(a|x, do(m'))}
 
-    averaged over contexts x (leading dimensions). A listener that ignores the message scores
-    0; a speaker with a deterministic message scores 0 whatever the listener does.
+    averaged over contexts x (leading dimensions): the speaker's expected influence
+    (:func:`~causal_influence.counterfactual.expected_influence`, computed by it). A listener
+    that ignores the message scores exactly 0; a speaker with a deterministic message scores 0
+    whatever the listener does (the listener's response to other messages is measured by
+    :func:`~causal_influence.counterfactual.interventional_responsiveness`). Never negative.
 
     Parameters
     ----------
@@ -437,11 +466,14 @@ def causal_influence_of_communication(
     0.0
     """
     cond, pm, scale = _cic_iv(p_action_given_do_message, p_message, base)
-    joint = pm[..., :, None] * cond
-    marginal = joint.mean(axis=-2) if lowe_compat else joint.sum(axis=-2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(joint > 0, np.log(cond) - np.log(marginal[..., None, :]), 0.0)
-    per_context = (joint * ratio).sum(axis=(-2, -1)) / scale
+    with np.errstate(divide="ignore"):
+        log_cond, log_pm = np.log(cond), np.log(pm)
+    # The interventional MI is the policy-weighted influence (one formula, in the core);
+    # every row of positive weight equal gives exactly 0, and it is never negative.
+    per_context = np.asarray(expected_influence(log_cond, log_pm), dtype=np.float64)
+    if lowe_compat:  # the released code's marginal is a mean: + ln|M| times the total mass
+        per_context = per_context + math.log(cond.shape[-2]) * pm.sum(axis=-1)
+    per_context = per_context / scale
     return per_context.mean() if reduce else per_context
 
 

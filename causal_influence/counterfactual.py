@@ -26,8 +26,12 @@ information (Eq. 5):
           \mathrm{KL}\big[p(a^j \mid a^k, z) \,\|\, p(a^j \mid z)\big]
 
 All functions are batched over the leading dimensions, accept numpy or torch (torch stays
-differentiable) and return nats unless ``base`` is given. ``docs/metrics.md`` (section
-"Influence") gives the definitions and the closed-form cases the examples use.
+differentiable) and return nats unless ``base`` is given. They compute in float64 and return
+the inputs' float dtype; when every counterfactual row of positive weight is the same
+distribution, the marginal *is* that row, so the influence is exactly 0 (not a rounding
+residue of 1e-16; see :mod:`causal_influence.noise` for the floor of what remains).
+``docs/metrics.md`` (section "Influence") gives the definitions and the closed-form cases
+the examples use.
 
 Examples
 --------
@@ -51,7 +55,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from causal_influence._backend import Array, is_torch, log_softmax, logsumexp
+from causal_influence._backend import (
+    Array,
+    as_float64,
+    cast_to,
+    is_torch,
+    log_softmax,
+    logsumexp,
+    result_dtype,
+)
 from causal_influence.divergences import (
     DIVERGENCES,
     Divergence,
@@ -59,26 +71,42 @@ from causal_influence.divergences import (
     resolve_divergence,
 )
 from causal_influence.errors import ConfigError, ShapeError, describe
-from causal_influence.validation import as_backend, as_index, check_logits, log_base
+from causal_influence.validation import (
+    as_backend,
+    as_index,
+    check_logits,
+    check_probabilities,
+    log_base,
+    to_numpy,
+)
 
-__all__ = ["expected_influence", "influence", "marginal_policy"]
+__all__ = [
+    "expected_influence",
+    "influence",
+    "interventional_responsiveness",
+    "marginal_policy",
+]
 
 # --------------------------------------------------------------------------- validation
 
 
 class _Logs(NamedTuple):
-    log_cf: Array  # (..., K, A) log-probabilities
+    log_cf: Array  # (..., K, A) float64 log-probabilities
     log_prior: Array  # (..., K)
+    dtype: Any  # the float dtype of the inputs, in which results are returned
 
 
 def _counterfactual_iv(cf_logits: Any, prior_logits: Any) -> _Logs:
-    """Check ``cf_logits (..., K, A)`` and ``prior_logits (..., K)``; log-probabilities out."""
+    """Check ``cf_logits (..., K, A)`` and ``prior_logits (..., K)``; float64
+    log-probabilities out, with the dtype of the results."""
+    dtype = result_dtype(cf_logits, prior_logits)
     cf = check_logits(cf_logits, "cf_logits", min_ndim=2)
     prior = check_logits(prior_logits, "prior_logits", min_ndim=1)
     if is_torch(cf) and not is_torch(prior):
         prior = as_backend(prior, cf)
     elif is_torch(prior) and not is_torch(cf):
         cf = as_backend(cf, prior)
+    cf, prior = as_float64(cf), as_float64(prior)
     num_values = cf.shape[-2]
     if prior.shape[-1] != num_values:
         raise ShapeError(
@@ -95,16 +123,17 @@ def _counterfactual_iv(cf_logits: Any, prior_logits: Any) -> _Logs:
             f"cf_logits.shape[:-2] = {tuple(cf.shape[:-2])} and prior_logits.shape[:-1] = "
             f"{tuple(prior.shape[:-1])}, which do not broadcast; batch both the same way"
         ) from err
-    return _Logs(log_softmax(cf), log_softmax(prior))
+    return _Logs(log_softmax(cf), log_softmax(prior), dtype)
 
 
 class _InfluenceArgs(NamedTuple):
     divergence: Divergence
-    log_cf: Array  # (..., K, A)
+    log_cf: Array  # (..., K, A) float64
     log_prior: Array  # (..., K)
     actual: Array  # (...) indices in [0, K)
     lead: tuple[int, ...]  # the broadcast batch shape
     influencee_action: Array | None  # (...) indices in [0, A), for divergences that need it
+    dtype: Any  # of the results
 
 
 def _influence_iv(
@@ -155,11 +184,16 @@ def _influence_iv(
                 f"influencee_action: expected one action index per step, a shape that "
                 f"broadcasts with {lead}; got {describe(action)}"
             ) from err
-    return _InfluenceArgs(entry, logs.log_cf, logs.log_prior, idx, lead, action)
+    return _InfluenceArgs(entry, logs.log_cf, logs.log_prior, idx, lead, action, logs.dtype)
 
 
 def _expected_iv(
-    cf_logits: Any, prior_logits: Any, divergence: DivergenceLike, base: float | None
+    cf_logits: Any,
+    prior_logits: Any,
+    divergence: DivergenceLike,
+    base: float | None,
+    *,
+    prior_matches: bool = True,
 ) -> tuple[Divergence, _Logs]:
     entry = resolve_divergence(divergence)
     log_base(base)
@@ -171,6 +205,10 @@ def _expected_iv(
                 f"expectation=<a divergence whose policy-weighted mean equals its expectation>"
             )
         entry = DIVERGENCES.lookup(entry.expectation)
+    if not prior_matches:  # the weights are checked by the caller
+        dtype = result_dtype(cf_logits)
+        cf = as_float64(check_logits(cf_logits, "cf_logits", min_ndim=2))
+        return entry, _Logs(log_softmax(cf), None, dtype)
     return entry, _counterfactual_iv(cf_logits, prior_logits)
 
 
@@ -178,8 +216,29 @@ def _expected_iv(
 
 
 def _marginal_from_logs(log_cf: Array, log_prior: Array) -> Array:
-    """log sum_c pi(c) p(a|c) from log-probabilities (..., K, A) and (..., K)."""
-    return logsumexp(log_prior[..., :, None] + log_cf, axis=-2)
+    """log sum_c pi(c) p(a|c) from log-probabilities (..., K, A) and (..., K).
+
+    Where every row of positive weight is the same distribution (bit for bit), the marginal
+    is that row itself, so that a divergence from it is exactly 0: the mixture of equal rows
+    is the row mathematically, but ``logsumexp`` leaves a rounding residue.
+    """
+    mixed = logsumexp(log_prior[..., :, None] + log_cf, axis=-2)
+    if is_torch(log_cf):
+        import torch
+
+        cf, prior = torch.broadcast_tensors(log_cf, log_prior[..., :, None])
+        possible = torch.isfinite(prior)  # (..., K, A), constant along A
+        first = possible[..., 0].long().argmax(dim=-1)  # the first value of positive weight
+        at = first[..., None, None].expand(*first.shape, 1, cf.shape[-1])
+        ref = cf.gather(-2, at)  # (..., 1, A)
+        same = ((cf == ref) | ~possible).all(dim=-1).all(dim=-1)
+        return torch.where(same[..., None], ref[..., 0, :], mixed)
+    cf, prior = np.broadcast_arrays(log_cf, log_prior[..., :, None])
+    possible = np.isfinite(prior)
+    first = np.argmax(possible[..., 0], axis=-1)
+    ref = np.take_along_axis(cf, first[..., None, None], axis=-2)
+    same = ((cf == ref) | ~possible).all(axis=(-2, -1))
+    return np.where(same[..., None], ref[..., 0, :], mixed)
 
 
 def _row(log_cf: Array, index: Array, lead: tuple[int, ...]) -> Array:
@@ -218,7 +277,7 @@ def marginal_policy(cf_logits: Any, prior_logits: Any) -> Array:
     array([0.75, 0.25])
     """
     args = _counterfactual_iv(cf_logits, prior_logits)
-    return _marginal_from_logs(args.log_cf, args.log_prior)
+    return cast_to(_marginal_from_logs(args.log_cf, args.log_prior), args.dtype)
 
 
 def influence(
@@ -289,9 +348,10 @@ def influence(
     conditional = _row(args.log_cf, args.actual, args.lead)
     marginal = _marginal_from_logs(args.log_cf, args.log_prior)
     # Renormalised, as the divergence functions renormalise the logits they are given.
-    return args.divergence(
+    values = args.divergence(
         log_softmax(conditional), log_softmax(marginal), args.influencee_action, base=base
     )
+    return cast_to(values, args.dtype)
 
 
 def expected_influence(
@@ -335,9 +395,93 @@ def expected_influence(
     0.130812
     """
     entry, args = _expected_iv(cf_logits, prior_logits, divergence, base)
-    marginal = log_softmax(_marginal_from_logs(args.log_cf, args.log_prior))  # renormalised
-    per_value = entry(log_softmax(args.log_cf), marginal[..., None, :], base=base)
-    return _policy_mean(per_value, args.log_prior)
+    return cast_to(_expected(entry, args.log_cf, args.log_prior, base), args.dtype)
+
+
+def _expected(entry: Divergence, log_cf: Array, log_weights: Array, base: float | None) -> Array:
+    """sum_c w(c) D[p(.|c) || sum_c' w(c') p(.|c')] on float64 log-probabilities."""
+    marginal = log_softmax(_marginal_from_logs(log_cf, log_weights))  # renormalised
+    per_value = entry(log_softmax(log_cf), marginal[..., None, :], base=base)
+    return _policy_mean(per_value, log_weights)
+
+
+def interventional_responsiveness(
+    cf_logits: Any,
+    *,
+    intervention: Any = None,
+    divergence: DivergenceLike = "kl",
+    base: float | None = None,
+) -> Array:
+    r"""How much the influencee's policy moves when the influencer's value is set at random.
+
+    .. math:: R = \sum_c w(c)\, D\big[p(a^j \mid do(c), z) \,\|\,
+              \textstyle\sum_{c'} w(c')\, p(a^j \mid do(c'), z)\big]
+
+    The divergence of :func:`expected_influence`, with the influencer's own policy replaced by
+    an *intervention distribution* w chosen by the analyst (uniform by default): the mutual
+    information between an externally randomised value of k's variable and j's action, in j's
+    state (Lowe et al. 2019's causal influence of communication with a choice of intervention
+    distribution). Where the paper's influence asks how much information k's actual choice
+    carries *beyond k's own state* (it is 0 for a deterministic influencer however closely j
+    follows it), responsiveness asks whether j's policy responds to k's value *at all*,
+    independently of how k chooses: ln K for a listener that copies any of K symbols, exactly
+    0 for one that ignores them.
+
+    Parameters
+    ----------
+    cf_logits : array_like or torch.Tensor of shape (..., K, A)
+        Influencee logits under each of the K values of the influencer's variable.
+    intervention : array_like of shape (..., K) or (K,), optional
+        Probabilities w of the intervened values (rows summing to 1; zeros allowed). Default:
+        uniform over the K values.
+    divergence : str or callable, default "kl"
+        As in :func:`influence`; with ``"kl"`` the result is a mutual information.
+    base : float, optional
+        None for nats (default), 2 for bits.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor of shape (...)
+        ``>= 0``; exactly 0 when every row of positive weight is the same distribution.
+
+    Raises
+    ------
+    InvalidDistributionError
+        Bad logits, or an intervention that is not a distribution.
+    ShapeError
+        An intervention whose last axis is not K.
+
+    Examples
+    --------
+    A listener that copies the speaker's symbol (4 symbols), whatever the speaker's own policy:
+
+    >>> import numpy as np
+    >>> cf = np.where(np.eye(4, dtype=bool), 0.0, -np.inf)
+    >>> round(float(interventional_responsiveness(cf)), 6)  # ln 4
+    1.386294
+    >>> float(interventional_responsiveness(np.zeros((4, 3))))  # a listener that ignores it
+    0.0
+    """
+    entry, args = _expected_iv(cf_logits, None, divergence, base, prior_matches=False)
+    weights = _intervention_iv(intervention, args.log_cf)
+    return cast_to(_expected(entry, args.log_cf, weights, base), args.dtype)
+
+
+def _intervention_iv(intervention: Any, log_cf: Array) -> Array:
+    """log w of the intervention distribution, (..., K) on the backend of ``log_cf``."""
+    num_values = log_cf.shape[-2]
+    if intervention is None:
+        w = np.full(num_values, 1.0 / num_values)
+    else:
+        w = to_numpy(check_probabilities(intervention, "intervention"))
+        if w.ndim < 1 or w.shape[-1] != num_values:
+            raise ShapeError(
+                f"intervention: expected probabilities over the K={num_values} counterfactual "
+                f"values (rows of cf_logits), shape (..., {num_values}); got {describe(w)}"
+            )
+    with np.errstate(divide="ignore"):
+        log_w = np.log(np.asarray(w, dtype=np.float64))
+    return as_backend(log_w, log_cf) if is_torch(log_cf) else log_w
 
 
 def _policy_mean(values: Array, log_prior: Array) -> Array:

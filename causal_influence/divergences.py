@@ -2,9 +2,12 @@ r"""Divergences between categorical distributions given as logits, and their reg
 
 Every function takes logits along the last axis and is batched over any leading dimensions
 (``p`` and ``q`` broadcast against each other). numpy in gives numpy out; torch in gives torch
-out, differentiable. Everything is computed in log space, so any finite logits (``±1e4``
-included) and ``-inf`` entries (masked actions) give finite, correct results. Results are in
-nats unless ``base`` is given (``base=2`` for bits). Definitions and ranges:
+out, differentiable. Everything is computed in log space and in float64 (results are cast back
+to the inputs' float dtype), so any finite logits (``±1e4`` included) and ``-inf`` entries
+(masked actions) give finite, correct results, and two identical distributions give exactly 0
+(values of the order of the rounding of float64, below
+:data:`~causal_influence.noise.NOISE_FLOOR_NATS`, are what distinct logits of one distribution
+leave). Results are in nats unless ``base`` is given (``base=2`` for bits). Definitions and ranges:
 ``docs/metrics.md``, section "Divergences".
 
 Conventions: :math:`0 \log 0 = 0`; :math:`\mathrm{KL}(p\|q) = +\infty` exactly when ``q`` gives
@@ -43,7 +46,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from causal_influence._backend import Array, is_torch, log_softmax, logsumexp
+from causal_influence._backend import (
+    Array,
+    as_float64,
+    cast_to,
+    is_torch,
+    log_softmax,
+    logsumexp,
+    result_dtype,
+)
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.registry import Registry
 from causal_influence.validation import as_backend, as_index, check_logits, log_base
@@ -96,17 +107,21 @@ def _kl_from_logp(logp: Array, logq: Array) -> Array:
 
 
 def _js_from_logp(logp: Array, logq: Array) -> Array:
-    """JSD(p, q) = KL(p||m)/2 + KL(q||m)/2 with m = (p + q)/2."""
+    """JSD(p, q) = KL(p||m)/2 + KL(q||m)/2 with m = (p + q)/2; exactly 0 for p = q (the
+    mixture of a distribution with itself does not round-trip through logaddexp exactly)."""
     if is_torch(logp):
         import torch
 
         logp, logq = torch.broadcast_tensors(logp, logq)
         # logsumexp of the pair keeps a zero gradient where both are -inf (logaddexp gives NaN).
         logm = logsumexp(torch.stack([logp, logq], dim=-1), axis=-1) - math.log(2.0)
-    else:
-        logp, logq = np.broadcast_arrays(logp, logq)
-        logm = np.logaddexp(logp, logq) - math.log(2.0)
-    return 0.5 * _kl_from_logp(logp, logm) + 0.5 * _kl_from_logp(logq, logm)
+        value = 0.5 * _kl_from_logp(logp, logm) + 0.5 * _kl_from_logp(logq, logm)
+        same = (logp == logq).all(dim=-1)
+        return torch.where(same, torch.zeros_like(value), value)
+    logp, logq = np.broadcast_arrays(logp, logq)
+    logm = np.logaddexp(logp, logq) - math.log(2.0)
+    value = 0.5 * _kl_from_logp(logp, logm) + 0.5 * _kl_from_logp(logq, logm)
+    return np.where((logp == logq).all(axis=-1), 0.0, value)
 
 
 def _tv_from_logp(logp: Array, logq: Array) -> Array:
@@ -352,9 +367,10 @@ def resolve_divergence(divergence: DivergenceLike) -> Divergence:
 
 class _Pair(NamedTuple):
     divergence: Divergence
-    logp: Array
+    logp: Array  # float64 log-probabilities
     logq: Array
     actual: Array | None
+    dtype: Any  # the float dtype of the inputs, in which results are returned
 
 
 def _pair_iv(
@@ -368,17 +384,19 @@ def _pair_iv(
     """Check the divergence, two logit arrays, ``base`` and the realised action when ``kind``
     is evaluated at it.
 
-    Returns the entry, the log-probabilities on one backend and the action as indices into
-    their last axis (None when not needed).
+    Returns the entry, the float64 log-probabilities on one backend, the action as indices into
+    their last axis (None when not needed) and the dtype of the results.
     """
     entry = resolve_divergence(kind)
     log_base(base)
+    dtype = result_dtype(p_logits, q_logits)
     p = check_logits(p_logits, "p_logits")
     q = check_logits(q_logits, "q_logits")
     if is_torch(p) and not is_torch(q):
         q = as_backend(q, p)
     elif is_torch(q) and not is_torch(p):
         p = as_backend(p, q)
+    p, q = as_float64(p), as_float64(q)
     if p.shape[-1] != q.shape[-1]:
         raise ShapeError(
             f"p_logits and q_logits: expected the same number of actions (last axis); got "
@@ -393,7 +411,7 @@ def _pair_iv(
             f"x[:, None]) where one batch dimension should be shared"
         ) from err
     if not entry.needs_actual or actual is None:
-        return _Pair(entry, log_softmax(p), log_softmax(q), None)
+        return _Pair(entry, log_softmax(p), log_softmax(q), None, dtype)
     num_actions = p.shape[-1]
     idx = as_index(
         actual,
@@ -411,7 +429,7 @@ def _pair_iv(
             f"with the leading dimensions {tuple(p.shape[:-1])} of p_logits and "
             f"{tuple(q.shape[:-1])} of q_logits; got {describe(idx)}"
         ) from err
-    return _Pair(entry, log_softmax(p), log_softmax(q), idx)
+    return _Pair(entry, log_softmax(p), log_softmax(q), idx, dtype)
 
 
 # --------------------------------------------------------------------------- public functions
@@ -450,7 +468,7 @@ def kl_divergence(p_logits: Any, q_logits: Any, *, base: float | None = None) ->
     inf
     """
     args = _pair_iv(p_logits, q_logits, base, kind="kl")
-    return args.divergence(args.logp, args.logq, base=base)
+    return cast_to(args.divergence(args.logp, args.logq, base=base), args.dtype)
 
 
 def js_divergence(p_logits: Any, q_logits: Any, *, base: float | None = None) -> Array:
@@ -476,7 +494,7 @@ def js_divergence(p_logits: Any, q_logits: Any, *, base: float | None = None) ->
     0.215762
     """
     args = _pair_iv(p_logits, q_logits, base, kind="jsd")
-    return args.divergence(args.logp, args.logq, base=base)
+    return cast_to(args.divergence(args.logp, args.logq, base=base), args.dtype)
 
 
 def total_variation(p_logits: Any, q_logits: Any) -> Array:
@@ -498,7 +516,7 @@ def total_variation(p_logits: Any, q_logits: Any) -> Array:
     0.4
     """
     args = _pair_iv(p_logits, q_logits, None, kind="tv")
-    return args.divergence(args.logp, args.logq)
+    return cast_to(args.divergence(args.logp, args.logq), args.dtype)
 
 
 def pointwise_mutual_information(
@@ -534,7 +552,7 @@ def pointwise_mutual_information(
     0.405465
     """
     args = _pair_iv(p_logits, q_logits, base, kind="pmi", actual=actual)
-    return args.divergence(args.logp, args.logq, args.actual, base=base)
+    return cast_to(args.divergence(args.logp, args.logq, args.actual, base=base), args.dtype)
 
 
 def divergence(
@@ -579,4 +597,4 @@ def divergence(
     0.4
     """
     args = _pair_iv(p_logits, q_logits, base, kind=kind, actual=actual)
-    return args.divergence(args.logp, args.logq, args.actual, base=base)
+    return cast_to(args.divergence(args.logp, args.logq, args.actual, base=base), args.dtype)

@@ -151,12 +151,14 @@ def _integers(x: Any, name: str) -> Array:
     return arr.long() if is_torch(arr) else arr.astype(np.int64, copy=False)
 
 
-def as_labels(x: Any, name: str, *, ndim: int | None = None) -> Array:
+def as_labels(x: Any, name: str, *, ndim: int | None = None, missing: bool = False) -> Array:
     """``x`` as non-negative integer labels (int64; a torch tensor stays a torch tensor).
 
     Integer dtypes are accepted; floats only when every value is integral (``3.0``).
 
-    ``name`` is the argument name used in messages; ``ndim`` a required number of dimensions.
+    ``name`` is the argument name used in messages; ``ndim`` a required number of dimensions;
+    ``missing=True`` also admits -1, the label of a missing value (an agent that sent no
+    message, saw no context), which the measures that accept it skip.
 
     Raises
     ------
@@ -181,11 +183,16 @@ def as_labels(x: Any, name: str, *, ndim: int | None = None) -> Array:
             f"{name}: expected a {ndim}-D array of labels; got {describe(labels)}"
             + ("; flatten it or select one agent's column" if ndim == 1 else "")
         )
-    negative = labels < 0
+    negative = labels < (-1 if missing else 0)
     if bool(negative.any()):
         where = _first(negative)
+        allowed = (
+            "non-negative integer labels or -1 (missing)"
+            if missing
+            else ("non-negative integer labels")
+        )
         raise DTypeError(
-            f"{name}: expected non-negative integer labels; got {int(labels[where])}"
+            f"{name}: expected {allowed}; got {int(labels[where])}"
             f"{_at(where)}; relabel with numpy.unique(x, return_inverse=True)[1]"
         )
     return labels

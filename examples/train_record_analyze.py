@@ -70,13 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"report: {report}")
     table = analysis.influence
     assert table is not None  # the recording stores the MOA influence
-    for row in table.sort_values("mean", ascending=False).head(3).itertuples():
+    for row in table.sort_values("influence", ascending=False).head(3).itertuples():
         print(
-            f"{row.influencer} -> {row.influencee}: {row.mean:.3g} nats/step "
-            f"[{row.ci_low:.3g}, {row.ci_high:.3g}]  q = {row.q_value:.3g}"
+            f"{row.influencer} -> {row.influencee}: {row.influence:.3g} nats/step "
+            f"[{row.influence_ci_low:.3g}, {row.influence_ci_high:.3g}]"
         )
     graph = graph_of(analysis)
-    print(f"influence graph: {graph.number_of_edges()} significant edge(s) of {len(table)} pairs")
+    print(
+        f"influence graph: {graph.number_of_edges()} edge(s) of {len(table)} pairs "
+        f"(influence interval above the minimum effect)"
+    )
     return 0
 
 

@@ -33,7 +33,8 @@ def test_demo_runs_and_prints_figures(tmp_path: Path) -> None:
     # Part 1: trained agents with a message channel, recorded and analysed from shards.
     assert "training 3 agents with a 4-symbol message channel" in out
     assert "strongest influence of messages on next actions" in out
-    assert re.search(r"agent_\d -> agent_\d: \S+ \[\S+, \S+\]  q = ", out)
+    assert re.search(r"agent_\d -> agent_\d: \S+ \[\S+, \S+\]  (edge|no edge)", out)
+    assert re.search(r"conclusion agent_\d -> agent_\d: ", out)
     report = tmp_path / "agents" / "report.html"
     text = report.read_text(encoding="utf-8")
     assert text.count("data:image/png;base64,") >= 3

@@ -87,4 +87,4 @@ def test_train_record_analyze(tmp_path: Path) -> None:
     assert len(list((tmp_path / "run" / "episodes").glob("*.parquet"))) == 10
     assert (tmp_path / "run" / "run" / "final.pt").is_file()
     assert (tmp_path / "run" / "report" / "report.html").is_file()
-    assert re.search(r"influence graph: \d+ significant edge\(s\) of 6 pairs", out)
+    assert re.search(r"influence graph: \d+ edge\(s\) of 6 pairs", out)

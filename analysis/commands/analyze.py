@@ -35,8 +35,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         NAME,
         help="statistics of saved trajectories and an HTML report",
         description=(
-            "Read trajectories (a file or a directory of shards), compute per-pair influence "
-            "with bootstrap intervals over episodes and permutation p-values (BH q-values), "
+            "Read trajectories (a file or a directory of shards) and write a report that opens "
+            "with one conclusion per ordered pair (influences / responds / communicates "
+            "(grounded) / common cause suspected / nothing detectable, with its figures). It "
+            "computes per-pair influence and interventional responsiveness with bootstrap "
+            "intervals over episodes (the influence test: interval above --min-effect), "
+            "observational tests with permutation p-values (BH q-values), grounded "
+            "information and conditional coordination (with a recorded context), "
             f"speaker consistency (all definitions: {', '.join(SC_DEFINITIONS)}), "
             "instantaneous coordination over all steps "
             "and at moments of high influence, CIC (when counterfactual logits are stored) and "
@@ -110,6 +115,8 @@ def _analysis(ns: argparse.Namespace) -> Any:
         "max_units": ns.max_units,
         "visible_only": ns.visible_only,
         "base": 2 if ns.bits else None,
+        "min_effect": ns.min_effect,
+        "alpha": ns.alpha,
         "rng": ns.seed,
         "progress": not ns.no_progress,
     }

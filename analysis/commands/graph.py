@@ -34,11 +34,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         NAME,
         help="influence graph files (GraphML, JSON node-link) and node measures",
         description=(
-            "Build the influence graph (edge k -> j with weight, interval, p- and q-value and "
-            "n; thresholded by --alpha and --min-effect) and write DIR/influence_graph.graphml, "
-            "DIR/influence_graph.json and DIR/node_measures.csv. With --window, also one graph "
-            "per window of steps within the episode under DIR/windows/. Without stored "
-            "influence the graph is that of action/action coordination."
+            "Build the influence graph and write DIR/influence_graph.graphml, "
+            "DIR/influence_graph.json and DIR/node_measures.csv. With stored influence an edge "
+            "k -> j is the influence test: the interval of k's influence on j over episodes "
+            "lies above --min-effect (weight, interval and n on the edge). Without it, the "
+            "graph is that of an observational measure, the coordination of --variable "
+            "(messages: symbol/action, actions: action/action; default messages when there "
+            "are any), edges at q <= --alpha with a value >= --min-effect. With --window, "
+            "also one graph per window of steps within the episode under DIR/windows/ (needs "
+            "stored influence)."
         ),
         formatter_class=Formatter,
     )
@@ -50,7 +54,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         metavar="STEPS",
         help="also write time-windowed graphs of the mean influence over windows of this many "
-        "steps within the episode (needs stored influence)",
+        "steps within the episode (needs stored influence; edges where the window's mean "
+        "influence is at least --min-effect)",
     )
     parser.add_argument(
         "--stride",
@@ -77,12 +82,19 @@ def run(ns: argparse.Namespace) -> int:
         visible_only=ns.visible_only,
         progress=not ns.no_progress,
     )
+    if ns.window is not None and not summary.has_influence:  # before anything is written
+        raise CausalInfluenceError(
+            f"--window {ns.window}: time-windowed graphs are built from the stored influence "
+            f"tensor (T, N, N), and {ns.path} has none; record it (Trajectory(influence=...), "
+            f"e.g. from causal_influence.pairwise_influence or the reward helper) or drop "
+            f"--window for the graph of the whole data"
+        )
     table, weight, name = _edge_table(summary, ns)
     graph = influence_graph(
         table,
         weight=weight,
         alpha=ns.alpha if ns.permutations > 0 else None,
-        min_effect=ns.min_effect,
+        min_effect=0.0 if summary.has_influence else ns.min_effect,
         nodes=list(summary.agent_ids),
         name=name,
     )
@@ -101,7 +113,8 @@ def run(ns: argparse.Namespace) -> int:
 
 
 def _edge_table(summary: Any, ns: argparse.Namespace) -> tuple[Any, str, str]:
-    """(table, weight column, graph name): stored influence, else action/action IC."""
+    """(table, weight column, graph name): the influence test with stored influence, else
+    the coordination of the chosen variable (an observational measure)."""
     from analysis.stats import coordination_table, influence_table
 
     common: dict[str, Any] = {
@@ -112,10 +125,13 @@ def _edge_table(summary: Any, ns: argparse.Namespace) -> tuple[Any, str, str]:
         "progress": not ns.no_progress,
     }
     if summary.has_influence:
-        return influence_table(summary, **common), "mean", "influence"
+        table = influence_table(summary, min_effect=ns.min_effect, **common)
+        return table, "influence", "influence (interval above the minimum effect)"
     full = coordination_table(summary, **common)
-    table = full[(full["kind"] == "action/action") & (full["subset"] == "all")]
-    return table, "value", "action/action coordination"
+    messages = summary.has_messages and summary.variable in (None, "messages")
+    kind = "symbol/action" if messages else "action/action"
+    table = full[(full["kind"] == kind) & (full["subset"] == "all")]
+    return table, "value", f"{kind} coordination (observational, q <= {ns.alpha})"
 
 
 def _write_windows(summary: Any, ns: argparse.Namespace, out: Path, source: Any) -> list[Path]:
@@ -123,12 +139,9 @@ def _write_windows(summary: Any, ns: argparse.Namespace, out: Path, source: Any)
     from analysis.dataset import valid_influence_steps
     from analysis.graph import windowed_graphs, write_graph
     from analysis.sources import as_trajectory, iter_trajectories
+    from causal_influence.noise import noise_floor
     from causal_influence.validation import episode_numbers
 
-    if not summary.has_influence:
-        raise CausalInfluenceError(
-            "--window needs trajectories with a stored influence tensor (T, N, N)"
-        )
     parts, episodes, valid = [], [], []
     offset = 0
     for item in iter_trajectories(source):
@@ -147,6 +160,7 @@ def _write_windows(summary: Any, ns: argparse.Namespace, out: Path, source: Any)
         valid=np.concatenate(valid),
         agent_ids=list(summary.agent_ids),
         min_effect=ns.min_effect,
+        floor=max(noise_floor(p.dtype) for p in parts),
     )
     written = []
     for start, stop, g in windows:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.dataset import DEFAULT_MAX_UNITS, INFLUENCE_VARIABLES
+from analysis.decisions import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT
 from causal_influence.engine import ALIGNMENTS
 from causal_influence.errors import ConfigError
 
@@ -27,6 +28,7 @@ __all__ = [
     "add_data_options",
     "column_mapping",
     "data_source",
+    "non_negative_float",
     "non_negative_int",
     "positive_int",
     "probability",
@@ -75,6 +77,20 @@ def non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (argparse type).
+
+    Examples
+    --------
+    >>> non_negative_float("0.01")
+    0.01
+    """
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text}")
     return value
 
 
@@ -160,7 +176,8 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         choices=INFLUENCE_VARIABLES,
         default=None,
         help="the influencer's variable of the stored influence; default: the influence_spec "
-        "of the metadata (actions without one)",
+        "of the metadata (actions without one); without stored influence, the variable whose "
+        "coordination the graph and the conclusions test (messages: symbol/action)",
     )
     p.add_argument(
         "--lag",
@@ -204,14 +221,18 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--alpha",
         type=probability,
-        default=0.05,
-        help="false discovery rate (Benjamini-Hochberg q-value) of the graph's edges",
+        default=DEFAULT_ALPHA,
+        help="false discovery rate (Benjamini-Hochberg q-value) of the observational tests "
+        "(coordination, grounding; the edges of a graph without stored influence)",
     )
     p.add_argument(
         "--min-effect",
-        type=float,
-        default=0.0,
-        help="smallest edge weight (mean influence, or IC without stored influence) in graphs",
+        type=non_negative_float,
+        default=DEFAULT_MIN_EFFECT,
+        metavar="NATS",
+        help="smallest effect that counts: an influence edge needs the influence interval "
+        "over episodes above it (never below the noise floor); without stored influence, the "
+        "smallest coordination drawn as an edge",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of every resampling")
     p.add_argument(

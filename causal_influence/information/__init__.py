@@ -45,6 +45,7 @@ from causal_influence.information.bootstrap import (
 from causal_influence.information.estimators import (
     ESTIMATORS,
     Estimator,
+    conditional_mutual_information_from_counts,
     entropy_from_counts,
     expected_mutual_information_from_counts,
     mutual_information_from_counts,
@@ -78,6 +79,7 @@ __all__ = [
     "PermutationResult",
     "bootstrap_ci",
     "conditional_mutual_information",
+    "conditional_mutual_information_from_counts",
     "contingency_table",
     "entropy",
     "entropy_from_counts",

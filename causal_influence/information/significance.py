@@ -212,12 +212,14 @@ def permutation_test_counts(
     The same result, draw for draw, as ``permutation_test(x, y)`` on labels with that table
     (empty rows and columns are dropped as the relabelling of the labels drops them), at a
     cost independent of the number of samples: the labels are never materialised. For callers
-    that hold counts already (streamed datasets, shards).
+    that hold counts already (streamed datasets, shards). A stratified table (Z, X, Y) gives
+    the conditional test ``permutation_test(x, y, z=z)``: statistic I(X;Y|Z), pairings
+    permuted within each stratum z.
 
     Parameters
     ----------
-    counts : array_like of int, shape (X, Y)
-        Non-negative counts of each (x, y) pair.
+    counts : array_like of int, shape (X, Y) or (Z, X, Y)
+        Non-negative counts of each (x, y) pair (per stratum z).
     n_resamples : int
         Number of null resamples B.
     base : float, optional
@@ -233,27 +235,43 @@ def permutation_test_counts(
     >>> r = permutation_test_counts([[50, 0], [0, 50]], n_resamples=99, rng=0)
     >>> round(r.statistic, 6), r.pvalue
     (0.693147, 0.01)
+
+    A common cause: x and y both copy z; given z nothing is left.
+
+    >>> r = permutation_test_counts([[[30, 0], [0, 0]], [[0, 0], [0, 30]]], n_resamples=99,
+    ...                             rng=0)
+    >>> r.statistic, r.pvalue
+    (0.0, 1.0)
     """
-    table, resamples, gen = _counts_iv(counts, n_resamples, base, rng)
-    return _permutation_null(table[None], np.zeros(1, dtype=np.int64), resamples, gen, base)
+    tables, resamples, gen = _counts_iv(counts, n_resamples, base, rng)
+    strata = np.arange(tables.shape[0], dtype=np.int64)
+    return _permutation_null(tables, strata, resamples, gen, base)
 
 
 def _counts_iv(
     counts: Any, n_resamples: int, base: float | None, rng: Any
 ) -> tuple[np.ndarray, int, np.random.Generator]:
-    """The table without empty rows and columns, the number of resamples and the generator."""
+    """The tables (Z, X, Y) without empty strata and empty pooled rows and columns, the number
+    of resamples and the generator."""
     resamples = check_positive_int("n_resamples", n_resamples)
     log_base(base)
     table = np.asarray(counts)
-    if table.ndim != 2 or table.dtype.kind not in "iub" or (table.size and table.min() < 0):
+    if (
+        table.ndim not in (2, 3)
+        or table.dtype.kind not in "iub"
+        or (table.size and table.min() < 0)
+    ):
         raise ShapeError(
-            f"counts: expected a 2-D table of non-negative integer counts; got {describe(table)}"
+            f"counts: expected a (X, Y) or (Z, X, Y) table of non-negative integer counts; got "
+            f"{describe(table)}"
         )
     if table.sum() == 0:
         raise ShapeError("counts: expected at least one sample; got an empty table")
-    table = table.astype(np.int64, copy=False)
-    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
-    return table, resamples, resolve_rng(rng)
+    tables = table.astype(np.int64, copy=False).reshape(-1, *table.shape[-2:])
+    tables = tables[tables.sum(axis=(1, 2)) > 0]
+    pooled = tables.sum(axis=0)
+    tables = tables[:, pooled.sum(axis=1) > 0][:, :, pooled.sum(axis=0) > 0]
+    return tables, resamples, resolve_rng(rng)
 
 
 def _permutation_null(

@@ -46,7 +46,7 @@ def pvalues(seeds: range, permutations: int) -> dict[str, np.ndarray]:
         )
         out["sc"].append(float(sc["p_value"].iloc[seed % 3]))
         it = influence_table(s, n_bootstrap=0, n_permutations=permutations, rng=seed)
-        out["influence"].append(float(it["p_value"].iloc[pair]))
+        out["influence"].append(float(it["observational_p_value"].iloc[pair]))
     return {k: np.asarray(v) for k, v in out.items()}
 
 

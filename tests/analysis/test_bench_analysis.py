@@ -22,7 +22,9 @@ def test_bench_analysis_quick_runs_and_prints_its_figures() -> None:
     out = done.stdout
     for figure in (
         "(a) summarize",
-        "(b) analyze(summary): 105 permutation tests",
+        # 40 coordination pairs, 5 agents' speaker consistency, 20 observational influence
+        # tests; the 40 high-influence comparisons have no test without counterfactual logits
+        "(b) analyze(summary): 65 permutation tests",
         "(c) permutation_test",
         "EXTRAPOLATED",
         "speed-up, one test, (d) / (c)",

@@ -1738,8 +1738,8 @@ def test_permutation_test(call: Callable[[], Any], error: type[Exception], messa
             lambda: permutation_test_counts([[1, -1]]),
             ShapeError,
             (
-                "counts: expected a 2-D table of non-negative integer counts; got "
-                "numpy.ndarray of shape (1, 2) and dtype int64"
+                "counts: expected a (X, Y) or (Z, X, Y) table of non-negative integer counts; "
+                "got numpy.ndarray of shape (1, 2) and dtype int64"
             ),
             id="negative",
         ),
