@@ -14,7 +14,7 @@ Examples
 --------
 >>> from envs.registry import game_names, get_game
 >>> game_names()
-('cleanup', 'harvest')
+('cleanup', 'harvest', 'signalling')
 >>> spec = get_game("harvest")
 >>> spec.env_name, spec.module
 ('harvest_v0', 'envs.harvest')
