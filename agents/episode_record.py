@@ -221,7 +221,7 @@ def _episode_metadata(
         "agent_ids": [f"agent_{i}" for i in range(config.env.num_agents)],
         "action_names": list(config.env.action_names),
         "env": config.env.game,
-        "map": config.env.map_name,
+        "map": getattr(config.env, "map_name", None),  # gridworld games only
         "seed": int(seed),
         "episode": episode,
         "setting": config.setting,

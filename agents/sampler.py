@@ -31,10 +31,11 @@ from agents.influence_reward import (
     basic_counterfactuals,
     message_counterfactuals,
     moa_counterfactuals,
+    population_logits,
 )
 from agents.losses import log_prob
 from agents.networks import ActOutput, MultiAgentNet, NetSpec
-from causal_influence.errors import ShapeError
+from causal_influence.errors import ConfigError, ShapeError
 from causal_influence.rewards import credited_influence
 from causal_influence.validation import as_episode_starts, next_step_valid
 
@@ -314,7 +315,12 @@ def next_step_actions(ro: Rollout) -> tuple[Tensor, Tensor]:
 
 
 def rollout_influence(
-    ro: Rollout, spec: NetSpec, *, divergence: str = "kl", base: float | None = None
+    ro: Rollout,
+    spec: NetSpec,
+    *,
+    divergence: str = "kl",
+    base: float | None = None,
+    marginal: str = "policy",
 ) -> Tensor:
     """Pairwise influence of a fragment, credited to the step where k acted or spoke.
 
@@ -333,6 +339,9 @@ def rollout_influence(
         ``f(log_p, log_q)``), as in :func:`causal_influence.rewards.credited_influence`.
     base : float, optional
         Logarithm base (None = nats).
+    marginal : {"policy", "population"}
+        Marginalisation weights: the influencer's policy at each step (the paper), or its
+        policy averaged over the fragment (:func:`agents.influence_reward.population_logits`).
 
     Returns
     -------
@@ -343,13 +352,19 @@ def rollout_influence(
     """
     if ro.cf_logits is None:
         raise ShapeError("rollout_influence: the rollout was collected without counterfactuals")
+    if marginal not in ("policy", "population"):
+        raise ConfigError(f"marginal: expected 'policy' or 'population'; got {marginal!r}")
+
+    def weights(logits: Tensor) -> Tensor:
+        return logits if marginal == "policy" else population_logits(logits)
+
     t_len = ro.length
     n = spec.num_agents
     if spec.setting == "basic":
         ni = spec.num_influencers
         return credited_influence(
             basic_counterfactuals(ro.cf_logits[:t_len]),
-            ro.logits,
+            weights(ro.logits),
             ro.actions,
             alignment="same_step",
             divergence=divergence,
@@ -369,7 +384,7 @@ def rollout_influence(
         # Row u of cf_logits is the listeners' policy at u (row T: the next evaluation).
         return credited_influence(
             message_counterfactuals(ro.cf_logits),
-            ro.message_logits,
+            weights(ro.message_logits),
             ro.messages,
             alignment="next_step",
             divergence=divergence,
@@ -379,7 +394,7 @@ def rollout_influence(
         )
     return credited_influence(
         moa_counterfactuals(ro.cf_logits[:t_len]),
-        ro.logits,
+        weights(ro.logits),
         ro.actions,
         alignment="next_step",
         predicts_next_step=True,

@@ -529,6 +529,7 @@ SPEC = register_game(
         make_engine=SignallingGame,
         module=__name__,
         summary="speaker/listener: the listener must act on a target only the speaker sees",
+        config_type=SignallingConfig,
     )
 )
 
