@@ -51,7 +51,9 @@ class Rollout:
     ``extrinsic`` are the raw per-agent reward events. ``next_*`` describe the evaluation at the
     observation after the last step, absent (None) when the fragment ends the episode.
     ``cf_logits`` has T+1 entries along time: entry T belongs to that next evaluation (zeros
-    when absent).
+    when absent). ``context`` (T, B, N) int64 is the context label each agent is shown in the
+    observation at t (-1 for none), when the game's observations carry one (``"context"``,
+    e.g. the signalling game's targets); the networks never read it.
     """
 
     views: Tensor
@@ -77,6 +79,7 @@ class Rollout:
     moa_logits: Tensor | None = None
     cf_logits: Tensor | None = None
     events: dict[str, np.ndarray] = field(default_factory=dict)
+    context: Tensor | None = None
 
     @property
     def length(self) -> int:
@@ -201,6 +204,7 @@ class _Fragment:
         self.moa_logits = torch.empty((length, b, n, n - 1, a)) if spec.setting == "moa" else None
         self.cf_list: list[Tensor] = []
         self.events: dict[str, list[np.ndarray]] = {}
+        self.context: list[np.ndarray] = []
 
     def record_step(
         self, t: int, obs: dict[str, np.ndarray], starts: Tensor, out: ActOutput
@@ -209,6 +213,8 @@ class _Fragment:
         self.views[t] = torch.from_numpy(np.asarray(obs["view"]))
         self.visible[t] = torch.from_numpy(np.asarray(obs["visible"])).to(torch.float32)
         self.starts[t] = starts
+        if "context" in obs:
+            self.context.append(np.asarray(obs["context"], dtype=np.int64))
         self.actions[t] = out.actions
         self.logits[t] = out.logits
         self.values[t] = out.values
@@ -275,6 +281,7 @@ class _Fragment:
             moa_logits=self.moa_logits,
             cf_logits=cf,
             events={k: np.stack(v) for k, v in self.events.items()},
+            context=torch.from_numpy(np.stack(self.context)) if self.context else None,
         )
         if self.comm:
             assert self.msg_logits is not None

@@ -87,6 +87,42 @@ def test_recording_plays_signalling_episodes() -> None:
     assert arrays["counterfactual_logits"].shape == (10, 2, 2, 4, 4)
     assert episodes[0].metadata["env"] == "signalling"
     assert episodes[0].metadata["map"] is None
+    # The context is recorded: the target each agent is shown at t (none for the listener).
+    context = arrays["context"]
+    assert context.shape == (10, 2)
+    assert ((context[:, 0] >= 0) & (context[:, 0] < 4)).all()
+    assert (context[:, 1] == -1).all()
+    assert episodes[0].metadata["num_contexts"] == 4
+    # The speaker is rewarded for acting on the target it is shown.
+    np.testing.assert_array_equal(
+        arrays["extrinsic"][:, 0], (arrays["actions"][:, 0] == context[:, 0]).astype(np.float32)
+    )
+
+
+def test_recorded_trajectories_carry_the_context_for_the_analysis() -> None:
+    """Signalling-game agents recorded as trajectories hold the targets as their context, so
+    the analysis computes grounded information and conditional coordination; in the control
+    the listener's context is the previous target, the one it acts on."""
+    from agents.episode_record import record
+    from analysis.stats import analyze
+    from causal_influence.trajectory import concat
+
+    control = train(
+        tiny(env=SignallingConfig(num_symbols=4, max_cycles=10, listener_sees_target=True))
+    )
+    trajs = record(control, episodes=10, seed=1, counterfactual_logits=True)
+    data = concat(trajs)
+    meta = data.metadata
+    assert meta.num_contexts == 4
+    assert meta.context_names == ("TARGET_0", "TARGET_1", "TARGET_2", "TARGET_3")
+    context = data.context
+    assert context is not None
+    np.testing.assert_array_equal(context[1:10, 1], context[:9, 0])  # the previous target
+    assert context[0, 1] == -1
+    result = analyze(data, n_bootstrap=20, n_permutations=20, rng=0, progress=False)
+    assert result.grounding is not None
+    assert result.conditional_coordination is not None
+    assert set(result.conclusions()["influencer"]) == {"agent_0", "agent_1"}
 
 
 def test_the_comm_setting_starts_to_communicate_within_4e4_steps() -> None:

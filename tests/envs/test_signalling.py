@@ -326,3 +326,27 @@ def test_episode_statistics_of_many_envs_match_one_by_one() -> None:
                 assert stats[key] == pytest.approx(value, rel=1e-12, nan_ok=True), key
             else:
                 assert stats[key] == value, key
+
+
+def test_recording_the_pettingzoo_form_with_its_context() -> None:
+    """``infos[agent]["context"]`` is what ``RecordTrajectories.step(context=...)`` takes: the
+    context observed with the observation the agents act on."""
+    from envs import RecordTrajectories
+
+    cfg = SignallingConfig(num_targets=3, num_symbols=3, max_cycles=6)
+    env = RecordTrajectories(
+        parallel_env(cfg), message_in_action=True, context_names=cfg.context_names
+    )
+    obs, infos = env.reset(seed=0)
+    while env.agents:
+        context = {a: infos[a]["context"] for a in env.agents}
+        target = context["agent_0"]
+        heard = int(obs["agent_1"]["messages"][0])
+        actions = {"agent_0": [target, target], "agent_1": [heard % 3, 0]}
+        obs, _, _, _, infos = env.step(actions, context=context)
+    traj = env.trajectory()
+    assert traj.metadata.num_contexts == 3
+    assert traj.context is not None
+    np.testing.assert_array_equal(traj.context[:, 1], -1)
+    np.testing.assert_array_equal(traj.actions[:, 0], traj.context[:, 0])
+    np.testing.assert_array_equal(traj.actions[1:, 1], traj.context[:-1, 0])  # it listened
