@@ -66,6 +66,7 @@ from causal_influence.engine import ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.social import social_outcomes
 from causal_influence.trajectory import Trajectory, TrajectoryMeta
+from causal_influence.validation import check_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_UNITS",
     "INFLUENCE_VARIABLES",
+    "MAX_TABLE_BYTES",
     "DatasetSummary",
     "iter_trajectories",
     "summarize",
@@ -84,6 +86,11 @@ DEFAULT_MAX_UNITS = 200
 
 #: The influencer's variables a stored influence may be of.
 INFLUENCE_VARIABLES: tuple[str, ...] = ("actions", "messages")
+
+#: Largest total size, in bytes, of the count tables :func:`summarize` may allocate; their size
+#: grows with max_units x N^2 x |A|^2 (and |M| x |A|), so a file declaring a huge alphabet is
+#: refused up front instead of failing (or swapping) while allocating.
+MAX_TABLE_BYTES = 4 * 2**30
 
 _BLOCK = 32768  # rows per block when building tables (bounds the temporary memory)
 _CIC_BLOCK = 2048  # rows per block for CIC (the per-row tensors are N * N * K * A)
@@ -175,6 +182,12 @@ class _Accumulator:
         self.has_messages = traj.messages is not None
         self.has_influence = traj.influence is not None
         self.has_cf = self.has_influence and traj.counterfactual_logits is not None
+        if self.visible_only and (traj.visible is None or not self.has_influence):
+            missing = "visibility (visible)" if traj.visible is None else "stored influence"
+            raise ConfigError(
+                f"visible_only: keeps the influence on influencees the influencer sees, but the "
+                f"trajectories have no {missing}; leave the option out or record it"
+            )
         if self.has_influence:
             self._influence_reading(meta)
         self.started = True
@@ -230,10 +243,26 @@ class _Accumulator:
     def _grow(self, a: int, m: int) -> None:
         """Pad every accumulated table to alphabet sizes (a, m)."""
         k = m if self.variable == "messages" else a
+        self._check_budget(a, m, k)
         for name in ALPHABET_AXES:
             if name in self.t:
                 self.t[name] = pad_to(self.t[name], *alphabet_axes(name, a, m, k))
         self.a, self.m, self.k = a, m, k
+
+    def _check_budget(self, a: int, m: int, k: int) -> None:
+        """Refuse alphabets whose count tables would exceed :data:`MAX_TABLE_BYTES`."""
+        n, u = self.n, self.max_units
+        cells = 2 * n * n * a * a + 2 * n * n * m * a + n * m * a
+        if self.has_influence:
+            cells += n * n * k * a
+        need = 8 * u * cells
+        if need > MAX_TABLE_BYTES:
+            raise ConfigError(
+                f"num_actions={a}, num_symbols={m}: the count tables of {n} agents and "
+                f"max_units={u} would need {need / 2**30:,.1f} GiB (limit "
+                f"analysis.dataset.MAX_TABLE_BYTES = {MAX_TABLE_BYTES / 2**30:g} GiB); check the "
+                f"metadata's alphabet sizes, or lower max_units"
+            )
 
     def _zeros(self, name: str, shape: tuple[int, ...], dtype: Any = np.int64) -> np.ndarray:
         if name not in self.t:
@@ -534,10 +563,11 @@ def summarize(
     ShapeError, FileFormatError
         Trajectories that differ in agents or fields, non-finite influence, an empty source.
     """
-    if lag < 0:
-        raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
-    if max_units < 1:
-        raise ConfigError(f"max_units: expected a positive integer; got {max_units}")
+    lag = check_count("lag", lag)
+    max_units = check_count("max_units", max_units, minimum=1)
+    for name, size in (("num_actions", num_actions), ("num_symbols", num_symbols)):
+        if size is not None:
+            check_count(name, size, minimum=1)
     if alignment is not None and alignment not in ALIGNMENTS:
         raise ConfigError(
             f"alignment: expected {' or '.join(map(repr, ALIGNMENTS))}; got {alignment!r}"

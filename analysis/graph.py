@@ -40,6 +40,7 @@ import pandas as pd
 
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.io import atomic_write
+from causal_influence.validation import check_number
 
 __all__ = [
     "EDGE_ATTRIBUTES",
@@ -117,6 +118,7 @@ def influence_graph(
     """
     test_col = "q_value" if use_q else "p_value"
     _check_table(table, weight, alpha, test_col)
+    min_effect = check_number("min_effect", min_effect)
     graph = nx.DiGraph(name=name, weight=weight, use_q=bool(use_q), min_effect=float(min_effect))
     if alpha is not None:  # GraphML has no None: leave the attribute out instead
         graph.graph["alpha"] = float(alpha)
@@ -142,7 +144,9 @@ def _check_table(table: pd.DataFrame, weight: str, alpha: float | None, test_col
                 f"influence_graph: the table needs a column {col!r}; got columns "
                 f"{list(table.columns)}"
             )
-    if alpha is not None and not 0 <= alpha <= 1:
+    if alpha is not None and (
+        not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 <= alpha <= 1
+    ):
         raise ConfigError(f"alpha: expected a value in [0, 1] or None; got {alpha}")
     if alpha is not None and test_col not in table.columns:
         raise ConfigError(

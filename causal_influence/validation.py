@@ -11,8 +11,11 @@ way and says so in the same words:
   booleans are rejected (a mask is not a label);
 - **distributions**: :func:`check_logits` (finite or ``-inf``, never NaN),
   :func:`check_probabilities`;
-- **options**: :func:`check_choice` (the message lists the choices), :func:`check_positive_int`,
-  :func:`log_base` (the ``base=`` option), :func:`resolve_rng` (the ``rng=`` option);
+- **options**: :func:`check_choice` (the message lists the choices), :func:`check_count`
+  and :func:`check_positive_int` (integers only: ``2.7``, ``3.0``, ``True`` are refused),
+  :func:`check_number` (finite, in a range), :func:`log_base` (the ``base=`` option: finite,
+  positive, not 1), :func:`resolve_rng` (the ``rng=`` option);
+- **values**: :func:`check_finite` (no NaN or infinity, naming the first bad step and agent);
 - **shapes**: :func:`check_shape`, :func:`check_same_length`, :func:`as_mask`;
 - **time structure**: :func:`as_episode_starts` (from ``episode_ids``, ``episode_starts`` or
   ``dones``) and :func:`next_step_valid`, the rule that a value at ``t + lag`` exists only
@@ -39,6 +42,7 @@ array([ True, False,  True,  True, False])
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -64,7 +68,10 @@ __all__ = [
     "as_labels",
     "as_mask",
     "check_choice",
+    "check_count",
+    "check_finite",
     "check_logits",
+    "check_number",
     "check_positive_int",
     "check_probabilities",
     "check_same_length",
@@ -394,21 +401,121 @@ def check_choice(name: str, value: Any, choices: Iterable[Any], *, hint: str = "
     )
 
 
+def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
+    """``value`` as an int >= ``minimum``, else a :class:`ConfigError`.
+
+    A count is a Python or numpy integer: floats (even ``3.0``), booleans, strings and None
+    are refused, so that ``n_resamples=2.7`` or ``lag=True`` never silently becomes 2 or 1.
+
+    Examples
+    --------
+    >>> check_count("lag", 0)
+    0
+    >>> check_count("n_resamples", 2.7, minimum=1)
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ConfigError: n_resamples: expected a positive integer; got 2.7
+    """
+    what = (
+        "a positive integer"
+        if minimum == 1
+        else ("a non-negative integer" if minimum == 0 else f"an integer >= {minimum}")
+    )
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok or int(value) < minimum:
+        raise ConfigError(f"{name}: expected {what}; got {value!r}")
+    return int(value)
+
+
 def check_positive_int(name: str, value: Any) -> int:
-    """``value`` as an int >= 1, else a :class:`ConfigError`.
+    """``value`` as an int >= 1, else a :class:`ConfigError` (see :func:`check_count`).
 
     Examples
     --------
     >>> check_positive_int("n_resamples", 99)
     99
     """
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        raise ConfigError(f"{name}: expected a positive integer; got {value!r}")
-    return number
+    return check_count(name, value, minimum=1)
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> float:
+    """``value`` as a finite float in the given range, else a :class:`ConfigError`.
+
+    Booleans, strings, None, NaN and infinities are refused.
+
+    Examples
+    --------
+    >>> check_number("alpha", 0.05, low=0, high=1, open_low=True)
+    0.05
+    >>> check_number("min_effect", float("nan"))
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ConfigError: min_effect: expected a finite number; got nan
+    """
+    number = value if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(float(number)):
+        raise ConfigError(f"{name}: expected a finite number; got {value!r}")
+    x = float(number)
+    below = low is not None and (x <= low if open_low else x < low)
+    above = high is not None and (x >= high if open_high else x > high)
+    if below or above:
+        left = "(" if open_low else "["
+        right = ")" if open_high else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "+inf" if high is None else f"{high:g}"
+        raise ConfigError(f"{name}: expected a number in {left}{lo}, {hi}{right}; got {value!r}")
+    return x
+
+
+def check_finite(
+    x: Any, name: str, *, time_major: bool = False, agent_ids: Sequence[str] | None = None
+) -> Any:
+    """Raise a :class:`ShapeError` naming the first NaN or infinite entry of ``x``.
+
+    ``x`` is a numpy array or torch tensor of numbers (other dtypes pass unchecked). With
+    ``time_major`` (or ``agent_ids``) the index of an array (T, N, ...) is named as step and
+    agent, with the agent's id when ``agent_ids`` is given. Returns ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_finite(np.array([[0.0, np.nan]]), "rewards", agent_ids=["a", "b"])
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ShapeError: rewards: expected finite values; got nan at step 0, agent 1 (b); drop or repair the non-finite entries before passing them
+    """  # noqa: E501
+    if is_torch(x):
+        if not x.dtype.is_floating_point:
+            return x
+        bad = ~x.isfinite()
+    else:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fc":
+            return x
+        bad = ~np.isfinite(arr)
+    if not bool(bad.any()):
+        return x
+    where = _first(bad)
+    value = float(x[where])
+    if (time_major or agent_ids is not None) and len(where) >= 2:
+        k = where[1]
+        who = f" ({agent_ids[k]})" if agent_ids is not None and k < len(agent_ids) else ""
+        place = f" at step {where[0]}, agent {k}{who}"
+        place += f", index {where[2:]}" if len(where) > 2 else ""
+    else:
+        place = _at(where)
+    raise ShapeError(
+        f"{name}: expected finite values; got {value}{place}; drop or repair the non-finite "
+        f"entries before passing them"
+    )
 
 
 def log_base(base: float | None) -> float:
@@ -426,12 +533,13 @@ def log_base(base: float | None) -> float:
     """
     if base is None:
         return 1.0
-    if not isinstance(base, (int, float)) or base <= 0 or base == 1:
+    real = isinstance(base, numbers.Real) and not isinstance(base, (bool, np.bool_))
+    if not real or not math.isfinite(float(base)) or base <= 0 or base == 1:
         raise ConfigError(
             f"base: expected a positive number other than 1 (2 for bits, None or e for nats); "
             f"got {base!r}"
         )
-    return math.log(base)
+    return math.log(float(base))
 
 
 def resolve_rng(rng: Any) -> np.random.Generator:
@@ -450,7 +558,11 @@ def resolve_rng(rng: Any) -> np.random.Generator:
     >>> bool(resolve_rng(0).integers(10) == resolve_rng(0).integers(10))
     True
     """
+    if isinstance(rng, (bool, np.bool_)):
+        raise DTypeError(f"rng: expected an int seed, a Generator or None; got {rng!r}")
     if rng is None or isinstance(rng, (int, np.integer)):
+        if rng is not None and rng < 0:
+            raise ConfigError(f"rng: expected a non-negative integer seed; got {rng}")
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
@@ -631,9 +743,7 @@ def next_step_valid(starts: Any, *, lag: int = 1) -> np.ndarray:
     >>> next_step_valid([True, False, False, True, False], lag=2)
     array([ True, False, False, False, False])
     """
-    if int(lag) != lag or lag < 0:
-        raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
-    lag = int(lag)
+    lag = check_count("lag", lag)
     first = np.asarray(starts, dtype=bool)
     if lag == 0:
         return np.ones_like(first)

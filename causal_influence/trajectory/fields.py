@@ -31,6 +31,7 @@ import numpy as np
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.trajectory.arrays import (
     bool_array,
+    check_finite_values,
     check_logits,
     check_range,
     check_shape,
@@ -176,6 +177,8 @@ def check_against_metadata(arrays: Mapping[str, np.ndarray], meta: TrajectoryMet
         actions or messages out of range.
     InvalidDistributionError
         NaN or +inf in any logits; a row of ``logits`` or ``message_logits`` all -inf.
+    ShapeError
+        NaN or infinite rewards (unless all NaN: not recorded) or influence.
     """
     a_size, m_size = meta.num_actions, meta.num_symbols
     for name, size, what in (
@@ -200,6 +203,9 @@ def check_against_metadata(arrays: Mapping[str, np.ndarray], meta: TrajectoryMet
     check_range(arrays["actions"], "actions", a_size, "num_actions", agent_ids)
     if "messages" in arrays:
         check_range(arrays["messages"], "messages", m_size, "num_symbols", agent_ids)
+    check_finite_values(arrays["rewards"], "rewards", agent_ids, unrecorded=True)
+    if "influence" in arrays:
+        check_finite_values(arrays["influence"], "influence", agent_ids)
     for name in ("logits", "message_logits"):
         if name in arrays:
             check_logits(arrays[name], name, agent_ids, rows=True)
