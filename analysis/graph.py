@@ -38,8 +38,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from causal_influence.errors import ConfigError, ShapeError, describe
+from causal_influence.errors import ConfigError, FileFormatError, ShapeError, describe
 from causal_influence.io import atomic_write
+from causal_influence.io.limits import read_json
 from causal_influence.validation import check_number
 
 __all__ = [
@@ -376,7 +377,19 @@ def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> dict[str, Pa
 
 
 def read_graph_json(path: str | os.PathLike[str]) -> nx.DiGraph:
-    """Read a JSON node-link file written by :func:`write_graph`."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    graph = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
+    """Read a JSON node-link file written by :func:`write_graph`.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is not JSON within :mod:`causal_influence.io.limits`, or not a node-link
+        graph (naming the file).
+    """
+    data = read_json(path, "graph file")
+    try:
+        graph = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
+    except (KeyError, TypeError, ValueError, AttributeError, nx.NetworkXError) as err:
+        raise FileFormatError(
+            f"{path}: not a node-link graph written by write_graph ({type(err).__name__}: {err})"
+        ) from err
     return nx.DiGraph(graph)

@@ -145,7 +145,7 @@ def _run_checkpoint(probe, tmp_path: Path, count: int) -> None:
         probe,
         path,
         lambda: load_checkpoint(path),
-        state,
+        load_checkpoint(path),
         count=count,
         seed=11,
         equal=_state_equal,
