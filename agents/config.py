@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from causal_influence.errors import ConfigError
+from causal_influence.io.limits import parse_json
 from envs.config import SSDConfig, harvest_config
 
 __all__ = [
@@ -432,6 +433,12 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig: unknown option(s) {unknown}; known: {sorted(names)}")
         kw = {k: _tuples(v) for k, v in data.items()}
         if isinstance(kw.get("env"), dict):
+            env_names = {f.name for f in dataclasses.fields(SSDConfig)}
+            env_unknown = sorted(set(kw["env"]) - env_names)
+            if env_unknown:
+                raise ConfigError(
+                    f"TrainConfig: unknown env option(s) {env_unknown}; known: {sorted(env_names)}"
+                )
             kw["env"] = SSDConfig(**{k: _tuples(v) for k, v in kw["env"].items()})
         return cls(**kw)
 
@@ -441,8 +448,11 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
-        """Inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+        """Inverse of :meth:`to_json` (parsed within :mod:`causal_influence.io.limits`)."""
+        data = parse_json(text, "TrainConfig JSON")
+        if not isinstance(data, dict):
+            raise ConfigError(f"TrainConfig JSON: expected an object; got {type(data).__name__}")
+        return cls.from_dict(data)
 
 
 # ---------------------------------------------------------------------- help and options

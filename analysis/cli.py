@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from analysis.commands import by_name
-from analysis.commands.options import PROG, Formatter
+from analysis.commands.options import PROG, Formatter, OneLineParser
 from causal_influence.errors import CausalInfluenceError
 
 __all__ = ["build_parser", "main"]
@@ -53,7 +53,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``causal-influence`` (every option documented in ``--help``)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description=(
             "Counterfactual social influence between learning agents: analyse saved "
@@ -89,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         Arguments without the program name (default ``sys.argv[1:]``).
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # paths that are not UTF-8 print with escapes
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     commands = by_name()
     if args and getattr(commands.get(args[0]), "FORWARDS_ARGUMENTS", False):
         return commands[args[0]].run(argparse.Namespace(command=args[0], argv=args[1:]))

@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,11 +97,16 @@ def check_output_directory(path: str | os.PathLike[str], *, overwrite: bool = Fa
 
 
 def _check_writable(directory: Path, path: Path) -> None:
-    if not os.access(directory, os.W_OK | os.X_OK):
+    """Create and remove a hidden directory in ``directory``: the one sure test (permission
+    bits say nothing for root, and some file systems refuse every write)."""
+    try:
+        probe = Path(tempfile.mkdtemp(prefix=".write-test-", dir=directory))
+        probe.rmdir()
+    except OSError as err:
         raise PermissionError(
-            f"{path}: cannot be written, {directory} is not writable (permission denied); "
+            f"{path}: cannot be written, {directory} does not accept new files ({err.strerror}); "
             f"choose an output directory you can write to"
-        )
+        ) from None
 
 
 def _check_replaceable(path: Path) -> None:

@@ -93,8 +93,10 @@ def test_train_arguments(probe, tmp_path: Path) -> None:
         "--out-dir is a file": ["--out-dir", str(a_file), "--total-env-steps", "10"],
         "--out-dir under /proc": ["--out-dir", "/proc/no/run", "--total-env-steps", "10"],
     }
-    with no_write_permission(locked):
+    with no_write_permission(locked) as locked_holds:
         for case, args in cases.items():
+            if case == "--out-dir unwritable" and not locked_holds:
+                continue  # root writes into read-only directories; /proc covers the case
             _bad(probe, f"train {case}", ["train", *args, "--no-progress"])
     probe.check()
 
@@ -137,7 +139,9 @@ def test_analyze_and_graph_arguments(probe, tmp_path: Path, data: Path) -> None:
             "--out is a file": [command, str(data), "--out", str(a_file)],
             "--out under /proc": [command, str(data), "--out", "/proc/no/out"],
         }.items():
-            with no_write_permission(locked):
+            with no_write_permission(locked) as locked_holds:
+                if case == "--out unwritable" and not locked_holds:
+                    continue  # root writes into read-only directories; /proc covers the case
                 _bad(probe, f"{command} {case}", [*argv, *FAST])
     _bad(
         probe,

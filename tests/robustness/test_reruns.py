@@ -302,6 +302,12 @@ def test_sweep_into_a_directory_of_other_files(probe, tmp_path: Path) -> None:
     (out / "runs" / "none_seed=0" / "config.json").write_text('{"lr": 0.5}')
     before = snapshot(out)
     runs = sweep.expand_grid(_tiny(checkpoint_every=0), seeds=[0])
+    probe.error("a sweep into a directory that is no sweep", sweep.run_sweep, runs, out, num_cpus=1)
+    probe.record("its files are kept", *kept(before, out))
+    # a sweep directory whose run directory holds another run under the same name
+    (out / "sweep.json").write_text("{}")
+    (out / "runs" / "none_seed=0").rename(out / "runs" / runs[0].name)
+    before = snapshot(out)
     probe.error("a sweep over another run's directory", sweep.run_sweep, runs, out, num_cpus=1)
     probe.record("the other run's files are kept", *kept(before, out))
     probe.check()
