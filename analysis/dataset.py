@@ -368,8 +368,6 @@ class _Accumulator:
             raise FileFormatError("the first trajectory had influence but a later one has none")
         n, actions, ids = self.n, traj.actions, traj.episode_ids
         infl = np.asarray(traj.influence, dtype=np.float64)
-        if not np.all(np.isfinite(infl)):
-            raise FileFormatError("influence: contains NaN or infinite values")
         if self.visible_only and traj.visible is not None:
             infl = np.where(traj.visible, infl, 0.0)
         infl = infl * (1.0 - np.eye(n))[None]
@@ -561,7 +559,8 @@ def summarize(
     ConfigError
         Unknown alignment or variable, or a source of the wrong kind.
     ShapeError, FileFormatError
-        Trajectories that differ in agents or fields, non-finite influence, an empty source.
+        Trajectories that differ in agents or fields (non-finite influence is refused by the
+        Trajectory itself), an empty source.
     """
     lag = check_count("lag", lag)
     max_units = check_count("max_units", max_units, minimum=1)

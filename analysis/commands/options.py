@@ -71,8 +71,8 @@ class OneLineParser(argparse.ArgumentParser):
     ...     except SystemExit as exc:
     ...         print(exc.code)
     2
-    >>> err.getvalue()
-    "tool: error: argument --n: expected a positive integer; got 0; see 'tool --help'\n"
+    >>> print(err.getvalue().strip())
+    tool: error: argument --n: expected a positive integer; got 0; see 'tool --help'
     """
 
     def error(self, message: str) -> NoReturn:

@@ -280,10 +280,11 @@ def write_shards(
     episodes_per_shard : int, optional
         Split each trajectory into shards of this many episodes.
     overwrite : bool
-        Replace a directory that holds an earlier output of :func:`write_shards` (or of
-        another causal-influence writer) as a whole. Without it, a directory that holds
-        anything raises ``FileExistsError`` before anything is written; with it, a directory
-        holding files causal-influence did not write is refused too (they are never deleted).
+        Replace the ``{prefix}_NNNNN`` shards of a directory that holds an earlier output of
+        :func:`write_shards` (stale higher-numbered ones go too); without it, such shards raise
+        ``FileExistsError`` before anything is written. Shards of other prefixes in that
+        directory stay (a new prefix adds to it). A directory holding files causal-influence
+        did not write is refused, with or without ``overwrite`` (they are never deleted).
 
     The shards are written into a hidden staging directory beside ``directory`` with a
     ``MANIFEST.json`` (each file's size and SHA-256), then swapped in with one rename
@@ -303,10 +304,23 @@ def write_shards(
     if episodes_per_shard is not None:
         episodes_per_shard = check_count("episodes_per_shard", episodes_per_shard, minimum=1)
     directory = Path(directory)
+    pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)\.(parquet|npz|json)$")
+    existing = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    clash = [name for name in existing if pattern.match(name)]
+    if clash and not overwrite:
+        raise FileExistsError(
+            f"{directory}: already holds shards {clash[:3]}...; pass overwrite=True to replace "
+            f"them (as a whole), or write into a new directory or with another prefix"
+        )
     if isinstance(trajectories, Trajectory):
         trajectories = [trajectories]
     names: list[str] = []
-    with atomic_directory(directory, overwrite=overwrite, written_by="write_shards") as stage:
+    with atomic_directory(
+        directory,
+        overwrite=overwrite,
+        written_by="write_shards",
+        carry=lambda name: pattern.match(name) is None,  # other prefixes' shards stay
+    ) as stage:
         for traj in trajectories:
             if not isinstance(traj, Trajectory):
                 raise DTypeError(f"write_shards: expected Trajectory objects; got {describe(traj)}")

@@ -39,7 +39,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from causal_influence.io.manifest import MANIFEST_NAME, listed_files, read_manifest, write_manifest
@@ -229,9 +229,36 @@ def _swap_in(stage: Path, final: Path) -> Path | None:
     return old
 
 
+def _own_output(path: Path) -> bool:
+    """``path`` is missing, empty, or an earlier output (a manifest listing every file)."""
+    if not path.is_dir() or not any(path.iterdir()):
+        return not path.exists() or path.is_dir()
+    manifest = read_manifest(path)
+    return manifest is not None and set(listed_files(path)) <= set(manifest.files)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard links of ``source`` (a file or directory) at ``target``; copies where links fail."""
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(source, target)
+
+
+def _link_or_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 @contextlib.contextmanager
 def atomic_directory(
-    path: str | os.PathLike[str], *, overwrite: bool = False, written_by: str = "causal-influence"
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    written_by: str = "causal-influence",
+    carry: Callable[[str], bool] | None = None,
 ) -> Iterator[Path]:
     """Write a directory as a unit: yields an empty staging directory to fill.
 
@@ -250,6 +277,12 @@ def atomic_directory(
         :func:`check_output_directory`); without it a directory holding anything is refused.
     written_by : str
         Recorded in the manifest.
+    carry : callable, optional
+        Add to an earlier output instead of replacing it: the existing entries (top-level
+        names) for which ``carry(name)`` is true are carried into the new directory (as hard
+        links), the others are replaced. ``path`` must then be missing, empty or an earlier
+        output of causal-influence (never a directory holding other files); deciding which
+        entries may be replaced (``overwrite``) is the caller's.
 
     Yields
     ------
@@ -261,17 +294,24 @@ def atomic_directory(
     FileExistsError, PermissionError, NotADirectoryError
         As :func:`check_output_directory`, before anything is written.
     """
-    final = check_output_directory(path, overwrite=overwrite)
+    final = Path(path)
+    if carry is None or not _own_output(final):
+        final = check_output_directory(path, overwrite=overwrite)
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(final)
     stage = _sibling(final, "partial")
     stage.mkdir()
     old: Path | None = None
     try:
+        if carry is not None and final.is_dir():
+            for entry in sorted(final.iterdir()):
+                if entry.name != MANIFEST_NAME and carry(entry.name):
+                    _link_tree(entry, stage / entry.name)
         yield stage
         write_manifest(stage, written_by=written_by)
         _fsync_tree(stage)
-        check_output_directory(final, overwrite=overwrite)  # nothing appeared meanwhile
+        if carry is None:
+            check_output_directory(final, overwrite=overwrite)  # nothing appeared meanwhile
         old = _swap_in(stage, final)
         _fsync_dir(final.parent)
     except BaseException:
