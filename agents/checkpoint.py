@@ -186,7 +186,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     if not path.is_file():
         raise FileFormatError(f"{path}: no such checkpoint file; {_WRITTEN_BY}")
-    if not zipfile.is_zipfile(path):
+    if not _is_zip(path):
         raise FileFormatError(
             f"{path}: truncated or corrupt (not a complete torch.save archive); the write was "
             f"probably interrupted or the file copied in part; use an earlier checkpoint"
@@ -206,6 +206,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"read: {type(cause).__name__}: {detail}); use an earlier checkpoint"
         ) from err
     return _checked(state, path)
+
+
+def _is_zip(path: Path) -> bool:
+    """Whether ``path`` looks like a complete zip archive (``zipfile.is_zipfile`` itself raises
+    on some damaged end records, e.g. one that claims to span several disks)."""
+    try:
+        return zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
 
 
 def _refused(err: BaseException) -> bool:

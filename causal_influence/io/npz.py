@@ -173,10 +173,11 @@ class NpzArchive:
                         f"{info.file_size - offset:,} (truncated or damaged)",
                     )
                 arr = np.empty(found, dtype=found_dtype, order="F" if fortran else "C")
-                view = memoryview(arr.reshape(-1, order="A").view(np.uint8))
+                view = memoryview(arr.reshape(-1, order="A").view(np.uint8))  # type: ignore[arg-type]
+                reader: Any = fh
                 filled = 0
                 while filled < nbytes:
-                    got = fh.readinto(view[filled:])
+                    got = reader.readinto(view[filled:])
                     if not got:
                         raise self._bad(name, "ends early (truncated)")
                     filled += got

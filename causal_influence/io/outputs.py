@@ -41,6 +41,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from causal_influence.io.manifest import MANIFEST_NAME, listed_files, read_manifest, write_manifest
 
@@ -134,7 +135,7 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def _libc_renameat2():  # type: ignore[no-untyped-def]
+def _libc_renameat2() -> Any:
     if not sys.platform.startswith("linux"):
         return None
     try:

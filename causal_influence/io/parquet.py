@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
@@ -51,6 +52,7 @@ from causal_influence.io.headers import (
     read_sidecar,
     sidecar_path,
 )
+from causal_influence.io.limits import read_json
 from causal_influence.io.manifest import file_sha256
 from causal_influence.trajectory import REQUIRED_FIELDS, Trajectory
 from causal_influence.trajectory.long_table import (
@@ -61,7 +63,7 @@ from causal_influence.trajectory.long_table import (
 )
 from causal_influence.trajectory.schema import COLUMN_OF, VECTOR_COLUMNS
 
-__all__ = ["check_sidecar", "load_parquet", "save_parquet"]
+__all__ = ["check_sidecar", "load_parquet", "save_parquet", "settled_header"]
 
 #: Key of the Parquet schema metadata holding the write id (matched against the sidecar's).
 _WRITE_ID_KEY = b"causal_influence.write_id"
@@ -152,7 +154,7 @@ def load_parquet(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such trajectory file")
-    header = read_sidecar(path)
+    header = settled_header(path)
     optional = header.optional(columns, path)
     origin = TableOrigin(str(path))
     schema = None
@@ -192,6 +194,63 @@ def load_parquet(
     )
     check_sizes(traj, header, path)
     return traj
+
+
+def settled_header(path: Path) -> Header:
+    """The sidecar header of the Parquet file ``path``, completing a replacement that was
+    interrupted between the data file and its sidecar.
+
+    :func:`save_parquet` replaces the data file, then the sidecar; a kill between the two
+    leaves the new data file beside the old sidecar (or none), with the new sidecar already
+    written to a hidden temporary file beside it. When the sidecar's write id is not the data
+    file's, such a temporary file with the data file's write id (and checksum) is the sidecar
+    it was written with: it is moved into place and used. Otherwise the sidecar is returned as
+    it is (and the mismatch is reported by the reader).
+
+    Raises
+    ------
+    FileFormatError
+        If the sidecar is missing or invalid and no interrupted write explains it.
+    """
+    side = sidecar_path(path)
+    try:
+        header: Header | None = read_sidecar(path)
+        problem: FileFormatError | None = None
+    except FileFormatError as err:
+        header, problem = None, err
+    stored = _stored_write_id(path)
+    if stored is None or (header is not None and header.write_id == stored):
+        if header is None:
+            assert problem is not None
+            raise problem
+        return header
+    for candidate in sorted(side.parent.glob(f".{glob.escape(side.name)}.*.tmp")):
+        try:
+            found = Header(read_json(candidate, "sidecar"), str(side))
+        except (FileFormatError, OSError):
+            continue
+        if found.write_id != stored:
+            continue
+        if found.data_sha256 is not None and found.data_sha256 != file_sha256(path):
+            continue
+        with contextlib.suppress(OSError):
+            os.replace(candidate, side)  # finish the interrupted write
+        return found
+    if header is None:
+        assert problem is not None
+        raise problem
+    return header
+
+
+def _stored_write_id(path: Path) -> str | None:
+    """The write id in the Parquet file's schema, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            metadata = _open_parquet(fh, path).schema_arrow.metadata or {}
+    except (FileFormatError, OSError):
+        return None
+    stored = metadata.get(_WRITE_ID_KEY)
+    return None if stored is None else stored.decode(errors="replace")
 
 
 def _open_parquet(fh: Any, path: Path) -> Any:

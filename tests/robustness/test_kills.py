@@ -265,3 +265,35 @@ def test_kill_during_training_then_resume(probe, context, tmp_path: Path) -> Non
     """The training loop's own writers (progress.csv, checkpoints); the default run covers
     training through Ctrl-C in ``test_reruns.py``."""
     _run_training(probe, context, tmp_path, 10)
+
+
+def test_kill_between_a_parquet_file_and_its_sidecar(probe, tmp_path: Path) -> None:
+    """The one window of a Parquet write: the data file replaced, its sidecar not yet (the new
+    sidecar waits in a hidden temporary file). Made by hand, deterministically; the read
+    completes the write."""
+    import shutil
+
+    import kill_writers
+
+    old, new = kill_writers.version("parquet", 0), kill_writers.version("parquet", 1)
+    (tmp_path / "new").mkdir()
+    written = ci_io.save(new, tmp_path / "new" / "run.parquet")
+    for case, keep_old_sidecar in (("old sidecar left", True), ("first write, no sidecar", False)):
+        folder = tmp_path / case.replace(" ", "_").replace(",", "")
+        folder.mkdir()
+        target = ci_io.save(old, folder / "run.parquet")
+        if not keep_old_sidecar:
+            ci_io.sidecar_path(target).unlink()
+        shutil.copy(written, target)
+        shutil.copy(ci_io.sidecar_path(written), folder / ".run.json.0123456789ab.tmp")
+        probe.record(
+            f"{case}: reads the new version",
+            *_classify(lambda t=target: ci_io.load(t), [new], lambda a, b: a == b),
+        )
+        probe.record(
+            f"{case}: the metadata too",
+            *_classify(
+                lambda t=target: ci_io.read_metadata(t), [new.metadata], lambda a, b: a == b
+            ),
+        )
+    probe.check()
