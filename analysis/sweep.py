@@ -103,6 +103,7 @@ from analysis.sweep_runs import (
 )
 from causal_influence.errors import CausalInfluenceError, ConfigError, FileFormatError
 from causal_influence.io import atomic_write
+from causal_influence.io.limits import read_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -313,8 +314,8 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any], ignore: frozenset[str]) ->
 def _finished(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
     """The completion marker of ``run_dir`` when it records ``config``, else None."""
     try:
-        marker = json.loads((run_dir / DONE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        marker = read_json(run_dir / DONE_FILE, "completion marker")
+    except (OSError, CausalInfluenceError):
         return None
     if not isinstance(marker, dict) or not isinstance(marker.get("config"), dict):
         return None
@@ -705,14 +706,14 @@ def gather_sweep(
 
     out = Path(out_dir)
     try:
-        spec = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
+        spec = read_json(out / SWEEP_FILE, "sweep description")
         runs = [SweepRun.from_dict(r) for r in spec["runs"]]
     except FileNotFoundError:
         raise FileFormatError(
             f"{out}: not a sweep directory (no {SWEEP_FILE}); run the sweep first "
             f"(analysis.sweep.run_sweep or `causal-influence sweep`)"
         ) from None
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise FileFormatError(f"{out / SWEEP_FILE}: not a sweep description ({err})") from None
     frames, missing = [], []
     for run in runs:
