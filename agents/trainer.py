@@ -562,7 +562,8 @@ def train(
             _loop(trainer, log, interrupt)
         finally:
             log.close()
-    checkpoint = None if log.out_dir is None else trainer.save(log.out_dir / "final.pt")
+        # a Ctrl-C from here on comes after the last update: the run completes
+        checkpoint = None if log.out_dir is None else trainer.save(log.out_dir / "final.pt")
     return TrainResult(config, trainer.history, trainer.net, log.out_dir, checkpoint)
 
 
@@ -744,6 +745,9 @@ def run(ns: argparse.Namespace) -> int:
         again = f"; continue with: {prog} --resume {stop.checkpoint}" if stop.checkpoint else ""
         print(f"{prog}: interrupted: {stop}{again}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:  # before the loop, or a second Ctrl-C while the run finishes
+        print(f"{prog}: interrupted; checkpoints written so far are kept", file=sys.stderr)
+        return 130
     last = result.history[-1] if result.history else {}
     summary = {
         "updates": len(result.history),
@@ -751,7 +755,11 @@ def run(ns: argparse.Namespace) -> int:
         "collective_reward_per_step": last.get("collective_reward", float("nan")),
         "out_dir": None if result.out_dir is None else str(result.out_dir),
     }
-    print(json.dumps(summary, indent=2))
+    try:
+        print(json.dumps(summary, indent=2))
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted after the run finished (it is complete)", file=sys.stderr)
+        return 130
     return 0
 
 
