@@ -29,7 +29,7 @@ import numpy as np
 
 from causal_influence._optional import require
 from causal_influence.errors import EstimatorWarning, ShapeError, describe
-from causal_influence.validation import check_shape
+from causal_influence.validation import as_float, check_finite, check_shape
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +62,7 @@ def gini(returns: Any, axis: int = -1) -> Any:
     >>> gini([1, 0, 0, 0])  # maximum for N = 4: (N - 1) / N
     0.75
     """
-    r = np.moveaxis(np.asarray(returns, dtype=np.float64), axis, -1)
+    r = np.moveaxis(check_finite(as_float(returns, "returns"), "returns"), axis, -1)
     n = r.shape[-1]
     total = r.sum(axis=-1)
     diffs = np.abs(r[..., :, None] - r[..., None, :]).sum(axis=(-2, -1))
@@ -159,6 +159,7 @@ def _social_iv(
     r = np.asarray(rewards, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] == 0:
         raise ShapeError(f"rewards: expected shape (T, N); got {describe(r)}")
+    check_finite(r, "rewards", time_major=True)
     tout = np.zeros_like(r, dtype=bool) if timeouts is None else np.asarray(timeouts, dtype=bool)
     check_shape(tout, "timeouts", r.shape)
     t_steps = r.shape[0]

@@ -316,7 +316,11 @@ def test_write_shards_refuses_to_clobber(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         ci_io.write_shards(traj, tmp_path)
     ci_io.write_shards(traj, tmp_path, overwrite=True)  # one shard now; stale ones removed
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_00000.json", "shard_00000.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "MANIFEST.json",
+        "shard_00000.json",
+        "shard_00000.parquet",
+    ]
     assert_same(ci_io.open_dataset(tmp_path).read_all(), traj)
     with pytest.raises(ConfigError):
         ci_io.write_shards(traj, tmp_path, fmt="csv")
@@ -398,11 +402,17 @@ def _saved(tmp_path: Path, **kw) -> tuple[Trajectory, Path]:
 
 
 def _rewrite(path: Path, edit) -> None:
-    """Edit the table with pyarrow and write it back, keeping the schema metadata (write id)."""
+    """Edit the table with pyarrow and write it back, keeping the schema metadata (write id),
+    as another tool would: without the data checksum in the sidecar (which would refuse the
+    edited file before the column checks these cases are about)."""
     table = pq.read_table(path)
     meta = table.schema.metadata
     table = edit(table)
     pq.write_table(table.replace_schema_metadata(meta), path)
+    side = ci_io.sidecar_path(path)
+    header = json.loads(side.read_text())
+    del header["data_sha256"]
+    side.write_text(json.dumps(header))
 
 
 def _set_column(table: pa.Table, name: str, values) -> pa.Table:
@@ -545,7 +555,7 @@ def test_truncated_parquet(tmp_path: Path, fraction: float) -> None:
     _, path = _saved(tmp_path)
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
-    with pytest.raises(FileFormatError, match=r"bad\.parquet: .*truncated or corrupted"):
+    with pytest.raises(FileFormatError, match=r"bad\.parquet: .*(truncated or corrupted|checksum)"):
         ci_io.load_parquet(path)
 
 
@@ -561,10 +571,17 @@ def test_corrupted_parquet_pages(tmp_path: Path) -> None:
 
 
 def _edit_sidecar(path: Path, edit) -> None:
+    """Edit the sidecar by hand, on a pair without checksums (as another tool writes them):
+    with them, any edit is refused as a sidecar that does not match its data file before the
+    detailed checks these cases are about (tests/robustness covers that)."""
     side = ci_io.sidecar_path(path)
     header = json.loads(side.read_text())
+    header.pop("data_sha256", None)
     edit(header)
     side.write_text(json.dumps(header))
+    table = pq.read_table(path)
+    meta = {k: v for k, v in table.schema.metadata.items() if b"header_sha256" not in k}
+    pq.write_table(table.replace_schema_metadata(meta), path)
 
 
 SIDECAR_CASES = {
@@ -708,7 +725,7 @@ NPZ_CASES = {
     ),
     "ragged rewards": (
         lambda a: _with(a, rewards=a["rewards"][:-1]),
-        r"bad\.npz: array 'rewards': rewards: expected an array of shape \(T, N\) = \(7, 3\)",
+        r"bad\.npz: array 'rewards': declares shape \(6, 3\); the header implies \(7, 3\)",
     ),
     "ragged: non-contiguous episode": (
         lambda a: _with(a, episode_ids=np.array([5, 5, 5, 2, 2, 5, 5])),
@@ -745,7 +762,7 @@ NPZ_CASES = {
     ),
     "steps vs header": (
         lambda a: _with(a, __meta__=_header_edit(a, lambda h: h.update(num_steps=6))),
-        r"bad\.npz: holds 7 steps but its header says 6",
+        r"bad\.npz: array 'actions': declares shape \(7, 3\); the header implies \(6, 3\)",
     ),
 }
 
@@ -789,7 +806,7 @@ def test_npz_never_unpickles(tmp_path: Path) -> None:
     )
     np.savez(path, **_with(arrays, obs=payload, __meta__=_edit_path))
     _Explodes.ran = False
-    with pytest.raises(FileFormatError, match=r"bad\.npz: array 'obs' could not be read"):
+    with pytest.raises(FileFormatError, match=r"bad\.npz \[__meta__\]: fields: 'obs' has dtype"):
         ci_io.load_npz(path)
     assert not _Explodes.ran
     not_zip = tmp_path / "single.npz"
