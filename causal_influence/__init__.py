@@ -66,7 +66,7 @@ from causal_influence.models import (
     TorchModel,
 )
 from causal_influence.rewards import credited_influence, influence_reward, reward_from_pairwise
-from causal_influence.social import gini, social_outcomes
+from causal_influence.social import OutcomeSums, episode_outcomes, gini, social_outcomes
 from causal_influence.trajectory import Trajectory, TrajectoryMeta, concat
 
 __version__ = "0.1.0"
@@ -87,6 +87,7 @@ __all__ = [
     "InvalidDistributionError",
     "JointPolicyModel",
     "ModelError",
+    "OutcomeSums",
     "PermutationResult",
     "PyroModel",
     "RecurrentTorchModel",
@@ -105,6 +106,7 @@ __all__ = [
     "credited_influence",
     "divergence",
     "entropy",
+    "episode_outcomes",
     "expected_influence",
     "g_test",
     "gini",
