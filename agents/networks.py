@@ -12,7 +12,10 @@ Architecture (defaults from Jaques et al. 2019, ENVS.md section 4.2, every size 
 
 - shared convolution: ``conv_filters`` filters of ``conv_kernel`` x ``conv_kernel``, stride 1,
   valid padding, ReLU; input is the egocentric view ``(S, S, C)`` (RGB scaled by 1/255, or the
-  symbolic one-hot channels);
+  symbolic one-hot channels), or a view of cell codes ``(S, S, 1)`` (``obs_type="codes"``) that
+  the network turns into the symbolic channels itself by looking each code up in
+  ``NetSpec.code_table`` (an embedding with fixed 0/1 rows: the same input, hence the same
+  outputs, as the symbolic view);
 - policy branch: fully connected layers ``fc_hiddens`` (tanh) -> LSTM with ``lstm_size`` cells ->
   policy logits (A) and value (1);
 - ``setting="basic"``: the policy LSTM of an influencee also receives one-hot encodings of the
@@ -116,6 +119,10 @@ class NetSpec:
         Width of the linear embedding of message one-hots (0 = none).
     obs_scale : float
         Factor applied to the uint8 view (1/255 for RGB, 1 for symbolic).
+    code_table : tuple of tuple of int, optional
+        For views of cell codes (``view_shape = (S, S, 1)``, ``obs_type="codes"``): row
+        ``code`` is the channel vector of that code (``envs.code_table``); the convolution then
+        reads ``C = len(code_table[0])`` channels. None for views that hold their channels.
     """
 
     num_agents: int
@@ -131,6 +138,7 @@ class NetSpec:
     share_weights: bool = False
     message_embedding: int = 0
     obs_scale: float = 1.0 / 255.0
+    code_table: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.setting not in SETTINGS:
@@ -157,6 +165,21 @@ class NetSpec:
                 f"view_shape: expected (S, S, C) with S >= conv_kernel={self.conv_kernel}; got "
                 f"{self.view_shape}"
             )
+        if self.code_table is not None:
+            widths = {len(row) for row in self.code_table}
+            if self.view_shape[2] != 1 or len(widths) != 1 or 0 in widths:
+                raise ConfigError(
+                    f"code_table: expected rows of one positive width (channels per code) for "
+                    f"a view of codes of shape (S, S, 1); got {len(self.code_table)} rows of "
+                    f"widths {sorted(widths)} and view_shape {self.view_shape}"
+                )
+
+    @property
+    def in_channels(self) -> int:
+        """C, the channels the convolution reads (the code table's width for code views)."""
+        if self.code_table is not None:
+            return len(self.code_table[0])
+        return self.view_shape[2]
 
     @property
     def groups(self) -> int:
@@ -226,8 +249,10 @@ class MultiAgentNet(nn.Module):
         gen = make_generator(rng)
         self.spec = spec
         g, n, a = spec.groups, spec.num_agents, spec.num_actions
-        s, _, c = spec.view_shape
-        self.conv = AgentConv2d(g, c, spec.conv_filters, spec.conv_kernel, generator=gen)
+        s = spec.view_shape[0]
+        self.conv = AgentConv2d(
+            g, spec.in_channels, spec.conv_filters, spec.conv_kernel, generator=gen
+        )
         conv_out = (
             spec.conv_filters
             * (s - spec.conv_kernel + 1)
@@ -266,6 +291,11 @@ class MultiAgentNet(nn.Module):
         ego = torch.as_tensor(egocentric_order(n))
         self.register_buffer("ego", ego, persistent=False)
         self.ego: Tensor
+        table = None
+        if spec.code_table is not None:
+            table = torch.as_tensor(spec.code_table, dtype=torch.float32) * spec.obs_scale
+        self.register_buffer("codes", table, persistent=False)
+        self.codes: Tensor | None
 
     @staticmethod
     def _fc_stack(
@@ -288,8 +318,14 @@ class MultiAgentNet(nn.Module):
         return state
 
     def encode(self, view: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Views (N, L, S, S, C) uint8/float -> policy features (N, L, F), MOA features or None."""
-        x = view.permute(0, 1, 4, 2, 3).to(torch.float32) * self.spec.obs_scale
+        """Views (N, L, S, S, C) uint8/float -> policy features (N, L, F), MOA features or None.
+
+        Views of cell codes (N, L, S, S, 1) are looked up in the code table first.
+        """
+        if self.codes is not None:
+            x = F.embedding(view[..., 0].long(), self.codes).permute(0, 1, 4, 2, 3)
+        else:
+            x = view.permute(0, 1, 4, 2, 3).to(torch.float32) * self.spec.obs_scale
         z = F.relu(self.conv(x)).flatten(2)
         pol = z
         for layer in self.policy_fc:
