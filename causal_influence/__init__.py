@@ -60,6 +60,7 @@ from causal_influence.information import (
 from causal_influence.io import load, open_dataset, save, write_shards
 from causal_influence.models import (
     JointPolicyModel,
+    LinearInputModel,
     PyroModel,
     RecurrentTorchModel,
     TabularModel,
@@ -86,6 +87,7 @@ __all__ = [
     "InfluenceResult",
     "InvalidDistributionError",
     "JointPolicyModel",
+    "LinearInputModel",
     "ModelError",
     "OutcomeSums",
     "PermutationResult",
