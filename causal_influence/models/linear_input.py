@@ -305,7 +305,8 @@ class LinearInputModel(TorchBase):
         if cell.b_hh is not None:
             gh = gh + cell.b_hh
         c_prev = None if len(hs) == 1 else hs[1].reshape(rows, s, -1)
-        return _Real(gx, gh, h_prev, c_prev, blocks)
+        z = None if cell.kind == "gru" else gx + gh
+        return _Real(gx, gh, z, h_prev, c_prev, blocks)
 
     def _hidden_states(self, gx: Any) -> tuple[Any, ...]:
         """Incoming (h,) or (h, c) of every step, (T, B * S, H) each: recorded, or the cell
@@ -343,43 +344,86 @@ class LinearInputModel(TorchBase):
             return self._unfold(self._select(out, ks, js, "head"))
 
     def _counterfactuals(self, ks: list[int], real: _Real) -> Any:
-        """Head outputs of every (row, influencer, value) variant, (R * I * K, N_out, A)."""
+        """Head outputs of every (row, influencer, value) variant, (R * I * K, N_out, A).
+
+        For influencer k (stream s) and the rows of a chunk, the pre-activations of all K
+        values are one broadcast sum, ``real - column of k's real value + column of c``; no
+        gather of rows, no network pass."""
         torch = self._torch
-        rows, i, k = self._t, len(ks), self._k
-        total = rows * i * k
-        size = self._max_batch or total
-        device = real.gx.device
-        kk = torch.tensor(ks, device=device)
-        stream_of = kk if self._per_influencer else torch.zeros_like(kk)
+        cell = self._cell
+        rows, k = self._t, self._k
+        size = self._max_batch or rows * k
+        span = max(1, size // k)  # rows per chunk
         x = self._real_inputs()
-        # Real contribution of each influencer's value to its stream, (R, I, G).
-        own = torch.einsum("rid,idg->rig", x[:, kk], real.blocks[stream_of, kk])
-        parts = []
-        for start in range(0, total, size):
-            r = torch.arange(start, min(start + size, total), device=device)
-            t_idx = torch.div(r, i * k, rounding_mode="floor")
-            col = torch.div(r, k, rounding_mode="floor") % i
-            c = r % k
-            s_idx, agent = stream_of[col], kk[col]
-            delta = real.blocks[s_idx, agent, c] - own[t_idx, col]
-            gx = real.gx[t_idx, s_idx] + delta
-            c_prev = None if real.c_prev is None else real.c_prev[t_idx, s_idx]
-            h, _ = _cell_update(
-                self._cell, gx, real.gh[t_idx, s_idx], real.h_prev[t_idx, s_idx], c_prev
-            )
-            out = self._network(h, agent) if self._pass_agent else self._network(h)
-            if not is_torch(out) or out.ndim != 3 or out.shape[0] != r.shape[0]:
-                raise ModelError(
-                    f"head: expected logits of shape (B, N or N-1, A) for a batch of "
-                    f"B = {r.shape[0]} variants; got {describe(out)}"
-                )
-            parts.append(out)
-        return parts[0] if len(parts) == 1 else torch.cat(parts, 0)
+        lstm = cell.kind == "lstm"
+        scale = _gate_scale(cell) if lstm else None  # tanh(g) = 2 sigmoid(2g) - 1
+        per_influencer: list[Any] = []
+        for kk in ks:
+            s = kk if self._per_influencer else 0
+            cols = real.blocks[s, kk]  # (K, G): column of each value
+            own = x[:, kk] @ cols  # (R, G): column of the real value (or its mix)
+            base = (real.z if lstm else real.gx)[:, s] - own
+            if scale is not None:
+                base, cols = base * scale, cols * scale
+            agents = torch.full((span * k,), kk, dtype=torch.long, device=base.device)
+            parts = []
+            for t0 in range(0, rows, span):
+                t1 = min(rows, t0 + span)
+                z = base[t0:t1, None, :] + cols[None]  # (rows, K, G)
+                if lstm:
+                    h = _lstm_prescaled(z, real.c_prev[t0:t1, s, None, :], inplace=not self._grad)
+                else:
+                    h, _ = _cell_update(
+                        cell, z, real.gh[t0:t1, s, None, :], real.h_prev[t0:t1, s, None, :], None
+                    )
+                flat = h.reshape(-1, h.shape[-1])
+                extra = (agents[: flat.shape[0]],) if self._pass_agent else ()
+                out = self._network(flat, *extra)
+                if not is_torch(out) or out.ndim != 3 or out.shape[0] != flat.shape[0]:
+                    raise ModelError(
+                        f"head: expected logits of shape (B, N or N-1, A) for a batch of "
+                        f"B = {flat.shape[0]} variants; got {describe(out)}"
+                    )
+                parts.append(out.reshape(t1 - t0, k, *out.shape[1:]))
+            per_influencer.append(parts[0] if len(parts) == 1 else torch.cat(parts, 0))
+        stacked = torch.stack(per_influencer, 1)  # (R, I, K, N_out, A)
+        return stacked.reshape(-1, *stacked.shape[3:])
+
+
+def _gate_scale(cell: CellWeights) -> Any:
+    """Per-gate factors (1, 1, 2, 1) x H of an LSTM's (i, f, g, o) pre-activation."""
+    import torch
+
+    scale = torch.ones(int(cell.w_ih.shape[0]), dtype=cell.w_ih.dtype, device=cell.w_ih.device)
+    scale[2 * cell.hidden : 3 * cell.hidden] = 2.0
+    return scale
+
+
+def _lstm_prescaled(z: Any, c: Any, *, inplace: bool) -> Any:
+    """New hidden state of an LSTM from pre-activations whose g gate is doubled, with
+    ``tanh(x) = 2 sigmoid(2x) - 1`` (one sigmoid over the four gates). ``inplace`` reuses
+    ``z`` (a temporary) for every intermediate: the counterfactual batches are large and
+    allocations dominate element-wise work on CPU."""
+    import torch
+
+    hidden = z.shape[-1] // 4
+    if not inplace:
+        i, f, g, o = torch.sigmoid(z).split(hidden, dim=-1)
+        c_new = f * c + i * (2.0 * g - 1.0)
+        return o * (2.0 * torch.sigmoid(2.0 * c_new) - 1.0)
+    zs = z.sigmoid_()
+    i, f, g, o = zs.split(hidden, dim=-1)
+    g.mul_(2.0).sub_(1.0)
+    i.mul_(g)
+    f.mul_(c).add_(i)  # the new cell state
+    g.copy_(f).mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)  # its tanh
+    return o.mul_(g)
 
 
 class _Real(NamedTuple):
     gx: Any  # (R, S, G): input part of the pre-activation (bias included)
     gh: Any  # (R, S, G): recurrent part (bias included)
+    z: Any  # (R, S, G): the whole pre-activation (LSTM and RNN) or None (GRU)
     h_prev: Any  # (R, S, H): incoming hidden state
     c_prev: Any  # (R, S, H) incoming cell state (LSTM) or None
     blocks: Any  # (S, N, D, G): columns of each agent's one-hot block, per stream
