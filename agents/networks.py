@@ -288,6 +288,7 @@ class MultiAgentNet(nn.Module):
             self.moa_fc = self._fc_stack(g, conv_out, spec.fc_hiddens, gen)
             self.moa_lstm = AgentLSTM(g, feat, hidden, onehot_rows=n * a, generator=gen)
             self.moa_head = AgentLinear(g, hidden, (n - 1) * a, std=0.01, generator=gen)
+        self._scratch: Tensor | None = None
         ego = torch.as_tensor(egocentric_order(n))
         self.register_buffer("ego", ego, persistent=False)
         self.ego: Tensor
@@ -475,7 +476,7 @@ class MultiAgentNet(nn.Module):
             partial = (gates[ni:].unsqueeze(2) - rows[ni:]) * scale  # (J, B, I, 4H)
             cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)  # (J,B,I,A,4H)
             cf_h = self.lstm.counterfactual_cell(cf_gates, c[ni:, :, None, None])
-            step.cf = self.policy_head(cf_h, slice(ni, n)).transpose(0, 1)  # (B, J, I, A, A)
+            step.cf = self.policy_head.wide_batch(cf_h, slice(ni, n)).transpose(0, 1)
         return step
 
     def _act_policy(
@@ -510,6 +511,20 @@ class MultiAgentNet(nn.Module):
                 step.cf = self._message_counterfactuals(gates, rows, table, c)
         return step
 
+    def _work_buffer(self, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+        """A scratch tensor for counterfactual gates, kept between acting steps.
+
+        The gates of a step's counterfactuals are several MB that nothing reads after the step
+        (the cell works in place and returns the hidden state as a view, which the head reads
+        at once). Reusing one buffer spares an allocation of that size (and its page faults)
+        at every step.
+        """
+        buf = self._scratch
+        if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
+            buf = torch.empty(shape, dtype=dtype)
+            self._scratch = buf
+        return buf
+
     def _message_counterfactuals(
         self, gates: Tensor, rows: Tensor, table: Tensor, c: Tensor
     ) -> Tensor:
@@ -519,13 +534,21 @@ class MultiAgentNet(nn.Module):
         """
         spec = self.spec
         n, m, m1 = spec.num_agents, spec.num_symbols, spec.num_symbols + 1
+        b, hidden = gates.shape[1], spec.lstm_size
         slot_rows = torch.arange(1, n)[:, None] * m1 + torch.arange(m)  # (N-1, M)
         cf_rows = AgentLSTM.rows(table, slot_rows.unsqueeze(0).expand(n, -1, -1))
-        scale = AgentLSTM.gate_scale(spec.lstm_size)
+        scale = AgentLSTM.gate_scale(hidden)
         partial = (gates.unsqueeze(2) - rows[:, :, 1:]) * scale  # (N, B, N-1, 4H)
-        cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)
-        cf_h = self.lstm.counterfactual_cell(cf_gates, c[:, :, None, None])
-        return self.policy_head(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
+        # Gate-major (4, N, B, N-1, M, H): each gate a contiguous block (see gate_major_cell).
+        speaker = AgentLSTM.gate_major(partial).unsqueeze(4)
+        symbol = AgentLSTM.gate_major(cf_rows * scale).unsqueeze(2)
+        if torch.is_grad_enabled() and (speaker.requires_grad or symbol.requires_grad):
+            cf_h = AgentLSTM.gate_major_cell(speaker + symbol, c[:, :, None, None])
+            return self.policy_head.wide_batch(cf_h).transpose(0, 1)
+        cf_gates = self._work_buffer((4, n, b, n - 1, m, hidden), gates.dtype)
+        torch.add(speaker, symbol, out=cf_gates)
+        cf_h = AgentLSTM.gate_major_cell(cf_gates, c[:, :, None, None])
+        return self.policy_head.wide_batch(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
 
     def _act_moa(
         self, moa_feat: Tensor, state: dict[str, Tensor], actions: Tensor, counterfactuals: bool
@@ -556,7 +579,7 @@ class MultiAgentNet(nn.Module):
             partial = (m_gates - m_rows[:, :, 0]) * scale  # (N, B, 4H)
             cf_gates = partial.unsqueeze(2) + (own_rows * scale).unsqueeze(1)  # (N,B,A,4H)
             cf_h = self.moa_lstm.counterfactual_cell(cf_gates, state["moa_c"].unsqueeze(2))
-            cf = self.moa_head(cf_h).reshape(n, b, a, n - 1, a).transpose(0, 1)
+            cf = self.moa_head.wide_batch(cf_h).reshape(n, b, a, n - 1, a).transpose(0, 1)
         return moa_logits, cf, mh, mc
 
     # ------------------------------------------------------------------ training pass
