@@ -249,24 +249,23 @@ class OutcomeSums:
         self.returns = np.zeros((b, n))
         self._t_sum = np.zeros((b, n))
         self._t_cnt = np.zeros((b, n))
-        self._timed_out = np.zeros(b)
+        self._timed_out = np.zeros((b, n))  # agent-steps timed out, per agent
 
     def add(self, rewards: np.ndarray, timeouts: np.ndarray | None = None) -> None:
         """Add one step of every episode: rewards (B, N), timeouts (B, N) bool (optional).
 
         An episode whose length is 0 (never started, cleared, or set to 0) starts afresh.
         """
-        fresh = self.lengths == 0
-        if fresh.any():
-            self.clear(np.flatnonzero(fresh))
-        r = np.asarray(rewards, dtype=np.float64)
-        self.returns += r
-        positive = r > 0
-        t = self.lengths + (1 if self.one_based_time else 0)
-        self._t_sum += positive * t[:, None]
-        self._t_cnt += positive
+        if not self.lengths.all():
+            self.clear(np.flatnonzero(self.lengths == 0))
+        positive = np.greater(rewards, 0)
+        np.add(self.returns, rewards, out=self.returns)
+        t = self.lengths + 1 if self.one_based_time else self.lengths
+        np.add(self._t_sum, t[:, None], out=self._t_sum, where=positive)
+        np.add(self._t_cnt, positive, out=self._t_cnt)
         if timeouts is not None:
-            self._timed_out += np.count_nonzero(timeouts, axis=1)
+            out = np.asarray(timeouts)
+            np.add(self._timed_out, out if out.dtype == bool else out != 0, out=self._timed_out)
         self.lengths += 1
 
     def clear(self, episodes: Any = None) -> None:
@@ -301,7 +300,7 @@ class OutcomeSums:
             )
         returns = self.returns[ids]
         values = _outcomes(
-            returns, self._t_sum[ids], self._t_cnt[ids], self._timed_out[ids], counts
+            returns, self._t_sum[ids], self._t_cnt[ids], self._timed_out[ids].sum(axis=1), counts
         )
         return {**values, "length": counts.copy(), "returns": returns}
 

@@ -146,9 +146,8 @@ class EpisodeRecorder:
     def add(self, extrinsic: np.ndarray, event_array: np.ndarray) -> None:
         """Record one step of every environment (``extrinsic`` (B, N), ``event_array`` of
         shape (B, E, N))."""
-        fresh = self.lengths == 0
-        if fresh.any():
-            self._totals[fresh] = 0
+        if not self.lengths.all():
+            self._totals[self.lengths == 0] = 0
         self._totals += event_array
         timeouts = None if self._timeout is None else event_array[:, self._timeout]
         self._sums.add(extrinsic, timeouts)
