@@ -299,39 +299,70 @@ class LinearInputModel(TorchBase):
             gx = gx + (dense if self._per_influencer else dense[:, None])
         if cell.b_ih is not None:
             gx = gx + cell.b_ih
-        hs = self._hidden_states(gx.reshape(steps, b * s, -1))
+        hs, pre = self._hidden_states(gx.reshape(steps, b * s, -1))
         h_prev = hs[0].reshape(rows, s, -1)
-        gh = h_prev @ cell.w_hh.T
-        if cell.b_hh is not None:
-            gh = gh + cell.b_hh
         c_prev = None if len(hs) == 1 else hs[1].reshape(rows, s, -1)
-        z = None if cell.kind == "gru" else gx + gh
-        return _Real(gx, gh, z, h_prev, c_prev, blocks)
+        if pre is None:  # recorded states: the recurrent part of every row at once
+            pre = h_prev @ cell.w_hh.T
+            if cell.b_hh is not None:
+                pre = pre + cell.b_hh
+            if cell.kind != "gru":
+                pre = pre + gx
+        else:
+            pre = pre.reshape(rows, s, -1)
+        if cell.kind == "gru":  # the recurrent part stays apart (the reset gate scales it)
+            return _Real(gx, pre, None, h_prev, c_prev, blocks)
+        return _Real(gx, None, pre, h_prev, c_prev, blocks)
 
-    def _hidden_states(self, gx: Any) -> tuple[Any, ...]:
-        """Incoming (h,) or (h, c) of every step, (T, B * S, H) each: recorded, or the cell
-        run along time from ``initial_state`` (reset where an episode starts)."""
+    def _hidden_states(self, gx: Any) -> tuple[tuple[Any, ...], Any]:
+        """Incoming (h,) or (h, c) of every step, (T, B * S, H) each, and the pre-activations
+        the run computed on the way, (T, B * S, G): the whole of them (LSTM, RNN) or their
+        recurrent part (GRU); None when the states were recorded (nothing is run).
+
+        The cell runs along time from ``initial_state``, reset where an episode starts; each
+        step is one matrix product (the input part ``gx`` was computed for all rows at
+        once) and the cell's element-wise update."""
         torch = self._torch
         steps, s, b = self._steps, self._streams, self._envs or 1
         if self._recorded is not None:
-            return tuple(v.reshape(steps, b * s, -1) for v in leaves(self._recorded))
+            return tuple(v.reshape(steps, b * s, -1) for v in leaves(self._recorded)), None
         cell = self._cell
         starts = self.episode_starts
         if starts is not None and self._envs is None:
             starts = starts[:, None]
+        gru = cell.kind == "gru"
+        w = cell.w_hh.T
+        bias = cell.b_hh
+        base = gx if (gru or bias is None) else gx + bias  # whole pre-activation minus h W
         init = tuple(leaves(_repeat_state(self._initial_state, b)))
         state = init
+        # Without autograd every step writes into preallocated (T, ...) tensors.
+        direct = not (torch.is_grad_enabled() and (gx.requires_grad or w.requires_grad))
         out: list[tuple[Any, ...]] = []
+        pres: list[Any] = []
+        pre_all = gx.new_empty(gx.shape) if direct else None
         for t in range(steps):
             if t > 0 and starts is not None and starts[t].any():
                 state = tuple(leaves(_reset_state(state, init, starts[t], s)))
             out.append(state)
-            gh = state[0] @ cell.w_hh.T
-            if cell.b_hh is not None:
-                gh = gh + cell.b_hh
-            h, c = _cell_update(cell, gx[t], gh, state[0], state[1] if len(state) > 1 else None)
-            state = (h,) if c is None else (h, c)
-        return tuple(torch.stack([o[i] for o in out]) for i in range(len(init)))
+            h = state[0]
+            target = {} if pre_all is None else {"out": pre_all[t]}
+            if gru:
+                if bias is None:
+                    gh = torch.matmul(h, w, **target)
+                else:
+                    gh = torch.addmm(bias, h, w, **target)
+                pres.append(gh)
+                state = (_cell_update(cell, gx[t], gh, h, None)[0],)
+            else:
+                pre = torch.addmm(base[t], h, w, **target)
+                pres.append(pre)
+                if cell.kind == "lstm":
+                    state = _lstm_step(pre, state[1])
+                else:
+                    state = (_cell_update(cell, pre, 0.0, h, None)[0],)
+        hs = tuple(torch.stack([o[i] for o in out]) for i in range(len(init)))
+        return hs, (torch.stack(pres) if pre_all is None else pre_all)
 
     # --- protocol -------------------------------------------------------------------------
     def counterfactual_logits(self, influencers: Sequence[int], influencees: Sequence[int]) -> Any:
@@ -357,25 +388,23 @@ class LinearInputModel(TorchBase):
         x = self._real_inputs()
         lstm = cell.kind == "lstm"
         scale = _gate_scale(cell) if lstm else None  # tanh(g) = 2 sigmoid(2g) - 1
-        per_influencer: list[Any] = []
-        for kk in ks:
+        stacked: Any = None  # (R, I, K, N_out, A), filled chunk by chunk
+        for col, kk in enumerate(ks):
             s = kk if self._per_influencer else 0
             cols = real.blocks[s, kk]  # (K, G): column of each value
             own = x[:, kk] @ cols  # (R, G): column of the real value (or its mix)
-            base = (real.z if lstm else real.gx)[:, s] - own
+            base = (real.gx if real.z is None else real.z)[:, s] - own
             if scale is not None:
                 base, cols = base * scale, cols * scale
             agents = torch.full((span * k,), kk, dtype=torch.long, device=base.device)
-            parts = []
             for t0 in range(0, rows, span):
                 t1 = min(rows, t0 + span)
                 z = base[t0:t1, None, :] + cols[None]  # (rows, K, G)
                 if lstm:
                     h = _lstm_prescaled(z, real.c_prev[t0:t1, s, None, :], inplace=not self._grad)
                 else:
-                    h, _ = _cell_update(
-                        cell, z, real.gh[t0:t1, s, None, :], real.h_prev[t0:t1, s, None, :], None
-                    )
+                    gh = 0.0 if real.gh is None else real.gh[t0:t1, s, None, :]
+                    h, _ = _cell_update(cell, z, gh, real.h_prev[t0:t1, s, None, :], None)
                 flat = h.reshape(-1, h.shape[-1])
                 extra = (agents[: flat.shape[0]],) if self._pass_agent else ()
                 out = self._network(flat, *extra)
@@ -384,10 +413,21 @@ class LinearInputModel(TorchBase):
                         f"head: expected logits of shape (B, N or N-1, A) for a batch of "
                         f"B = {flat.shape[0]} variants; got {describe(out)}"
                     )
-                parts.append(out.reshape(t1 - t0, k, *out.shape[1:]))
-            per_influencer.append(parts[0] if len(parts) == 1 else torch.cat(parts, 0))
-        stacked = torch.stack(per_influencer, 1)  # (R, I, K, N_out, A)
+                if stacked is None:
+                    stacked = out.new_empty((rows, len(ks), k, *out.shape[1:]))
+                stacked[t0:t1, col] = out.reshape(t1 - t0, k, *out.shape[1:])
         return stacked.reshape(-1, *stacked.shape[3:])
+
+
+def _lstm_step(pre: Any, c: Any) -> tuple[Any, Any]:
+    """New (h, c) of an LSTM from its whole pre-activation, in few operations (one sigmoid
+    over the four gates; the g gate's entries of it are unused)."""
+    import torch
+
+    hidden = pre.shape[-1] // 4
+    i, f, _, o = torch.sigmoid(pre).split(hidden, dim=-1)
+    c_new = torch.addcmul(f * c, i, torch.tanh(pre[..., 2 * hidden : 3 * hidden]))
+    return o * torch.tanh(c_new), c_new
 
 
 def _gate_scale(cell: CellWeights) -> Any:
@@ -422,7 +462,7 @@ def _lstm_prescaled(z: Any, c: Any, *, inplace: bool) -> Any:
 
 class _Real(NamedTuple):
     gx: Any  # (R, S, G): input part of the pre-activation (bias included)
-    gh: Any  # (R, S, G): recurrent part (bias included)
+    gh: Any  # (R, S, G): recurrent part (bias included) of a GRU, else None
     z: Any  # (R, S, G): the whole pre-activation (LSTM and RNN) or None (GRU)
     h_prev: Any  # (R, S, H): incoming hidden state
     c_prev: Any  # (R, S, H) incoming cell state (LSTM) or None
