@@ -72,6 +72,7 @@ from agents.run_log import RunLog, episode_outcomes, log_columns
 from agents.sampler import Rollout, Sampler, next_step_actions, rollout_influence
 from causal_influence.errors import CausalInfluenceError, ConfigError
 from causal_influence.io.limits import read_json
+from envs import code_table
 from envs.config import SSDConfig
 from envs.registry import GAMES
 from envs.vector import VectorEnv
@@ -123,8 +124,17 @@ def make_net(
         share_weights=config.share_weights,
         message_embedding=config.message_embedding,
         obs_scale=1.0 / 255.0 if config.env.obs_type == "rgb" else 1.0,
+        code_table=_code_table(config.env),
     )
     return MultiAgentNet(spec, rng=_sub_seed(config.seed, 1))
+
+
+def _code_table(env: Any) -> tuple[tuple[int, ...], ...] | None:
+    """The decoder of views of cell codes (``obs_type="codes"``), else None."""
+    if getattr(env, "obs_type", None) != "codes":
+        return None
+    table = code_table(env.num_agents, env.beams_in_obs)
+    return tuple(tuple(int(v) for v in row) for row in table)
 
 
 @dataclass

@@ -402,16 +402,25 @@ class _Accumulator:
         if traj.influence is None:
             raise FileFormatError("the first trajectory had influence but a later one has none")
         n, actions, ids = self.n, traj.actions, traj.episode_ids
-        infl = np.asarray(traj.influence, dtype=np.float64)
-        if self.visible_only and traj.visible is not None:
-            infl = np.where(traj.visible, infl, 0.0)
-        infl = infl * (1.0 - np.eye(n))[None]
         valid = valid_influence_steps(traj, self.influence_lag)
         rows = np.flatnonzero(valid)
-        self._unit_sums("influence_sum", infl[rows], unit[rows])
+        off = 1.0 - np.eye(n)
+        reward = np.empty((traj.num_steps, n))  # (T, N)
+        # Blocks of steps: the (T, N, N) influence is never copied whole, so a shard's
+        # summary needs little memory beyond the shard itself.
+        for start in range(0, traj.num_steps, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            infl = np.asarray(traj.influence[block], dtype=np.float64)
+            if not np.all(np.isfinite(infl)):
+                raise FileFormatError("influence: contains NaN or infinite values")
+            if self.visible_only and traj.visible is not None:
+                infl = np.where(traj.visible[block], infl, 0.0)
+            infl = infl * off[None]
+            reward[block] = infl.sum(axis=-1)
+            here = np.flatnonzero(valid[block])
+            self._unit_sums("influence_sum", infl[here], unit[block][here])
         np.add.at(self._zeros("influence_count", (self.max_units,)), unit[rows], 1)
 
-        reward = infl.sum(axis=-1)  # (T, N)
         src = messages if self.variable == "messages" and messages is not None else actions
         by_value = self._add_counterfactual(traj, rows, unit) if self.has_cf else None
         moments = np.zeros((traj.num_steps, n), dtype=bool)

@@ -110,8 +110,8 @@ class VectorEnv:
             info["final_obs"] = {k: v[done].copy() for k, v in obs.items()}
             info["done_envs"] = done
             episode: list[dict[str, Any] | None] = [None] * self.num_envs
-            for b in done.tolist():
-                episode[b] = self.recorder.finish(b)
+            for b, stats in zip(done.tolist(), self.recorder.finish_many(done), strict=True):
+                episode[b] = stats
             info["episode"] = episode
             self.game.reset(None, env_ids=done)
             fresh = self.game.observations()

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from causal_influence._optional import require
-from causal_influence.errors import DTypeError, FileFormatError, describe
+from causal_influence.errors import CausalInfluenceError, DTypeError, FileFormatError, describe
 from causal_influence.io.atomic import atomic_write
 from causal_influence.io.headers import (
     DATA_HASH_KEY,
@@ -180,17 +180,10 @@ def load_parquet(
         for name in (*REQUIRED_FIELDS, *optional):
             wanted[COLUMN_OF[name]] = name
         _check_schema(schema, wanted, header, origin)
-        try:
-            table = pfile.read(columns=list(wanted))
-        except _arrow_errors() as err:
-            raise FileFormatError(
-                f"{path}: could not read the Parquet data (truncated or corrupted?): "
-                f"{str(err).strip()}"
-            ) from err
-    out = {
-        col: _column_to_numpy(table.column(col), col, fname, header, origin)
-        for col, fname in wanted.items()
-    }
+        out = {
+            col: _read_column(pfile, path, col, fname, header, origin)
+            for col, fname in wanted.items()
+        }
     shapes = {name: tuple(header.fields[name]["shape"]) for name in optional}
     traj = from_long_columns(
         out,
@@ -266,7 +259,11 @@ def _open_parquet(fh: Any, path: Path) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        pfile = pq.ParquetFile(fh, page_checksum_verification=True)
+        # Streamed column chunks (no pre-buffering of whole chunks): reading holds about one
+        # batch of a column in Arrow memory (_read_column).
+        pfile = pq.ParquetFile(
+            fh, page_checksum_verification=True, pre_buffer=False, buffer_size=1 << 20
+        )
         pfile.schema_arrow  # noqa: B018  (parses the schema now, inside the try)
     except _arrow_errors() as err:
         raise FileFormatError(
@@ -315,6 +312,59 @@ def _compare_digest(path: Path, header: Header, stored: str | None) -> None:
             f"{path}: its sidecar {sidecar_path(path).name} does not match the one the file was "
             f"written with (edited or damaged); it is not read: restore or write it again"
         )
+
+
+#: Rows decoded at a time when a column is read (bounds Arrow's working memory).
+_BATCH_ROWS = 1 << 16
+
+
+class _RowsFrom(TableOrigin):
+    """A :class:`TableOrigin` for a batch of rows starting at ``offset``: errors name the row
+    of the whole table."""
+
+    def __init__(self, origin: TableOrigin, offset: int) -> None:
+        super().__init__(origin.file, labels=origin.labels)
+        self.keys = origin.keys
+        self.offset = offset
+
+    def fail(
+        self, cls: type[CausalInfluenceError], column: str, message: str, row: int | None = None
+    ) -> CausalInfluenceError:
+        return super().fail(cls, column, message, None if row is None else row + self.offset)
+
+
+def _read_column(
+    pfile: Any, path: Path, col: str, fname: str | None, header: Header, origin: TableOrigin
+) -> np.ndarray:
+    """One column as numpy, decoded in batches of :data:`_BATCH_ROWS` rows into one array.
+
+    Column by column and batch by batch, Arrow never holds more than one batch of decoded
+    values (reading a whole list column at once takes about three times its size), so
+    loading a shard peaks near the size of the trajectory it becomes."""
+    rows = int(pfile.metadata.num_rows)
+    out: np.ndarray | None = None
+    pos = 0
+    try:
+        if rows == 0:
+            column = pfile.read(columns=[col], use_threads=False).column(col)
+            return _column_to_numpy(column, col, fname, header, origin)
+        batches = pfile.iter_batches(batch_size=_BATCH_ROWS, columns=[col], use_threads=False)
+        for batch in batches:
+            part = _column_to_numpy(batch.column(0), col, fname, header, _RowsFrom(origin, pos))
+            if out is None:
+                out = np.empty((rows, *part.shape[1:]), dtype=part.dtype)
+            out[pos : pos + len(part)] = part
+            pos += len(part)
+    except _arrow_errors() as err:
+        raise FileFormatError(
+            f"{path}: could not read the Parquet data (truncated or corrupted?): {str(err).strip()}"
+        ) from err
+    if out is None or pos != rows:
+        raise FileFormatError(
+            f"{path}: column {col!r} holds {pos} rows; the file's metadata says {rows} "
+            f"(truncated or corrupted?)"
+        )
+    return out
 
 
 def _check_write_id(path: Path, header: Header, schema: Any) -> None:

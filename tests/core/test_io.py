@@ -157,22 +157,28 @@ def test_column_selection(tmp_path: Path, suffix: str, monkeypatch) -> None:
     traj = make()
     path = ci_io.save(traj, tmp_path / f"t{suffix}")
     if suffix == ".parquet":
-        requested: list[list[str]] = []
-        original = pq.ParquetFile.read
+        requested: list[str] = []
+        original_read = pq.ParquetFile.read
+        original_batches = pq.ParquetFile.iter_batches
 
         def spy(self, columns=None, **kw):
-            requested.append(list(columns))
-            return original(self, columns=columns, **kw)
+            requested.extend(columns)
+            return original_read(self, columns=columns, **kw)
+
+        def spy_batches(self, *args, columns=None, **kw):
+            requested.extend(columns)
+            return original_batches(self, *args, columns=columns, **kw)
 
         monkeypatch.setattr(pq.ParquetFile, "read", spy)
+        monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy_batches)
     part = ci_io.load(path, columns=["logits", "influence"])
     assert part.fields == ("logits", "influence")
     assert_same(
         part, traj.replace(**{f: None for f in traj.fields if f not in ("logits", "influence")})
     )
     if suffix == ".parquet":
-        assert "obs" not in requested[0]
-        assert "logits" in requested[0]
+        assert "obs" not in requested
+        assert "logits" in requested
     with pytest.raises(ConfigError, match="unknown fields"):
         ci_io.load(path, columns=["actions_x"])
     small = ci_io.save(traj.replace(obs=None), tmp_path / f"small{suffix}")
@@ -537,6 +543,47 @@ def test_malformed_parquet(tmp_path: Path, case: str) -> None:
     with pytest.raises(FileFormatError, match=pattern) as info:
         ci_io.load_parquet(path)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("case", ["null action", "null logit"])
+def test_malformed_rows_named_across_read_batches(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Columns are read in batches of rows; an error in a later batch names the row of the
+    whole table, as when the column is read at once."""
+    import causal_influence.io.parquet as parquet_module
+
+    _, path = _saved(tmp_path)
+
+    def null_action(t: pa.Table) -> pa.Table:
+        values = t.column("action").to_pylist()
+        values[13] = None
+        return _set_column(t, "action", pa.array(values, pa.int64()))
+
+    def null_logit(t: pa.Table) -> pa.Table:
+        values = t.column("logits").combine_chunks().flatten().to_pylist()
+        values[17 * 4 + 1] = None
+        return _set_column(
+            t, "logits", pa.FixedSizeListArray.from_arrays(pa.array(values, pa.float32()), 4)
+        )
+
+    edit = {"null action": null_action, "null logit": null_logit}[case]
+    expected = {
+        "null action": r"column 'action', row 13: missing value \(null\)",
+        "null logit": r"column 'logits', row 17: missing value \(null\) inside a list",
+    }
+    _rewrite(path, edit)
+    monkeypatch.setattr(parquet_module, "_BATCH_ROWS", 4)
+    with pytest.raises(FileFormatError, match=expected[case]):
+        ci_io.load_parquet(path)
+
+
+def test_batched_read_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import causal_influence.io.parquet as parquet_module
+
+    traj, path = _saved(tmp_path)
+    monkeypatch.setattr(parquet_module, "_BATCH_ROWS", 5)
+    assert ci_io.load_parquet(path) == traj
 
 
 def test_parquet_rows_may_be_shuffled(tmp_path: Path) -> None:
