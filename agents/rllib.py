@@ -10,8 +10,8 @@ would change had another agent's value been different writes them under
 
 with agents ``k`` in the episode's agent order (or ``agent_ids``), ``K`` at least the number
 of values of each agent the module reads (rows past an agent's count are ignored) and zeros
-for agents whose value it does not read. RLlib agents act simultaneously, so an agent's module sees the
-others' values of the *previous* step in its observation: these are next-step counterfactuals
+for agents whose value it does not read. RLlib agents act simultaneously, so an agent's module
+sees the others' values of the *previous* step in its observation: these are next-step counterfactuals
 (``alignment="next_step"``, ``docs/metrics.md``, "Time alignment"): row t is j's policy at t
 with k's value of t-1 replaced, credited to t-1.
 
@@ -69,7 +69,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -372,10 +372,10 @@ def influence_recorder(out_dir: str | os.PathLike[str] | None = None, **options:
 
     directory = None if out_dir is None else Path(out_dir)
 
-    class InfluenceRecorder(RLlibCallback):  # type: ignore[misc]
+    class InfluenceRecorder(RLlibCallback):
         """Records each finished multi-agent episode (all chunks) as a Trajectory."""
 
-        trajectories: list[Trajectory] = []
+        trajectories: ClassVar[list[Trajectory]] = []
 
         def on_episode_end(
             self,
@@ -448,7 +448,7 @@ def influence_reward_connector(*, influence_coef: float, **options: Any) -> Call
     """
     from ray.rllib.connectors.connector_v2 import ConnectorV2
 
-    class InfluenceRewardConnector(ConnectorV2):  # type: ignore[misc]
+    class InfluenceRewardConnector(ConnectorV2):
         """Adds the influence reward to the episodes' rewards (module docstring)."""
 
         def __call__(
