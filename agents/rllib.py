@@ -11,9 +11,9 @@ would change had another agent's value been different writes them under
 with agents ``k`` in the episode's agent order (or ``agent_ids``), ``K`` at least the number
 of values of each agent the module reads (rows past an agent's count are ignored) and zeros
 for agents whose value it does not read. RLlib agents act simultaneously, so an agent's module
-sees the others' values of the *previous* step in its observation: these are next-step counterfactuals
-(``alignment="next_step"``, ``docs/metrics.md``, "Time alignment"): row t is j's policy at t
-with k's value of t-1 replaced, credited to t-1.
+sees the others' values of the *previous* step in its observation: these are next-step
+counterfactuals (``alignment="next_step"``, ``docs/metrics.md``, "Time alignment"): row t is
+j's policy at t with k's value of t-1 replaced, credited to t-1.
 
 Three pieces, none of which this package's core imports:
 
