@@ -13,9 +13,10 @@ the symbol it heard replaced by each of the 3 symbols (its counterfactual logits
 the speaker's influence on the listener exactly
 (:func:`causal_influence.rewards.credited_influence`, ``alignment="next_step"``: the symbol
 of step t acts on the move of step t + 1 and is credited to t). The agents differ in
-observation and action sizes; the speaker's 3 logits are padded with -inf to the listener's 5. The episodes go through :func:`analysis.stats.analyze` (bootstrap
-intervals over episodes, permutation tests) to an HTML report and an influence graph, whose one
-edge (significant and at least 0.01 nats/step) is speaker -> listener.
+observation and action sizes; the speaker's 3 logits are padded with -inf to the listener's 5.
+The episodes go through :func:`analysis.stats.analyze` (bootstrap intervals over episodes,
+permutation tests) to an HTML report and an influence graph, whose one edge (significant and
+at least 0.01 nats/step) is speaker -> listener.
 
 Run ``python examples/mpe_speaker_listener.py --help`` (needs the ``mpe`` extra:
 ``pip install 'causal-influence[mpe]'``); ``--tiny`` is a seconds-long smoke run.
