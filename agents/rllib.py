@@ -75,7 +75,7 @@ import numpy as np
 
 from causal_influence.errors import ConfigError, ShapeError, describe
 from causal_influence.rewards import credited_influence
-from causal_influence.trajectory import Trajectory, concat
+from causal_influence.trajectory import InfluenceSpec, Trajectory, concat, stored_counterfactuals
 
 __all__ = [
     "COUNTERFACTUAL_LOGITS",
@@ -319,8 +319,10 @@ def episodes_to_trajectory(
         widths = {cf.shape[-1] for cf in cfs if cf is not None}
         if len(widths) == 1:
             cf_all = np.concatenate([cf for cf in cfs if cf is not None])
-            data["counterfactual_logits"] = cf_all
+            # stored layout: row t is the influencer's value at t (next-step rows move back)
+            data["counterfactual_logits"] = stored_counterfactuals(cf_all, alignment=alignment)
             data["influence"] = credited_influence(cf_all, logits, actions, alignment=alignment)
+            meta.setdefault("influence_spec", InfluenceSpec(alignment=alignment))
     meta.setdefault("agent_ids", tuple(ids))
     meta.setdefault("num_actions", int(logits.shape[-1]))
     return Trajectory.from_arrays(data, **meta)
