@@ -146,6 +146,8 @@ def influence_graph(
         When a needed column is missing or ``alpha`` is out of range.
     """
     min_effect = check_number("min_effect", min_effect)
+    if alpha is not None:  # checked even where the influence test decides the edges
+        alpha = check_number("alpha", alpha, low=0, high=1)
     if DECISION_COLUMN in table.columns:
         return _decided_graph(table, weight or "influence", min_effect, nodes, name)
     if weight is None:
@@ -223,10 +225,6 @@ def _check_table(table: pd.DataFrame, weight: str, alpha: float | None, test_col
                 f"influence_graph: the table needs a column {col!r}; got columns "
                 f"{list(table.columns)}"
             )
-    if alpha is not None and (
-        not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 <= alpha <= 1
-    ):
-        raise ConfigError(f"alpha: expected a value in [0, 1] or None; got {alpha}")
     if alpha is not None and test_col not in table.columns:
         raise ConfigError(
             f"influence_graph: alpha={alpha} thresholds on {test_col!r}, which the table does "

@@ -34,7 +34,7 @@ from mpe2 import simple_speaker_listener_v4
 from analysis.graph import influence_graph
 from analysis.report import write_report
 from analysis.stats import analyze
-from causal_influence import Trajectory, concat
+from causal_influence import InfluenceSpec, Trajectory, concat, stored_counterfactuals
 from causal_influence.rewards import credited_influence
 
 SPEAKER, LISTENER = "speaker_0", "listener_0"
@@ -97,6 +97,9 @@ def run_episode(seed: int, *, steps: int, honesty: float) -> Trajectory:
         np.array(rewards),
         logits=logits_a,
         influence=influence,
+        # row t: the listener's policy at t + 1 under each message the speaker could have said
+        counterfactual_logits=stored_counterfactuals(cf_a, alignment="next_step"),
+        influence_spec=InfluenceSpec(alignment="next_step"),
         num_actions=A,
         agent_ids=(SPEAKER, LISTENER),
         env_name="mpe2_simple_speaker_listener_v4",
@@ -119,25 +122,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"mean influence speaker -> listener: {mean[0, 1]:.3f} nats/step")
     print(f"mean influence listener -> speaker: {mean[1, 0]:.3f} nats/step")
 
-    result = analyze(
-        traj, alignment="next_step", n_bootstrap=resamples, n_permutations=resamples, rng=0
+    result = analyze(traj, n_bootstrap=resamples, n_permutations=resamples, rng=0)
+    report = write_report(
+        result, args.out, title="MPE2 speaker/listener", source="mpe2", overwrite=True
     )
-    report = write_report(result, args.out, title="MPE2 speaker/listener", source="mpe2")
-    # The p-values test the dependence of the agents' actions, which the goal they share
-    # creates in both directions; the counterfactual influence itself is exactly 0 from the
-    # listener, so edges also need a size (min_effect, nats/step).
-    graph = influence_graph(
-        result.influence, alpha=0.05, min_effect=0.01, nodes=list(traj.metadata.agent_ids)
-    )
+    # An edge needs the influence interval over episodes above the minimum effect (the
+    # counterfactual influence itself, not a test of the actions' dependence, which the goal
+    # they share creates in both directions).
+    graph = influence_graph(result.influence, nodes=list(traj.metadata.agent_ids))
     print(f"report: {report} (graph: influence_graph.graphml / .json beside it)")
     for k, j, w in sorted(graph.edges(data="weight"), key=lambda e: -e[2]):
         row = result.influence.query("influencer == @k and influencee == @j").iloc[0]
         print(
-            f"{k} -> {j}: {w:.3f} nats/step [{row.ci_low:.3f}, {row.ci_high:.3f}]  "
-            f"q = {row.q_value:.3g}"
+            f"{k} -> {j}: {w:.3f} nats/step [{row.influence_ci_low:.3f}, "
+            f"{row.influence_ci_high:.3f}]"
         )
     if graph.number_of_edges() == 0:
-        print("no significant influence")
+        print("no influence above the minimum effect")
+    for row in result.conclusions().itertuples():
+        print(f"conclusion {row.influencer} -> {row.influencee}: {row.conclusion}")
     return 0
 
 

@@ -56,8 +56,8 @@ def load(script: str):
 
 def test_analyze_external_csv_and_arrays(tmp_path: Path) -> None:
     out = run("analyze_external.py", "--out", str(tmp_path / "csv"), cwd=tmp_path)
-    assert (tmp_path / "csv" / "report.html").is_file()
-    assert (tmp_path / "csv" / "influence_graph.graphml").is_file()
+    assert (tmp_path / "csv" / "report" / "report.html").is_file()
+    assert (tmp_path / "csv" / "report" / "influence_graph.graphml").is_file()
     edges = re.findall(r"^(agent_\d) -> (agent_\d): (\S+) nats/step", out, flags=re.M)
     assert edges == [("agent_0", "agent_1", edges[0][2])]  # the planted influence, and only it
     assert float(edges[0][2]) > 0.1

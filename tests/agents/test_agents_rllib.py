@@ -25,8 +25,11 @@ from agents.rllib import (
     episodes_to_trajectory,
     read_episodes,
 )
+from causal_influence.counterfactual import influence
 from causal_influence.errors import ConfigError, ShapeError
 from causal_influence.rewards import credited_influence
+from causal_influence.trajectory import InfluenceSpec
+from causal_influence.trajectory.influence_spec import fill_absent
 
 IDS = ["speaker_0", "listener_0"]
 
@@ -99,10 +102,14 @@ def test_trajectory_from_chunks_and_reader() -> None:
     assert traj.actions.shape == (5, 2)
     assert traj.metadata.agent_ids == tuple(IDS)
     assert np.all(np.isneginf(traj.logits[:, 0, 3:]))  # the speaker's padded values
-    expected = credited_influence(
-        traj.counterfactual_logits, traj.logits, traj.actions, alignment="next_step"
-    )
-    np.testing.assert_allclose(traj.influence, expected)
+    assert traj.metadata.influence_spec == InfluenceSpec(alignment="next_step")
+    # stored layout: row t holds the influencee's policy at t + 1 under each value of k's
+    # action at t (absent, -inf, at an episode's last step), so the influence is read per row
+    cf = fill_absent(traj.counterfactual_logits)
+    expected = influence(cf, traj.logits[:, :, None, :], traj.actions[:, :, None])
+    expected = expected * (1 - np.eye(2))
+    np.testing.assert_allclose(traj.influence, expected, atol=1e-12)
+    assert np.all(np.isneginf(traj.counterfactual_logits[4]))  # the episode's last step
     both = read_episodes([make_episode([0, 1], [0, 0]), make_episode([2, 2, 2], [0, 2, 2])])
     assert both.actions.shape == (5, 2)
     assert len(np.unique(both.episode_ids)) == 2

@@ -67,7 +67,7 @@ def test_hostile_sidecars(probe, tmp_path: Path, traj: Trajectory) -> None:
         "trailing shape 10^12": text.replace('"shape": [\n    3\n   ]', '"shape": [1000000000000]'),
         "unknown dtype": text.replace('"dtype": "float32"', '"dtype": "object"'),
         "another format": text.replace("causal-influence-trajectory", "something-else"),
-        "newer schema": text.replace('"schema_version": 1', '"schema_version": 99'),
+        "newer schema": text.replace('"schema_version": 2', '"schema_version": 99'),
         "lone surrogate in a name": text.replace('"agent_0"', '"agent_\\udcff"'),
         "duplicate agent ids": text.replace('"agent_1"', '"agent_0"'),
     }
