@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[all,dev,ray,torchrl]"
+	$(PY) -m pip install --quiet -e ".[all,dev,ray,torchrl,mpe,rllib]"
 	touch $(STAMP)
 
 test: $(STAMP)

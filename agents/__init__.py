@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from agents.episode_record import load_agents, record_episodes
     from agents.losses import gae
     from agents.networks import MultiAgentNet, NetSpec
+    from agents.run_dir import TrainingInterrupted
     from agents.sampler import rollout_influence
     from agents.trainer import Trainer, TrainResult, train
 
@@ -43,6 +44,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "TrainingInterrupted",
     "gae",
     "load_agents",
     "load_checkpoint",
@@ -57,6 +59,7 @@ _HOME = {
     "TrainConfig": "agents.config",
     "TrainResult": "agents.trainer",
     "Trainer": "agents.trainer",
+    "TrainingInterrupted": "agents.run_dir",
     "gae": "agents.losses",
     "load_agents": "agents.episode_record",
     "load_checkpoint": "agents.checkpoint",

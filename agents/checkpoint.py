@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,14 +38,20 @@ from causal_influence.io import atomic_write, load_torch_checkpoint
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_KEYS",
+    "CHECKSUM_KEY",
+    "content_digest",
     "find_checkpoint",
     "load_checkpoint",
     "save_checkpoint",
 ]
 
-#: Format tag stored under ``"format"``: ``"<name>/<version>"``.
-CHECKPOINT_FORMAT = "causal-influence-agents/1"
+#: Format tag stored under ``"format"``: ``"<name>/<version>"``. Version 2 adds the
+#: ``"checksum"`` entry; version-1 files (without it) are still read.
+CHECKPOINT_FORMAT = "causal-influence-agents/2"
 _FORMAT_NAME, _, _FORMAT_VERSION = CHECKPOINT_FORMAT.rpartition("/")
+_LEGACY_FORMAT = f"{_FORMAT_NAME}/1"
+#: Entry holding the SHA-256 of every other entry (:func:`content_digest`).
+CHECKSUM_KEY = "checksum"
 
 #: Entries every checkpoint holds (see :meth:`agents.trainer.Trainer.state_dict`).
 CHECKPOINT_KEYS: tuple[str, ...] = (
@@ -85,13 +92,58 @@ def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike[str]) -> P
     >>> state = dict.fromkeys(CHECKPOINT_KEYS, 0) | {"format": CHECKPOINT_FORMAT}
     >>> path = save_checkpoint(state, folder / "checkpoints" / "ckpt.pt")
     >>> load_checkpoint(path)["format"]
-    'causal-influence-agents/1'
+    'causal-influence-agents/2'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    content = {key: value for key, value in state.items() if key != CHECKSUM_KEY}
+    content[CHECKSUM_KEY] = content_digest(content)
     with atomic_write(path) as (tmp,):
-        torch.save(dict(state), tmp)
+        torch.save(content, tmp)
     return path
+
+
+def content_digest(state: Mapping[str, Any]) -> str:
+    """SHA-256 of a checkpoint's entries (every entry but ``"checksum"``), in hex.
+
+    Tensors contribute their dtype, shape and bytes; containers their structure (dict keys in
+    sorted order); numbers and strings their exact text. Two states have the same digest
+    exactly when a load of one gives the other, so a damaged byte anywhere in the data of a
+    file (which torch's own archive does not check) is detected on load.
+
+    Examples
+    --------
+    >>> a = content_digest({"w": torch.zeros(2), "update": 3})
+    >>> a == content_digest({"update": 3, "w": torch.zeros(2)}) != content_digest({"w": torch.ones(2), "update": 3})
+    True
+    """  # noqa: E501
+    digest = hashlib.sha256()
+    _feed(digest, {key: value for key, value in state.items() if key != CHECKSUM_KEY})
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, obj: Any) -> None:
+    """Add ``obj`` to ``digest``, tagged with its type so that different values differ."""
+    if isinstance(obj, torch.Tensor):
+        flat = obj.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"T{obj.dtype}{tuple(obj.shape)}:".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+    elif isinstance(obj, Mapping):
+        items = sorted(obj.items(), key=lambda kv: (type(kv[0]).__name__, repr(kv[0])))
+        digest.update(f"D{len(items)}:".encode())
+        for key, value in items:
+            _feed(digest, key)
+            _feed(digest, value)
+    elif isinstance(obj, (list, tuple)):
+        digest.update(f"{type(obj).__name__[0]}{len(obj)}:".encode())
+        for value in obj:
+            _feed(digest, value)
+    elif isinstance(obj, str):
+        data = obj.encode("utf-8", "surrogatepass")
+        digest.update(f"S{len(data)}:".encode() + data)
+    else:
+        text = repr(obj).encode("utf-8", "surrogatepass")
+        digest.update(f"{type(obj).__name__}{len(text)}:".encode() + text)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -140,17 +192,27 @@ def _checked(state: Any, path: Path) -> dict[str, Any]:
             f"{path}: expected an agents checkpoint (a dict with format {CHECKPOINT_FORMAT!r}); "
             f"got {got}; {_WRITTEN_BY}"
         )
-    if fmt != CHECKPOINT_FORMAT:
+    if fmt not in (CHECKPOINT_FORMAT, _LEGACY_FORMAT):
         raise FileFormatError(
             f"{path}: written in checkpoint format version {fmt.rpartition('/')[2]!r}; this "
-            f"version of agents reads version {_FORMAT_VERSION!r} only; load it with the "
-            f"causal-influence release that wrote it"
+            f"version of agents reads versions '1' and {_FORMAT_VERSION!r} only; load it with "
+            f"the causal-influence release that wrote it"
         )
     missing = [key for key in CHECKPOINT_KEYS if key not in state]
     if missing:
         raise FileFormatError(
             f"{path}: an agents checkpoint without the entries {missing}; expected all of "
             f"{list(CHECKPOINT_KEYS)}; {_WRITTEN_BY}"
+        )
+    stored = state.get(CHECKSUM_KEY)
+    if fmt == _LEGACY_FORMAT:
+        if stored is not None:  # version 1 had no checksum: the version tag is damaged
+            raise FileFormatError(f"{path}: damaged (a version-1 checkpoint with a checksum)")
+        return state
+    if stored != content_digest(state):
+        raise FileFormatError(
+            f"{path}: damaged: its content does not match the checksum stored with it (a "
+            f"changed byte in the file); use an earlier checkpoint"
         )
     return state
 

@@ -50,8 +50,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError
+from causal_influence.io.limits import parse_json
 from envs.config import SSDConfig, fields_section, harvest_config
-from envs.registry import get_game
+from envs.registry import config_type, get_game
 
 __all__ = [
     "DEFAULT_INFLUENCE_COEF",
@@ -127,6 +128,57 @@ OUTPUT_FIELDS: frozenset[str] = frozenset(
 RESUMABLE_FIELDS: frozenset[str] = OUTPUT_FIELDS | {"total_env_steps"}
 
 
+#: Lower bounds of numeric fields beyond their type (integers >= 0, floats finite): (bound,
+#: open). ``lr`` > 0, ``gamma`` in [0, 1], sizes >= 1 and so on.
+_LOWER: dict[str, tuple[float, bool]] = {
+    "lr": (0.0, True),
+    "lr_final": (0.0, False),
+    "lr_anneal_steps": (0.0, True),
+    "max_grad_norm": (0.0, True),
+    "ppo_clip": (0.0, True),
+    "gamma": (0.0, False),
+    "gae_lambda": (0.0, False),
+    "vf_coef": (0.0, False),
+    "num_threads": (1, False),
+    "conv_filters": (1, False),
+    "conv_kernel": (1, False),
+    "lstm_size": (1, False),
+    "fc_hiddens": (1, False),
+    "influence_schedule_steps": (0.0, False),
+}
+#: Upper bounds (inclusive).
+_UPPER: dict[str, float] = {"gamma": 1.0, "gae_lambda": 1.0}
+
+
+def _check_field_values(config: Any, bad: Any) -> None:
+    """Every numeric field of ``config`` has its type (an int is not a float such as 1.5 or
+    True; a float is finite) and lies within :data:`_LOWER` / :data:`_UPPER`."""
+    from causal_influence.validation import check_count, check_number
+
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        kinds = set(typing.get_args(hints[f.name])) or {hints[f.name]}
+        if value is None and type(None) in kinds:
+            continue
+        if typing.get_origin(hints[f.name]) is tuple:
+            kinds = {typing.get_args(hints[f.name])[0]}
+            items = value if isinstance(value, tuple) else (value,)
+        else:
+            items = (value,)
+        low, open_low = _LOWER.get(f.name, (None, False))
+        for item in items:
+            try:
+                if kinds & {int} and not kinds & {float, str}:
+                    check_count(f.name, item, minimum=int(low or 0))
+                elif kinds & {float}:
+                    check_number(f.name, item, low=low, high=_UPPER.get(f.name), open_low=open_low)
+                elif kinds == {bool} and not isinstance(item, bool):
+                    raise ConfigError(f"{f.name}: expected true or false; got {item!r}")
+            except ConfigError as err:
+                raise bad(str(err)) from None
+
+
 def _default_env() -> SSDConfig:
     return harvest_config()
 
@@ -142,8 +194,16 @@ def env_from_dict(data: dict[str, Any]) -> Any:
     >>> env_from_dict({"map": "small_harvest", "num_agents": 2}).game
     'harvest'
     """
-    options = {k: _tuples(v) for k, v in data.items() if k != "game"}
-    return get_game(str(data.get("game", "harvest"))).make_config(**options)
+    game = str(data.get("game", "harvest"))
+    spec = get_game(game)
+    env_names = {f.name for f in dataclasses.fields(config_type(game))} - {"_parsed"}
+    env_unknown = sorted(set(data) - env_names)
+    if env_unknown:
+        raise ConfigError(
+            f"TrainConfig: unknown env option(s) {env_unknown} of game {game!r}; known: "
+            f"{sorted(env_names)}"
+        )
+    return spec.make_config(**{k: _tuples(v) for k, v in data.items() if k != "game"})
 
 
 def _tuples(x: Any) -> Any:
@@ -377,6 +437,7 @@ class TrainConfig:
             get_game(self.env.game)
         except ConfigError as err:
             raise bad(f"env: {err}") from None
+        _check_field_values(self, bad)
         if isinstance(self.env, SSDConfig) and isinstance(self.env.map, str):
             # canonical form: the map's rows (as saved in JSON)
             object.__setattr__(self, "env", self.env.replace(map=tuple(self.env.parsed.rows)))
@@ -513,8 +574,11 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
-        """Inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+        """Inverse of :meth:`to_json` (parsed within :mod:`causal_influence.io.limits`)."""
+        data = parse_json(text, "TrainConfig JSON")
+        if not isinstance(data, dict):
+            raise ConfigError(f"TrainConfig JSON: expected an object; got {type(data).__name__}")
+        return cls.from_dict(data)
 
 
 # ---------------------------------------------------------------------- help and options

@@ -145,6 +145,23 @@ class AgentLinear(nn.Module):
             out = torch.baddbmm(bias.unsqueeze(1), flat, weight)
         return out.reshape(*lead, weight.shape[-1])
 
+    def wide_batch(self, x: Tensor, agents: slice | None = None) -> Tensor:
+        """:meth:`forward` for a large batch and few outputs (counterfactual heads).
+
+        Computed as ``(W^T x^T)^T``: a batched product whose output is wide (the batch)
+        instead of narrow (the actions), several times faster on CPU for a few outputs. Equal
+        to :meth:`forward` up to float rounding.
+        """
+        weight: Tensor = self.weight
+        bias: Tensor = self.bias
+        if agents is not None and self.groups > 1:
+            weight, bias = weight[agents], bias[agents]
+        _check_agents(x, weight.shape[0], "AgentLinear input")
+        lead = x.shape[:-1]
+        flat = x.reshape(x.shape[0], -1, x.shape[-1])
+        out = torch.matmul(weight.transpose(1, 2), flat.transpose(1, 2)).transpose(1, 2)
+        return (out + bias.unsqueeze(1)).reshape(*lead, weight.shape[-1])
+
 
 class AgentConv2d(nn.Module):
     """2-D convolution (stride 1, valid padding) with per-agent filters, as one grouped conv.
@@ -295,6 +312,34 @@ class AgentLSTM(nn.Module):
         f.mul_(c).add_(i)  # f now holds the new cell state
         g.copy_(f).mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)  # tanh of the new cell state
         return o.mul_(g)
+
+    @staticmethod
+    def gate_major_cell(gates: Tensor, c: Tensor) -> Tensor:
+        """Hidden output of :meth:`cell` for prescaled gates laid out gate-major, (4, ..., H).
+
+        With the gate axis first every gate is a contiguous block, so each element-wise step
+        runs over contiguous memory and the returned hidden state (..., H) is contiguous (the
+        next layer reads it without a copy). Without autograd the work is done in place in
+        ``gates`` (a temporary nothing else reads) in the fewest passes: one sigmoid over the
+        four gates, ``2c' = 2fc + 4ig - 2i`` (the g gate holds sigmoid(2g), so its tanh is
+        ``2g - 1``), ``tanh(c') = 2 sigmoid(2c') - 1`` and the product with o. With autograd it
+        computes the same out of place.
+        """
+        i, f, g, o = gates.unbind(0)
+        if torch.is_grad_enabled() and (gates.requires_grad or c.requires_grad):
+            i, f, g, o = i.sigmoid(), f.sigmoid(), g.sigmoid(), o.sigmoid()
+            c_new = f * c + i * (2.0 * g - 1.0)
+            return o * (2.0 * torch.sigmoid(2.0 * c_new) - 1.0)
+        gates.sigmoid_()
+        f.mul_(2.0 * c).addcmul_(i, g, value=4.0).sub_(i, alpha=2.0)  # 2 c'
+        f.sigmoid_().mul_(2.0).sub_(1.0)  # tanh(c')
+        return o.mul_(f)
+
+    @staticmethod
+    def gate_major(x: Tensor) -> Tensor:
+        """(..., 4H) -> (4, ..., H) view with the gate axis first."""
+        hidden = x.shape[-1] // 4
+        return x.unflatten(-1, (4, hidden)).movedim(-2, 0)
 
     @staticmethod
     def rows_sum(table: Tensor, index: Tensor, weights: Tensor | None = None) -> Tensor:

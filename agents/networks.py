@@ -13,7 +13,10 @@ games", every size configurable):
 
 - shared convolution: ``conv_filters`` filters of ``conv_kernel`` x ``conv_kernel``, stride 1,
   valid padding, ReLU; input is the egocentric view ``(S, S, C)`` (RGB scaled by 1/255, or the
-  symbolic one-hot channels);
+  symbolic one-hot channels), or a view of cell codes ``(S, S, 1)`` (``obs_type="codes"``) that
+  the network turns into the symbolic channels itself by looking each code up in
+  ``NetSpec.code_table`` (an embedding with fixed 0/1 rows: the same input, hence the same
+  outputs, as the symbolic view);
 - policy branch: fully connected layers ``fc_hiddens`` (tanh) -> LSTM with ``lstm_size`` cells ->
   policy logits (A) and value (1); as in the reference, every logits layer (policy, message,
   MOA) starts Glorot-uniform and every value layer with columns of norm 0.01;
@@ -118,6 +121,10 @@ class NetSpec:
         Width of the linear embedding of message one-hots (0 = none).
     obs_scale : float
         Factor applied to the uint8 view (1/255 for RGB, 1 for symbolic).
+    code_table : tuple of tuple of int, optional
+        For views of cell codes (``view_shape = (S, S, 1)``, ``obs_type="codes"``): row
+        ``code`` is the channel vector of that code (``envs.code_table``); the convolution then
+        reads ``C = len(code_table[0])`` channels. None for views that hold their channels.
     """
 
     num_agents: int
@@ -133,6 +140,7 @@ class NetSpec:
     share_weights: bool = False
     message_embedding: int = 0
     obs_scale: float = 1.0 / 255.0
+    code_table: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.setting not in SETTINGS:
@@ -159,6 +167,21 @@ class NetSpec:
                 f"view_shape: expected (S, S, C) with S >= conv_kernel={self.conv_kernel}; got "
                 f"{self.view_shape}"
             )
+        if self.code_table is not None:
+            widths = {len(row) for row in self.code_table}
+            if self.view_shape[2] != 1 or len(widths) != 1 or 0 in widths:
+                raise ConfigError(
+                    f"code_table: expected rows of one positive width (channels per code) for "
+                    f"a view of codes of shape (S, S, 1); got {len(self.code_table)} rows of "
+                    f"widths {sorted(widths)} and view_shape {self.view_shape}"
+                )
+
+    @property
+    def in_channels(self) -> int:
+        """C, the channels the convolution reads (the code table's width for code views)."""
+        if self.code_table is not None:
+            return len(self.code_table[0])
+        return self.view_shape[2]
 
     @property
     def groups(self) -> int:
@@ -228,8 +251,10 @@ class MultiAgentNet(nn.Module):
         gen = make_generator(rng)
         self.spec = spec
         g, n, a = spec.groups, spec.num_agents, spec.num_actions
-        s, _, c = spec.view_shape
-        self.conv = AgentConv2d(g, c, spec.conv_filters, spec.conv_kernel, generator=gen)
+        s = spec.view_shape[0]
+        self.conv = AgentConv2d(
+            g, spec.in_channels, spec.conv_filters, spec.conv_kernel, generator=gen
+        )
         conv_out = (
             spec.conv_filters
             * (s - spec.conv_kernel + 1)
@@ -270,9 +295,15 @@ class MultiAgentNet(nn.Module):
             self.moa_fc = self._fc_stack(g, conv_out, spec.fc_hiddens, gen)
             self.moa_lstm = AgentLSTM(g, feat, hidden, onehot_rows=n * a, generator=gen)
             self.moa_head = AgentLinear(g, hidden, (n - 1) * a, init="glorot", generator=gen)
+        self._scratch: Tensor | None = None
         ego = torch.as_tensor(egocentric_order(n))
         self.register_buffer("ego", ego, persistent=False)
         self.ego: Tensor
+        table = None
+        if spec.code_table is not None:
+            table = torch.as_tensor(spec.code_table, dtype=torch.float32) * spec.obs_scale
+        self.register_buffer("codes", table, persistent=False)
+        self.codes: Tensor | None
 
     @staticmethod
     def _fc_stack(
@@ -295,8 +326,14 @@ class MultiAgentNet(nn.Module):
         return state
 
     def encode(self, view: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Views (N, L, S, S, C) uint8/float -> policy features (N, L, F), MOA features or None."""
-        x = view.permute(0, 1, 4, 2, 3).to(torch.float32) * self.spec.obs_scale
+        """Views (N, L, S, S, C) uint8/float -> policy features (N, L, F), MOA features or None.
+
+        Views of cell codes (N, L, S, S, 1) are looked up in the code table first.
+        """
+        if self.codes is not None:
+            x = F.embedding(view[..., 0].long(), self.codes).permute(0, 1, 4, 2, 3)
+        else:
+            x = view.permute(0, 1, 4, 2, 3).to(torch.float32) * self.spec.obs_scale
         z = F.relu(self.conv(x)).flatten(2)
         pol = z
         for layer in self.policy_fc:
@@ -446,7 +483,7 @@ class MultiAgentNet(nn.Module):
             partial = (gates[ni:].unsqueeze(2) - rows[ni:]) * scale  # (J, B, I, 4H)
             cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)  # (J,B,I,A,4H)
             cf_h = self.lstm.counterfactual_cell(cf_gates, c[ni:, :, None, None])
-            step.cf = self.policy_head(cf_h, slice(ni, n)).transpose(0, 1)  # (B, J, I, A, A)
+            step.cf = self.policy_head.wide_batch(cf_h, slice(ni, n)).transpose(0, 1)
         return step
 
     def _act_policy(
@@ -481,6 +518,20 @@ class MultiAgentNet(nn.Module):
                 step.cf = self._message_counterfactuals(gates, rows, table, c)
         return step
 
+    def _work_buffer(self, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+        """A scratch tensor for counterfactual gates, kept between acting steps.
+
+        The gates of a step's counterfactuals are several MB that nothing reads after the step
+        (the cell works in place and returns the hidden state as a view, which the head reads
+        at once). Reusing one buffer spares an allocation of that size (and its page faults)
+        at every step.
+        """
+        buf = self._scratch
+        if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
+            buf = torch.empty(shape, dtype=dtype)
+            self._scratch = buf
+        return buf
+
     def _message_counterfactuals(
         self, gates: Tensor, rows: Tensor, table: Tensor, c: Tensor
     ) -> Tensor:
@@ -490,13 +541,21 @@ class MultiAgentNet(nn.Module):
         """
         spec = self.spec
         n, m, m1 = spec.num_agents, spec.num_symbols, spec.num_symbols + 1
+        b, hidden = gates.shape[1], spec.lstm_size
         slot_rows = torch.arange(1, n)[:, None] * m1 + torch.arange(m)  # (N-1, M)
         cf_rows = AgentLSTM.rows(table, slot_rows.unsqueeze(0).expand(n, -1, -1))
-        scale = AgentLSTM.gate_scale(spec.lstm_size)
+        scale = AgentLSTM.gate_scale(hidden)
         partial = (gates.unsqueeze(2) - rows[:, :, 1:]) * scale  # (N, B, N-1, 4H)
-        cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)
-        cf_h = self.lstm.counterfactual_cell(cf_gates, c[:, :, None, None])
-        return self.policy_head(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
+        # Gate-major (4, N, B, N-1, M, H): each gate a contiguous block (see gate_major_cell).
+        speaker = AgentLSTM.gate_major(partial).unsqueeze(4)
+        symbol = AgentLSTM.gate_major(cf_rows * scale).unsqueeze(2)
+        if torch.is_grad_enabled() and (speaker.requires_grad or symbol.requires_grad):
+            cf_h = AgentLSTM.gate_major_cell(speaker + symbol, c[:, :, None, None])
+            return self.policy_head.wide_batch(cf_h).transpose(0, 1)
+        cf_gates = self._work_buffer((4, n, b, n - 1, m, hidden), gates.dtype)
+        torch.add(speaker, symbol, out=cf_gates)
+        cf_h = AgentLSTM.gate_major_cell(cf_gates, c[:, :, None, None])
+        return self.policy_head.wide_batch(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
 
     def _act_moa(
         self, moa_feat: Tensor, state: dict[str, Tensor], actions: Tensor, counterfactuals: bool
@@ -527,7 +586,7 @@ class MultiAgentNet(nn.Module):
             partial = (m_gates - m_rows[:, :, 0]) * scale  # (N, B, 4H)
             cf_gates = partial.unsqueeze(2) + (own_rows * scale).unsqueeze(1)  # (N,B,A,4H)
             cf_h = self.moa_lstm.counterfactual_cell(cf_gates, state["moa_c"].unsqueeze(2))
-            cf = self.moa_head(cf_h).reshape(n, b, a, n - 1, a).transpose(0, 1)
+            cf = self.moa_head.wide_batch(cf_h).reshape(n, b, a, n - 1, a).transpose(0, 1)
         return moa_logits, cf, mh, mc
 
     # ------------------------------------------------------------------ training pass

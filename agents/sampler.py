@@ -162,7 +162,8 @@ class Sampler:
         if self.obs is None:
             raise ShapeError("Sampler.collect: call reset(seed) first")
         b = self.num_envs
-        frag = _Fragment(length, b, self.net.spec, np.asarray(self.obs["view"]).shape)
+        view = np.asarray(self.obs["view"])
+        frag = _Fragment(length, b, self.net.spec, view.shape, view.dtype)
         state0 = {k: v.clone() for k, v in self.state.items()}
         out = self.pending if self.pending is not None else self._act()
         for t in range(length):
@@ -183,11 +184,20 @@ class Sampler:
 class _Fragment:
     """The time-major buffers of a fragment being collected, filled one step at a time."""
 
-    def __init__(self, length: int, b: int, spec: NetSpec, view_shape: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        length: int,
+        b: int,
+        spec: NetSpec,
+        view_shape: tuple[int, ...],
+        view_dtype: np.dtype[Any] | None = None,
+    ) -> None:
         n, a, m = spec.num_agents, spec.num_actions, spec.num_symbols
         self.b, self.n = b, n
         self.comm = spec.setting == "comm"
-        self.views = torch.empty((length, *view_shape), dtype=torch.uint8)
+        # uint8 views (RGB, symbolic, codes); uint16 codes when there are more than 256.
+        dtype = torch.from_numpy(np.zeros(0, dtype=view_dtype or np.uint8)).dtype
+        self.views = torch.empty((length, *view_shape), dtype=dtype)
         self.starts = torch.empty((length, b), dtype=torch.bool)
         self.visible = torch.empty((length, b, n, n))
         self.actions = torch.empty((length, b, n), dtype=torch.long)

@@ -34,6 +34,7 @@ with the help text written beside each field.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import sys
@@ -41,7 +42,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -65,9 +66,18 @@ from agents.losses import (
     value_loss,
 )
 from agents.networks import MultiAgentNet, NetSpec
+from agents.run_dir import (
+    InterruptFlag,
+    TrainingInterrupted,
+    prepare_run_directory,
+    record_resume,
+    run_directory_of,
+)
 from agents.run_log import RunLog, episode_outcomes, log_columns
 from agents.sampler import Rollout, Sampler, next_step_actions, rollout_influence
-from causal_influence.errors import ConfigError, FileFormatError
+from causal_influence.errors import CausalInfluenceError, ConfigError
+from causal_influence.io.limits import read_json
+from envs import code_table
 from envs.registry import GAMES, config_type, get_game
 from envs.vector import VectorEnv
 
@@ -118,8 +128,17 @@ def make_net(
         share_weights=config.share_weights,
         message_embedding=config.message_embedding,
         obs_scale=1.0 / 255.0 if config.env.obs_type == "rgb" else 1.0,
+        code_table=_code_table(config.env),
     )
     return MultiAgentNet(spec, rng=_sub_seed(config.seed, 1))
+
+
+def _code_table(env: Any) -> tuple[tuple[int, ...], ...] | None:
+    """The decoder of views of cell codes (``obs_type="codes"``), else None."""
+    if getattr(env, "obs_type", None) != "codes":
+        return None
+    table = code_table(env.num_agents, env.beams_in_obs)
+    return tuple(tuple(int(v) for v in row) for row in table)
 
 
 @dataclass
@@ -464,6 +483,11 @@ class Trainer:
         """Write a checkpoint of the current state (atomically) and return its path."""
         return save_checkpoint(self.state_dict(), path)
 
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of :meth:`state_dict` that later updates do not change (taken at an episode
+        boundary, it is what a checkpoint written on Ctrl-C holds)."""
+        return copy.deepcopy(self.state_dict())
+
     def checkpoint_due(self) -> bool:
         """Whether a periodic checkpoint is due now.
 
@@ -484,7 +508,12 @@ def _normalise(adv: Tensor) -> Tensor:
     return (adv - mean) / (std + 1e-8)
 
 
-def train(config: TrainConfig | None = None, *, resume: str | Path | None = None) -> TrainResult:
+def train(
+    config: TrainConfig | None = None,
+    *,
+    resume: str | Path | None = None,
+    overwrite: bool = False,
+) -> TrainResult:
     """Train agents as configured and return the result.
 
     Parameters
@@ -495,7 +524,11 @@ def train(config: TrainConfig | None = None, *, resume: str | Path | None = None
         A checkpoint file, or a run directory (its latest ``checkpoints/ckpt_*.pt``). The run
         continues exactly where it stopped; only the fields of
         :data:`agents.config.RESUMABLE_FIELDS` (training length and output options) may differ
-        from the saved config.
+        from the saved config, and those that do are recorded in ``out_dir/resumes.jsonl``.
+    overwrite : bool
+        Replace another run in ``config.out_dir`` (its run files only; see
+        :func:`agents.run_dir.prepare_run_directory`). Without it, an ``out_dir`` holding a
+        run is refused unless it is the run being resumed.
 
     Returns
     -------
@@ -509,6 +542,11 @@ def train(config: TrainConfig | None = None, *, resume: str | Path | None = None
     FileFormatError
         The checkpoint to resume from is missing or unusable
         (:func:`agents.checkpoint.load_checkpoint`).
+    FileExistsError
+        ``out_dir`` holds another run.
+    agents.run_dir.TrainingInterrupted
+        On Ctrl-C (SIGINT), after the current update, once a checkpoint that resumes exactly
+        (the state at the start of the current episode) is written; resume from ``out_dir``.
 
     Examples
     --------
@@ -522,41 +560,80 @@ def train(config: TrainConfig | None = None, *, resume: str | Path | None = None
     >>> len(result.history), result.history[-1]["env_steps"]
     (2, 40)
     """
-    config, state = _config_and_state(config, resume)
+    config, state, source = _config_and_state(config, resume)
+    if config.out_dir is not None:
+        prepare_run_directory(
+            config.out_dir,
+            resumed_from=None if source is None else run_directory_of(source),
+            overwrite=overwrite,
+        )
     trainer = Trainer(config)
     if state is not None:
         trainer.load_state_dict(state)
     log = RunLog(config, history=trainer.history, start=trainer.update_index)
+    if state is not None and source is not None and log.out_dir is not None:
+        changed = _resumable_changes(TrainConfig.from_json(state["config"]), config)
+        record_resume(log.out_dir, source, trainer.update_index, changed)
+    with InterruptFlag() as interrupt:
+        try:
+            _loop(trainer, log, interrupt)
+        finally:
+            log.close()
+        # a Ctrl-C from here on comes after the last update: the run completes
+        checkpoint = None if log.out_dir is None else trainer.save(log.out_dir / "final.pt")
+    return TrainResult(config, trainer.history, trainer.net, log.out_dir, checkpoint)
+
+
+def _loop(trainer: Trainer, log: RunLog, interrupt: InterruptFlag) -> None:
+    """Updates until the budget is spent; on Ctrl-C, the checkpoint of the last episode start."""
+    config = trainer.config
+    boundary: dict[str, Any] | None = None
     try:
         while trainer.update_index < config.num_updates:
+            if trainer.update_index % config.updates_per_episode == 0 and log.out_dir:
+                boundary = trainer.snapshot()
             log.write(trainer.update())
             if log.out_dir is not None and trainer.checkpoint_due():
                 trainer.save(log.out_dir / "checkpoints" / f"ckpt_{trainer.update_index:08d}.pt")
-    finally:
-        log.close()
-    checkpoint = None if log.out_dir is None else trainer.save(log.out_dir / "final.pt")
-    return TrainResult(config, trainer.history, trainer.net, log.out_dir, checkpoint)
+            if interrupt.requested:
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        if trainer.update_index % config.updates_per_episode == 0 and log.out_dir:
+            boundary = trainer.state_dict()  # the interrupt came at an episode boundary
+        path = None
+        if log.out_dir is not None and boundary is not None:
+            path = log.out_dir / "checkpoints" / f"ckpt_{int(boundary['update']):08d}.pt"
+            save_checkpoint(boundary, path)
+        update = int(boundary["update"]) if boundary is not None else trainer.update_index
+        raise TrainingInterrupted(path, update) from None
+
+
+def _resumable_changes(saved: TrainConfig, config: TrainConfig) -> dict[str, Any]:
+    """``{field: [old, new]}`` of the resumable fields that differ between two configs."""
+    old, new = saved.to_dict(), config.to_dict()
+    return {key: [old[key], new[key]] for key in sorted(RESUMABLE_FIELDS) if old[key] != new[key]}
 
 
 def _config_and_state(
     config: TrainConfig | None, resume: str | Path | None
-) -> tuple[TrainConfig, dict[str, Any] | None]:
-    """The run's config and, when resuming, the checkpoint to continue from."""
+) -> tuple[TrainConfig, dict[str, Any] | None, Path | None]:
+    """The run's config and, when resuming, the checkpoint to continue from and its path."""
     if resume is None:
         if config is None:
             raise ConfigError("train: pass a TrainConfig (or resume= a checkpoint)")
-        return config, None
-    state = load_checkpoint(find_checkpoint(resume))
+        return config, None, None
+    source = find_checkpoint(resume)
+    state = load_checkpoint(source)
     saved = TrainConfig.from_json(state["config"])
     if config is None:
-        return saved, state
+        return saved, state, source
     conflicts = saved.resume_conflicts(config)
     if conflicts:
         raise ConfigError(
             f"resume: the config differs from the checkpoint's in {conflicts}; only "
             f"{sorted(RESUMABLE_FIELDS)} may change when resuming"
         )
-    return config, state
+    return config, state, source
 
 
 # ---------------------------------------------------------------------- command line
@@ -609,7 +686,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         help="checkpoint file or run directory to resume from (only the training length and "
-        "output options may differ from the checkpoint's config)",
+        "output options may differ from the checkpoint's config); the run continues in that "
+        "run directory unless --out-dir says otherwise",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace another run in --out-dir (its run files only); without it a directory "
+        "holding a run is refused",
     )
     parser.add_argument(
         "--game",
@@ -639,21 +723,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_field_options(parser.add_argument_group(title), cls, prefix="env-", skip=skip)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line (``causal-influence train: error: ...``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``causal-influence train`` (see :func:`add_arguments`)."""
-    parser = argparse.ArgumentParser(prog="causal-influence train", description=_DESCRIPTION)
+    parser = _OneLineParser(prog="causal-influence train", description=_DESCRIPTION)
     add_arguments(parser)
     return parser
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    """The fields of a ``--config`` file (JSON read within causal_influence.io.limits)."""
+    data = read_json(path, "training config")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"--config {path}: expected a JSON object of TrainConfig fields; got "
+            f"{type(data).__name__}"
+        )
+    return TrainConfig.from_dict(data).to_dict()
 
 
 def _config_from_args(ns: argparse.Namespace) -> TrainConfig:
     """The run's config: ``--config`` (or the resumed checkpoint's), then the options given."""
     base: dict[str, Any] = {}
     if ns.config:
-        base = TrainConfig.from_json(Path(ns.config).read_text(encoding="utf-8")).to_dict()
+        base = _read_config(ns.config)
     elif ns.resume:
         state = load_checkpoint(find_checkpoint(ns.resume))
         base = TrainConfig.from_json(state["config"]).to_dict()
+    if ns.resume and ns.out_dir is None and not (ns.config and base.get("out_dir")):
+        # a resume writes where it was told: the run directory given, not the out_dir stored
+        # in the checkpoint (which names the original of a copied run)
+        base["out_dir"] = str(run_directory_of(ns.resume))
     env_base = dict(base.get("env", {}))
     game = ns.game or env_base.get("game", "harvest")
     env_over = _env_overrides(ns, game)
@@ -700,14 +806,23 @@ def _env_overrides(ns: argparse.Namespace, game: str) -> dict[str, Any]:
 def run(ns: argparse.Namespace) -> int:
     """Train as the parsed options of :func:`add_arguments` say; returns the exit status.
 
-    Prints a JSON summary of the run; a configuration or checkpoint error is printed to
-    stderr with exit status 2.
+    Prints a JSON summary of the run; a configuration, checkpoint or file error is printed to
+    stderr in one line with exit status 2; Ctrl-C stops after a checkpoint that resumes
+    exactly, with exit status 130.
     """
+    prog = "causal-influence train"
     try:
-        result = train(_config_from_args(ns), resume=ns.resume)
-    except (ConfigError, FileFormatError) as err:
-        print(f"causal-influence train: error: {err}", file=sys.stderr)
+        result = train(_config_from_args(ns), resume=ns.resume, overwrite=ns.overwrite)
+    except (CausalInfluenceError, OSError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as stop:
+        again = f"; continue with: {prog} --resume {stop.checkpoint}" if stop.checkpoint else ""
+        print(f"{prog}: interrupted: {stop}{again}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before the loop, or a second Ctrl-C while the run finishes
+        print(f"{prog}: interrupted; checkpoints written so far are kept", file=sys.stderr)
+        return 130
     last = result.history[-1] if result.history else {}
     summary = {
         "updates": len(result.history),
@@ -715,7 +830,11 @@ def run(ns: argparse.Namespace) -> int:
         "collective_reward_per_step": last.get("collective_reward", float("nan")),
         "out_dir": None if result.out_dir is None else str(result.out_dir),
     }
-    print(json.dumps(summary, indent=2))
+    try:
+        print(json.dumps(summary, indent=2))
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted after the run finished (it is complete)", file=sys.stderr)
+        return 130
     return 0
 
 

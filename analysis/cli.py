@@ -28,13 +28,15 @@ causal-influence ...
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
 from analysis.commands import by_name
-from analysis.commands.options import PROG, Formatter
+from analysis.commands.options import PROG, Formatter, OneLineParser
 from causal_influence.errors import CausalInfluenceError
 
 __all__ = ["build_parser", "main"]
@@ -53,7 +55,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``causal-influence`` (every option documented in ``--help``)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description=(
             "Counterfactual social influence between learning agents: analyse saved "
@@ -88,10 +90,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv : sequence of str, optional
         Arguments without the program name (default ``sys.argv[1:]``).
     """
-    args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the program itself: a Ctrl-C after the command is done changes nothing
+        try:
+            return _main(sys.argv[1:])
+        finally:
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return _main(argv)
+
+
+def _main(argv: Sequence[str]) -> int:
+    args = list(argv)
+    for stream in (sys.stdout, sys.stderr):  # paths that are not UTF-8 print with escapes
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     commands = by_name()
     if args and getattr(commands.get(args[0]), "FORWARDS_ARGUMENTS", False):
-        return commands[args[0]].run(argparse.Namespace(command=args[0], argv=args[1:]))
+        try:
+            return commands[args[0]].run(argparse.Namespace(command=args[0], argv=args[1:]))
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
     parser = build_parser()
     try:
         ns = parser.parse_args(args)

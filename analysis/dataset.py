@@ -82,6 +82,7 @@ from causal_influence.trajectory import InfluenceSpec, Trajectory, TrajectoryMet
 from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES, fill_absent
 from causal_influence.validation import (
     check_choice,
+    check_count,
     check_probabilities,
     episode_numbers,
     next_step_valid,
@@ -95,6 +96,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_UNITS",
     "INFLUENCE_VARIABLES",
+    "MAX_TABLE_BYTES",
     "DatasetSummary",
     "iter_trajectories",
     "summarize",
@@ -103,6 +105,11 @@ __all__ = [
 
 #: Default number of bootstrap resampling units (episodes, or groups of episodes beyond it).
 DEFAULT_MAX_UNITS = 200
+
+#: Largest total size, in bytes, of the count tables :func:`summarize` may allocate; their size
+#: grows with max_units x N^2 x |A|^2 (and |M| x |A|), so a file declaring a huge alphabet is
+#: refused up front instead of failing (or swapping) while allocating.
+MAX_TABLE_BYTES = 4 * 2**30
 
 _BLOCK = 32768  # rows per block when building tables (bounds the temporary memory)
 _CIC_BLOCK = 1024  # rows per block for CIC (the per-row tensors are N * N * K * A)
@@ -210,6 +217,12 @@ class _Accumulator:
         self.has_influence = traj.influence is not None
         self.has_cf = self.has_influence and traj.counterfactual_logits is not None
         self.has_context = self.has_messages and traj.context is not None
+        if self.visible_only and (traj.visible is None or not self.has_influence):
+            missing = "visibility (visible)" if traj.visible is None else "stored influence"
+            raise ConfigError(
+                f"visible_only: keeps the influence on influencees the influencer sees, but the "
+                f"trajectories have no {missing}; leave the option out or record it"
+            )
         if self.has_influence:
             self._influence_reading(traj.metadata.influence_spec)
             assert traj.influence is not None
@@ -257,10 +270,27 @@ class _Accumulator:
     def _grow(self, a: int, m: int, g: int) -> None:
         """Pad every accumulated table to alphabet sizes (a, m, g)."""
         k = m if self.variable == "messages" else a
+        self._check_budget(a, m, k, g)
         for name in ALPHABET_AXES:
             if name in self.t:
                 self.t[name] = pad_to(self.t[name], *alphabet_axes(name, a, m, k, g))
         self.a, self.m, self.k, self.g = a, m, k, g
+
+    def _check_budget(self, a: int, m: int, k: int, g: int) -> None:
+        """Refuse alphabets whose count tables would exceed :data:`MAX_TABLE_BYTES`."""
+        n, u = self.n, self.max_units
+        cells = 2 * n * n * a * a + 2 * n * n * m * a + n * m * a
+        cells += n * n * g * m * a + n * m * g  # conditional coordination and grounding
+        if self.has_influence:
+            cells += n * n * k * a
+        need = 8 * u * cells
+        if need > MAX_TABLE_BYTES:
+            raise ConfigError(
+                f"num_actions={a}, num_symbols={m}: the count tables of {n} agents and "
+                f"max_units={u} would need {need / 2**30:,.1f} GiB (limit "
+                f"analysis.dataset.MAX_TABLE_BYTES = {MAX_TABLE_BYTES / 2**30:g} GiB); check the "
+                f"metadata's alphabet sizes, or lower max_units"
+            )
 
     def _zeros(self, name: str, shape: tuple[int, ...], dtype: Any = np.int64) -> np.ndarray:
         if name not in self.t:
@@ -372,18 +402,25 @@ class _Accumulator:
         if traj.influence is None:
             raise FileFormatError("the first trajectory had influence but a later one has none")
         n, actions, ids = self.n, traj.actions, traj.episode_ids
-        infl = np.asarray(traj.influence, dtype=np.float64)
-        if not np.all(np.isfinite(infl)):
-            raise FileFormatError("influence: contains NaN or infinite values")
-        if self.visible_only and traj.visible is not None:
-            infl = np.where(traj.visible, infl, 0.0)
-        infl = infl * (1.0 - np.eye(n))[None]
         valid = valid_influence_steps(traj, self.influence_lag)
         rows = np.flatnonzero(valid)
-        self._unit_sums("influence_sum", infl[rows], unit[rows])
+        off = 1.0 - np.eye(n)
+        reward = np.empty((traj.num_steps, n))  # (T, N)
+        # Blocks of steps: the (T, N, N) influence is never copied whole, so a shard's
+        # summary needs little memory beyond the shard itself.
+        for start in range(0, traj.num_steps, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            infl = np.asarray(traj.influence[block], dtype=np.float64)
+            if not np.all(np.isfinite(infl)):
+                raise FileFormatError("influence: contains NaN or infinite values")
+            if self.visible_only and traj.visible is not None:
+                infl = np.where(traj.visible[block], infl, 0.0)
+            infl = infl * off[None]
+            reward[block] = infl.sum(axis=-1)
+            here = np.flatnonzero(valid[block])
+            self._unit_sums("influence_sum", infl[here], unit[block][here])
         np.add.at(self._zeros("influence_count", (self.max_units,)), unit[rows], 1)
 
-        reward = infl.sum(axis=-1)  # (T, N)
         src = messages if self.variable == "messages" and messages is not None else actions
         by_value = self._add_counterfactual(traj, rows, unit) if self.has_cf else None
         moments = np.zeros((traj.num_steps, n), dtype=bool)
@@ -711,12 +748,14 @@ def summarize(
     ConfigError
         Unknown alignment or variable, or a source of the wrong kind.
     ShapeError, FileFormatError
-        Trajectories that differ in agents or fields, non-finite influence, an empty source.
+        Trajectories that differ in agents or fields (non-finite influence is refused by the
+        Trajectory itself), an empty source.
     """
-    if lag < 0:
-        raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
-    if max_units < 1:
-        raise ConfigError(f"max_units: expected a positive integer; got {max_units}")
+    lag = check_count("lag", lag)
+    max_units = check_count("max_units", max_units, minimum=1)
+    for name, size in (("num_actions", num_actions), ("num_symbols", num_symbols)):
+        if size is not None:
+            check_count(name, size, minimum=1)
     if alignment is not None:
         check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
     if moment_permutations < 0:

@@ -262,6 +262,7 @@ def run(
     n_permutations: int = 500,
     progress: bool = False,
     stream: TextIO | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Generate the game, save it as Parquet shards, analyse the shards, write the report.
 
@@ -269,7 +270,8 @@ def run(
     ----------
     out_dir : str or path
         Receives ``trajectories/`` (shards of 5 episodes), ``report.html``, the CSV tables and
-        the graph files.
+        the graph files; written as a unit (:func:`causal_influence.io.atomic_directory`),
+        so it must be missing or empty unless ``overwrite``.
     episodes, length, seed : int
         Size and seed of the synthetic data.
     n_bootstrap, n_permutations : int
@@ -278,33 +280,44 @@ def run(
         Progress bars.
     stream : text stream, optional
         Where the comparison is printed (default ``sys.stdout``).
+    overwrite : bool
+        Replace an earlier output of the demo in ``out_dir`` as a whole (files the demo did
+        not write are never deleted).
 
     Returns
     -------
     pathlib.Path
         The report.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` holds files (without ``overwrite``, or files the demo did not write).
     """
     import causal_influence.io as ci_io
-    from analysis.report import write_report
+    from analysis.report import write_report_files
     from analysis.stats import analyze
 
     out = Path(out_dir)
     echo = stream if stream is not None else sys.stdout
+    ci_io.check_output_directory(out, overwrite=overwrite)
     traj = speaker_listener(episodes=episodes, length=length, rng=seed)
-    shards = ci_io.write_shards(traj, out / "trajectories", episodes_per_shard=5, overwrite=True)
-    result = analyze(
-        out / "trajectories",
-        n_bootstrap=n_bootstrap,
-        n_permutations=n_permutations,
-        rng=seed,
-        progress=progress,
-    )
-    report = write_report(
-        result,
-        out,
-        title="Demo: a speaker, a listener and a bystander",
-        source=f"{out / 'trajectories'} ({len(shards)} shards)",
-    )
+    with ci_io.atomic_directory(out, overwrite=overwrite, written_by="demo") as stage:
+        shards = ci_io.write_shards(traj, stage / "trajectories", episodes_per_shard=5)
+        result = analyze(
+            stage / "trajectories",
+            n_bootstrap=n_bootstrap,
+            n_permutations=n_permutations,
+            rng=seed,
+            progress=progress,
+        )
+        write_report_files(
+            result,
+            stage,
+            title="Demo: a speaker, a listener and a bystander",
+            source=f"{out / 'trajectories'} ({len(shards)} shards)",
+        )
+    report = out / "report.html"
     rows = _comparison(result, expected_values())
     print(f"{traj.num_steps} steps, {episodes} episodes, {len(shards)} shards", file=echo)
     print(f"{'measure':42s} {'measured':>9s} {'interval':>19s} {'expected':>9s}", file=echo)

@@ -140,6 +140,7 @@ def run(
     *,
     progress: bool = True,
     stream: TextIO | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Train agents with a message channel, record them, analyse the recording, write a report.
 
@@ -148,26 +149,49 @@ def run(
     out_dir : str or path
         Receives ``run/`` (the training run: ``config.json``, ``progress.csv``, ``final.pt``),
         ``trajectories/`` (Parquet shards with JSON sidecars), ``report.html`` and the tables
-        and graph files beside it.
+        and graph files beside it; written as a unit
+        (:func:`causal_influence.io.atomic_directory`), so missing or empty unless
+        ``overwrite``.
     demo : DemoConfig, optional
         The demo's settings (defaults: :class:`DemoConfig`).
     progress : bool
         Progress bars for training and the statistics.
     stream : text stream, optional
         Where headline figures are printed (default ``sys.stdout``).
+    overwrite : bool
+        Replace an earlier output of the demo in ``out_dir`` as a whole (files the demo did
+        not write are never deleted).
 
     Returns
     -------
     pathlib.Path
         The report.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` holds files (without ``overwrite``, or files the demo did not write).
     """
-    from agents.trainer import train
+    import causal_influence.io as ci_io
 
     demo = demo if demo is not None else DemoConfig()
-    echo = stream if stream is not None else sys.stdout
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    cfg = train_config(demo, out / "run", progress=progress)
+    with ci_io.atomic_directory(out, overwrite=overwrite, written_by="demo --agents") as stage:
+        _run_into(stage, out, demo, progress=progress, stream=stream)
+    return out / "report.html"
+
+
+def _run_into(
+    stage: Path, out: Path, demo: DemoConfig, *, progress: bool, stream: TextIO | None
+) -> None:
+    """The steps of :func:`run`, writing into the staging directory ``stage`` of ``out``."""
+    from dataclasses import replace
+
+    from agents.trainer import train
+    from causal_influence.io import atomic_write
+
+    echo = stream if stream is not None else sys.stdout
+    cfg = train_config(demo, stage / "run", progress=progress)
 
     def say(text: str) -> None:
         print(text, file=echo, flush=True)
@@ -180,18 +204,20 @@ def run(
     start = time.perf_counter()
     result = train(cfg)
     train_seconds = time.perf_counter() - start
+    # the run trained in the staging directory; its config names where it will be
+    with atomic_write(stage / "run" / "config.json") as (tmp,):
+        tmp.write_text(replace(cfg, out_dir=str(out / "run")).to_json(), encoding="utf-8")
     history = result.frame()
     say(f"[2/3] recording {demo.record_episodes} episodes of the trained agents")
-    shards, steps = _record(result, demo, out / "trajectories")
+    shards, steps = _record(result, demo, stage / "trajectories")
     say(f"[3/3] analysing {len(shards)} shards ({steps:,} steps)")
-    analysis, report = _analyse(demo, cfg.total_env_steps, out, progress=progress)
+    analysis = _analyse(demo, cfg.total_env_steps, stage, out, progress=progress)
     say("")
-    say(f"report: {report}")
+    say(f"report: {out / 'report.html'}")
     for line in _training_lines(cfg.total_env_steps, train_seconds, history):
         say(line)
     for line in _analysis_lines(analysis):
         say(line)
-    return report
 
 
 def _record(result: Any, demo: DemoConfig, directory: Path) -> tuple[list[Path], int]:
@@ -204,32 +230,33 @@ def _record(result: Any, demo: DemoConfig, directory: Path) -> tuple[list[Path],
         result, episodes=demo.record_episodes, seed=demo.seed + 1, counterfactual_logits=True
     )
     data = concat(trajectories)
-    shards = ci_io.write_shards(data, directory, episodes_per_shard=8, overwrite=True)
+    shards = ci_io.write_shards(data, directory, episodes_per_shard=8)
     return list(shards), data.num_steps
 
 
-def _analyse(demo: DemoConfig, env_steps: int, out: Path, *, progress: bool) -> tuple[Any, Path]:
-    """Analyse the shards from disk and write the report; (analysis, report path)."""
-    from analysis.report import write_report
+def _analyse(demo: DemoConfig, env_steps: int, stage: Path, out: Path, *, progress: bool) -> Any:
+    """Analyse the shards from disk and write the report into ``stage`` (the staging
+    directory of ``out``); returns the analysis."""
+    from analysis.report import write_report_files
     from analysis.stats import analyze
 
     analysis = analyze(
-        out / "trajectories",
+        stage / "trajectories",
         n_bootstrap=demo.n_bootstrap,
         n_permutations=demo.n_permutations,
         rng=demo.seed,
         progress=progress,
     )
-    report = write_report(
+    write_report_files(
         analysis,
-        out,
+        stage,
         title=f"Influential communication on small_{demo.game} ({demo.num_agents} agents)",
         source=(
             f"{out / 'trajectories'}: {demo.record_episodes} episodes of agents trained by "
             f"the demo ({env_steps:,} env steps, seed {demo.seed})"
         ),
     )
-    return analysis, report
+    return analysis
 
 
 def _training_lines(env_steps: int, seconds: float, history: pd.DataFrame) -> list[str]:

@@ -41,10 +41,16 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from causal_influence.errors import ConfigError, ShapeError, describe
+from causal_influence.errors import ConfigError, FileFormatError, ShapeError, describe
 from causal_influence.io import atomic_write
+from causal_influence.io.limits import read_json
 from causal_influence.noise import NOISE_FLOOR_NATS
-from causal_influence.validation import as_episode_starts, check_shape, steps_in_episode
+from causal_influence.validation import (
+    as_episode_starts,
+    check_number,
+    check_shape,
+    steps_in_episode,
+)
 
 __all__ = [
     "DECISION_COLUMN",
@@ -139,6 +145,9 @@ def influence_graph(
     ConfigError
         When a needed column is missing or ``alpha`` is out of range.
     """
+    min_effect = check_number("min_effect", min_effect)
+    if alpha is not None:  # checked even where the influence test decides the edges
+        alpha = check_number("alpha", alpha, low=0, high=1)
     if DECISION_COLUMN in table.columns:
         return _decided_graph(table, weight or "influence", min_effect, nodes, name)
     if weight is None:
@@ -216,8 +225,6 @@ def _check_table(table: pd.DataFrame, weight: str, alpha: float | None, test_col
                 f"influence_graph: the table needs a column {col!r}; got columns "
                 f"{list(table.columns)}"
             )
-    if alpha is not None and not 0 <= alpha <= 1:
-        raise ConfigError(f"alpha: expected a value in [0, 1] or None; got {alpha}")
     if alpha is not None and test_col not in table.columns:
         raise ConfigError(
             f"influence_graph: alpha={alpha} thresholds on {test_col!r}, which the table does "
@@ -449,7 +456,19 @@ def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> dict[str, Pa
 
 
 def read_graph_json(path: str | os.PathLike[str]) -> nx.DiGraph:
-    """Read a JSON node-link file written by :func:`write_graph`."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    graph = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
+    """Read a JSON node-link file written by :func:`write_graph`.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is not JSON within :mod:`causal_influence.io.limits`, or not a node-link
+        graph (naming the file).
+    """
+    data = read_json(path, "graph file")
+    try:
+        graph = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
+    except (KeyError, TypeError, ValueError, AttributeError, nx.NetworkXError) as err:
+        raise FileFormatError(
+            f"{path}: not a node-link graph written by write_graph ({type(err).__name__}: {err})"
+        ) from err
     return nx.DiGraph(graph)

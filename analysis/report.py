@@ -55,11 +55,11 @@ from analysis.plots import (
 )
 from analysis.stats import AnalysisResult
 from causal_influence.divergences import DIVERGENCES
-from causal_influence.io import atomic_write
+from causal_influence.io import atomic_directory, atomic_write
 from causal_influence.noise import NOISE_FLOOR_NATS
 from causal_influence.trajectory import InfluenceSpec
 
-__all__ = ["graph_of", "matrix_of", "write_report"]
+__all__ = ["graph_of", "matrix_of", "write_report", "write_report_files"]
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -284,17 +284,22 @@ def write_report(
     alpha: float | None = None,
     min_effect: float | None = None,
     source: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``report.html`` (self-contained), the tables as CSV and the graph files.
+
+    The directory is written as a unit (:func:`causal_influence.io.atomic_directory`): into
+    a hidden staging directory beside it, with a ``MANIFEST.json``, then swapped in, so an
+    interrupted write leaves the earlier report or the new one, never a mixture.
 
     Parameters
     ----------
     result : AnalysisResult
         From :func:`analysis.stats.analyze`.
     out_dir : str or path-like
-        Created if needed. Receives ``report.html``, ``<table>.csv`` for every table, and
-        ``influence_graph.graphml`` / ``influence_graph.json``. Every file is written
-        atomically (:func:`causal_influence.io.atomic_write`).
+        Missing or empty (or an earlier output, with ``overwrite``). Receives ``report.html``,
+        ``<table>.csv`` for every table, ``node_measures.csv`` and
+        ``influence_graph.graphml`` / ``influence_graph.json``.
     title : str, optional
     alpha : float, optional
         FDR level of the observational tests in the conclusions (and of the graph's edges
@@ -304,15 +309,51 @@ def write_report(
         least top of the heatmap's colour scale; default the analysis's.
     source : str, optional
         Where the data came from (shown in the header).
+    overwrite : bool
+        Replace an earlier output in ``out_dir`` as a whole; files causal-influence did not
+        write are never deleted (:func:`causal_influence.io.check_output_directory`).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.html``.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` holds files (without ``overwrite``, or files it did not write).
+    """
+    out = Path(out_dir)
+    with atomic_directory(out, overwrite=overwrite, written_by="write_report") as stage:
+        write_report_files(
+            result, stage, title=title, alpha=alpha, min_effect=min_effect, source=source
+        )
+    return out / "report.html"
+
+
+def write_report_files(
+    result: AnalysisResult,
+    directory: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    alpha: float | None = None,
+    min_effect: float | None = None,
+    source: str | None = None,
+) -> Path:
+    """The files of :func:`write_report`, written into ``directory``, which the caller owns
+    (e.g. the staging directory of an :func:`causal_influence.io.atomic_directory` that also
+    receives other files, as the demos do). Each file is written atomically; text that is not
+    valid Unicode (a file name that is not UTF-8) is written with backslash escapes.
 
     Returns
     -------
     pathlib.Path
         The path of ``report.html``.
     """
-    out = Path(out_dir)
+    out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    heading = title or "Influence and communication report"
+    source = None if source is None else _printable(source)
+    heading = _printable(title or "Influence and communication report")
     alpha, min_effect = _thresholds(result, alpha, min_effect)
     graph = graph_of(result, alpha=alpha, min_effect=min_effect)
     write_graph(graph, out / "influence_graph")
@@ -341,8 +382,14 @@ def write_report(
     names = list(texts)
     with atomic_write(*(out / name for name in names)) as temps:
         for name, tmp in zip(names, temps, strict=True):
-            tmp.write_text(texts[name], encoding="utf-8")
+            tmp.write_text(texts[name], encoding="utf-8", errors="backslashreplace")
     return out / "report.html"
+
+
+def _printable(text: str) -> str:
+    """``text`` as valid Unicode: characters that are not (the undecodable bytes of a file name
+    that is not UTF-8) become backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _dataset_section(result: AnalysisResult, source: str | None) -> str:

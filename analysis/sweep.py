@@ -23,7 +23,11 @@ Failures and restarts: a run that raises (or whose worker dies) is reported and 
 once more; a run that fails twice is reported as failed and the others carry on. Running the
 same sweep again skips every run whose ``done.json`` records the same configuration, resumes
 an unfinished run from its latest checkpoint when it wrote one (``checkpoint_every > 0``;
-exact, see :mod:`agents.trainer`), and starts any other unfinished run again from scratch.
+exact, see :mod:`agents.trainer`), and starts any other unfinished run of the same
+configuration again from scratch. A run directory that holds a run of another configuration
+(the sweep file was edited: a finished run whose settings changed, or a foreign run) is
+refused before anything is written, and nothing is deleted: write the edited sweep into a new
+directory, or move those runs away.
 On a cluster of several machines, OUT must be on a file system every node shares.
 
 Sweep file
@@ -85,7 +89,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.config import OUTPUT_FIELDS, TrainConfig
+from agents.config import OUTPUT_FIELDS, RESUMABLE_FIELDS, TrainConfig
 from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
 from analysis.curves import DEFAULT_METRIC, learning_curves, plot_learning_curves, save_figure
 from analysis.sweep_runs import (
@@ -99,6 +103,7 @@ from analysis.sweep_runs import (
 )
 from causal_influence.errors import CausalInfluenceError, ConfigError, FileFormatError
 from causal_influence.io import atomic_write
+from causal_influence.io.limits import read_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -309,8 +314,8 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any], ignore: frozenset[str]) ->
 def _finished(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
     """The completion marker of ``run_dir`` when it records ``config``, else None."""
     try:
-        marker = json.loads((run_dir / DONE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        marker = read_json(run_dir / DONE_FILE, "completion marker")
+    except (OSError, CausalInfluenceError):
         return None
     if not isinstance(marker, dict) or not isinstance(marker.get("config"), dict):
         return None
@@ -345,10 +350,15 @@ def _execute_run(run: dict[str, Any], train_fn: Callable[..., Any] | None) -> di
     run_dir = Path(config.out_dir)
     if _finished(run_dir, config) is not None:
         return {"status": "skipped", "seconds": 0.0, "resumed": False}
-    (run_dir / DONE_FILE).unlink(missing_ok=True)
     resume = _resume_point(run_dir, config)
     if resume is None and run_dir.exists():
-        shutil.rmtree(run_dir)  # a half-finished run without a usable checkpoint: start over
+        recorded = _recorded_config(run_dir)
+        if recorded is None or not _same(recorded, config.to_dict(), RESUMABLE_FIELDS):
+            raise ConfigError(  # checked by run_sweep first; the task never deletes others' runs
+                f"{run_dir}: holds another run; not deleted"
+            )
+        shutil.rmtree(run_dir)  # this run, half-finished without a usable checkpoint: restart
+    (run_dir / DONE_FILE).unlink(missing_ok=True)
     if train_fn is None:
         from agents.trainer import train
 
@@ -444,7 +454,9 @@ def run_sweep(
         else:
             logger.log(level, message)
 
-    planned = _plan(runs, Path(out_dir))
+    planned = _planned(runs, Path(out_dir))
+    _check_existing_runs(planned, Path(out_dir))
+    _write_plan(planned, Path(out_dir))
     rows = {r.name: _pending_row(r) for r in planned}
     todo = []
     for run in planned:
@@ -475,7 +487,14 @@ def _checked_runs(runs: Sequence[SweepRun], retries: int) -> list[SweepRun]:
 
 def _plan(runs: list[SweepRun], out: Path) -> list[SweepRun]:
     """The runs with their directories under ``out/runs``, written to ``out/sweep.json``."""
-    planned = [
+    planned = _planned(runs, out)
+    _write_plan(planned, out)
+    return planned
+
+
+def _planned(runs: list[SweepRun], out: Path) -> list[SweepRun]:
+    """The runs with their directories under ``out/runs``."""
+    return [
         dataclasses.replace(
             run,
             config=dataclasses.replace(
@@ -484,11 +503,68 @@ def _plan(runs: list[SweepRun], out: Path) -> list[SweepRun]:
         )
         for run in runs
     ]
+
+
+def _write_plan(planned: list[SweepRun], out: Path) -> None:
     _write_text(
         out / SWEEP_FILE,
         json.dumps({"format": SWEEP_FORMAT, "runs": [r.to_dict() for r in planned]}, indent=2),
     )
-    return planned
+
+
+def _recorded_config(run_dir: Path) -> dict[str, Any] | None:
+    """The config a run directory records (done.json, else config.json), or None if unreadable."""
+    from causal_influence.io.limits import read_json
+
+    for name, key in ((DONE_FILE, "config"), ("config.json", None)):
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        try:
+            data = read_json(path, name)
+            config = data.get(key) if key else data
+            return TrainConfig.from_dict(config).to_dict() if isinstance(config, dict) else None
+        except (CausalInfluenceError, TypeError, ValueError, AttributeError):
+            return None
+    return None
+
+
+def _check_existing_runs(planned: list[SweepRun], out: Path) -> None:
+    """Refuse, before anything is written or deleted, run directories that hold another run:
+    a finished run whose configuration the sweep file no longer gives (an edited sweep), or
+    files that are not a run of this configuration. Runs of the same configuration are the
+    sweep's own (skipped when finished, resumed or restarted otherwise)."""
+    if out.is_dir() and any(out.iterdir()) and not (out / SWEEP_FILE).is_file():
+        raise ConfigError(
+            f"{out}: holds files but no {SWEEP_FILE}, so it is not a sweep directory; a sweep "
+            f"writes into a new directory or one of its own (nothing was written or deleted)"
+        )
+    problems = []
+    for run in planned:
+        assert run.config.out_dir is not None
+        run_dir = Path(run.config.out_dir)
+        if not run_dir.is_dir() or not any(run_dir.iterdir()):
+            continue
+        recorded = _recorded_config(run_dir)
+        wanted = run.config.to_dict()
+        if recorded is None:
+            problems.append(f"runs/{run.name} holds files that are not a readable run")
+            continue
+        changed = sorted(k for k in wanted if k not in OUTPUT_FIELDS and recorded[k] != wanted[k])
+        finished = (run_dir / DONE_FILE).is_file()
+        # a finished run is kept as it is; an unfinished one may continue with a new length
+        if changed and (finished or not set(changed) <= RESUMABLE_FIELDS):
+            state = "a finished run" if finished else "a run"
+            diffs = ", ".join(f"{k}: {recorded[k]!r} -> {wanted[k]!r}" for k in changed[:3])
+            problems.append(f"runs/{run.name} holds {state} of another configuration ({diffs})")
+    if problems:
+        shown = "; ".join(problems[:3]) + (
+            f"; and {len(problems) - 3} more" if problems[3:] else ""
+        )
+        raise ConfigError(
+            f"the sweep directory already holds runs this sweep would replace: {shown}. Nothing "
+            f"was deleted: write the sweep into a new --out, or move those run directories away"
+        )
 
 
 def _pending_row(run: SweepRun) -> dict[str, Any]:
@@ -630,14 +706,14 @@ def gather_sweep(
 
     out = Path(out_dir)
     try:
-        spec = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
+        spec = read_json(out / SWEEP_FILE, "sweep description")
         runs = [SweepRun.from_dict(r) for r in spec["runs"]]
     except FileNotFoundError:
         raise FileFormatError(
             f"{out}: not a sweep directory (no {SWEEP_FILE}); run the sweep first "
             f"(analysis.sweep.run_sweep or `causal-influence sweep`)"
         ) from None
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise FileFormatError(f"{out / SWEEP_FILE}: not a sweep description ({err})") from None
     frames, missing = [], []
     for run in runs:

@@ -25,6 +25,7 @@ from typing import Any
 
 from agents.config import TrainConfig
 from causal_influence.errors import ConfigError, FileFormatError
+from causal_influence.io.limits import read_json
 
 __all__ = [
     "SweepRun",
@@ -249,14 +250,11 @@ def cross_runs(
 
 def read_sweep_file(path: Path) -> dict[str, Any]:
     """The table of a sweep file: ``.json``, or ``.toml`` (Python >= 3.11 or ``tomli``)."""
-    text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise FileFormatError(f"{path}: not valid JSON ({err})") from None
+        data = read_json(path, "sweep file")  # bounded: size, nesting, number length
     elif suffix == ".toml":
+        text = _toml_text(path)
         try:
             import tomllib  # type: ignore[import-not-found,unused-ignore]
         except ModuleNotFoundError:  # Python 3.10
@@ -269,7 +267,7 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
                 ) from None
         try:
             data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
+        except (tomllib.TOMLDecodeError, RecursionError, ValueError) as err:
             raise FileFormatError(f"{path}: not valid TOML ({err})") from None
     else:
         raise ConfigError(
@@ -278,6 +276,20 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FileFormatError(f"{path}: expected a table of sweep keys; got {type(data).__name__}")
     return data
+
+
+def _toml_text(path: Path) -> str:
+    """The text of a TOML sweep file, within the size limit of JSON files, as UTF-8."""
+    from causal_influence.io.limits import MAX_JSON_BYTES
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such sweep file")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise FileFormatError(f"{path}: a sweep file of {path.stat().st_size:,} bytes; too large")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise FileFormatError(f"{path}: a sweep file must be UTF-8 text ({err})") from None
 
 
 def one_line(err: BaseException) -> str:

@@ -35,7 +35,8 @@ Measured (median over ``--repeats`` runs, after a warm-up on a small slice):
 
 Goals: (d) / (c) >= 10; the peak of (e) does not grow with the number of shards (the
 40-shard layout needs no more than the 10-shard one, and each layout no more than its first
-shard alone).
+shard alone) and stays within twice the largest shard's in-RAM size (issue 15). Times are CPU
+times of this process; the load average is printed beside the ratios.
 
 Run ``python benchmarks/bench_analysis.py`` (``--quick`` for a smoke run, ``--help``).
 """
@@ -46,6 +47,7 @@ import argparse
 import inspect
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -182,9 +184,11 @@ def run_scipy(x: np.ndarray, y: np.ndarray, n_resamples: int, vectorized: bool) 
 
 
 def timed(fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
+    """CPU seconds of this process spent in ``fn`` (steadier than the wall clock on a shared
+    machine; everything timed here runs on one thread)."""
+    start = time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 # ----------------------------------------------------------------------------------------------
@@ -404,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"analysis of saved trajectories: T={args.steps} steps x N={n} agents "
         f"({args.steps // length} episodes of {length}), A={NUM_ACTIONS} actions, "
         f"M={NUM_SYMBOLS} symbols, B={b} permutations per test; numpy {np.__version__}, "
-        f"scipy {scipy.__version__}; median of {args.repeats} runs after a warm-up"
+        f"scipy {scipy.__version__}; CPU time, median of {args.repeats} interleaved runs after a "
+        f"warm-up; load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)"
     )
     print(
         f"agreement, plug-in MI of speaker symbol (t) / agent_1 action (t+1): coordination "
@@ -447,8 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("  same, with SciPy's fixed cost per call", t_scipy / med["c"], ""),
         ("speed-up, all tests, SciPy / ((a) + (b))", t_scipy_all / (med["a"] + med["b"]), ""),
     ]
+    load = os.getloadavg()[0]
     for name, ratio, note in speedups:
-        print(f"{name:<{width}s} {ratio:12.0f}x{note}")
+        print(f"{name:<{width}s} {ratio:12.0f}x{note}   (load {load:.2f})")
 
     print(
         f"streaming {args.stream_steps} steps from Parquet shards (write_shards; {writing:.0f} s "
@@ -481,6 +487,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             for s in layouts
         )
         + "   (goal ~1: one shard's worth)"
+    )
+    print(
+        "peak above 'before' / the largest shard's in-RAM size: "
+        + ", ".join(
+            f"{s} shards {above[s]:.0f} / {memory[s]['ram']:.0f} MB = "
+            f"{above[s] / memory[s]['ram']:.2f}"
+            for s in layouts
+        )
+        + f"   (goal <= 2; load {os.getloadavg()[0]:.2f})"
     )
     return 0
 

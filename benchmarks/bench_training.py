@@ -4,9 +4,11 @@ For each setting (basic influence, influential communication, MOA) the same run 
 in one process: as its baseline (influence weight 0: no counterfactual passes) and with the
 influence reward (counterfactuals at every step, pairwise influence with the core, reward
 shaping). Paper-sized networks (conv 6x3x3, FC 32-32, LSTM 128), 5 agents, batched envs.
-Measurements alternate off/on; each figure is the best (fastest) of the repeats, which is the
-least disturbed by other processes on a shared machine; the ratio is the influence run's time
-per env step over the baseline's (goal: at most 1.3).
+Time is this process's CPU time (``time.process_time``, steadier than the wall clock on a shared
+machine); measurements alternate off / on, and each figure is the median of the repeats. The
+ratio is the influence run's time per env step over the baseline's (goal, issue 15: at most 1.3
+for the comm setting with A2C); the torch thread count and the load average are printed beside
+it.
 
 Run ``python benchmarks/bench_training.py --help`` for options (``--quick`` for a short run).
 """
@@ -14,6 +16,8 @@ Run ``python benchmarks/bench_training.py --help`` for options (``--quick`` for 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -48,11 +52,11 @@ def make_config(args: argparse.Namespace, setting: str, influence: bool) -> Trai
 
 
 def timed_updates(trainer: Trainer, updates: int) -> float:
-    """Env steps per second over ``updates`` updates."""
-    start = time.perf_counter()
+    """Env steps per CPU-second over ``updates`` updates."""
+    start = time.process_time()
     for _ in range(updates):
         trainer.update()
-    return updates * trainer.config.batch_steps / (time.perf_counter() - start)
+    return updates * trainer.config.batch_steps / (time.process_time() - start)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,20 +81,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     print(
         f"{args.game}, {args.obs_type} views, {args.num_agents} agents, {args.num_envs} envs x "
-        f"{args.rollout_length} steps per update, {args.algorithm}, {args.threads} thread(s); "
-        f"best of {args.repeats} x {args.updates} updates"
+        f"{args.rollout_length} steps per update, {args.algorithm}, "
+        f"{torch.get_num_threads()} torch thread(s); env steps per CPU-second, median of "
+        f"{args.repeats} x {args.updates} updates, off and on interleaved"
     )
-    print(f"{'setting':8s} {'off (steps/s)':>14s} {'on (steps/s)':>14s} {'time ratio on/off':>18s}")
+    print(
+        f"{'setting':8s} {'off (steps/s)':>14s} {'on (steps/s)':>14s} {'time ratio on/off':>18s} "
+        f"{'goal':>6s} {'load':>6s}"
+    )
     for setting in args.settings:
         trainers = {flag: Trainer(make_config(args, setting, flag)) for flag in (False, True)}
         for trainer in trainers.values():  # warm-up (allocations, first episode reset)
             trainer.update()
         rates: dict[bool, list[float]] = {False: [], True: []}
+        loads = []
         for _ in range(args.repeats):
             for flag, trainer in trainers.items():
                 rates[flag].append(timed_updates(trainer, args.updates))
-        off, on = max(rates[False]), max(rates[True])
-        print(f"{setting:8s} {off:14.1f} {on:14.1f} {off / on:18.2f}")
+            loads.append(os.getloadavg()[0])
+        off, on = statistics.median(rates[False]), statistics.median(rates[True])
+        goal = "1.3" if setting == "comm" and args.algorithm == "a2c" else ""
+        print(
+            f"{setting:8s} {off:14.1f} {on:14.1f} {off / on:18.2f} {goal:>6s} "
+            f"{statistics.median(loads):6.2f}"
+        )
     return 0
 
 

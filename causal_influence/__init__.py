@@ -66,6 +66,7 @@ from causal_influence.information import (
 from causal_influence.io import load, open_dataset, save, write_shards
 from causal_influence.models import (
     JointPolicyModel,
+    LinearInputModel,
     PyroModel,
     RecurrentTorchModel,
     TabularModel,
@@ -73,7 +74,7 @@ from causal_influence.models import (
 )
 from causal_influence.noise import NOISE_FLOOR_NATS, noise_floor, snap_to_zero
 from causal_influence.rewards import credited_influence, influence_reward, reward_from_pairwise
-from causal_influence.social import gini, social_outcomes
+from causal_influence.social import OutcomeSums, episode_outcomes, gini, social_outcomes
 from causal_influence.trajectory import (
     InfluenceSpec,
     Trajectory,
@@ -105,7 +106,9 @@ __all__ = [
     "InfluenceSpec",
     "InvalidDistributionError",
     "JointPolicyModel",
+    "LinearInputModel",
     "ModelError",
+    "OutcomeSums",
     "PermutationResult",
     "PyroModel",
     "RecurrentTorchModel",
@@ -125,6 +128,7 @@ __all__ = [
     "credited_influence",
     "divergence",
     "entropy",
+    "episode_outcomes",
     "expected_influence",
     "g_test",
     "gini",

@@ -43,6 +43,8 @@ def logsumexp(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
     if is_torch(x):
         import torch
 
+        if not (x.requires_grad and torch.is_grad_enabled()):
+            return x.logsumexp(dim=axis, keepdim=keepdims)  # all -inf slices give -inf
         # Slices of all -inf give -inf with a zero (not NaN) gradient.
         dead = torch.isneginf(x).all(dim=axis, keepdim=True)
         safe = torch.where(dead, torch.zeros_like(x), x)
@@ -62,7 +64,9 @@ def logsumexp(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
 def log_softmax(x: Array, axis: int = -1) -> Array:
     """Stable log-softmax along ``axis``; ``-inf`` entries stay ``-inf`` (masked actions)."""
     if is_torch(x):
-        return x.log_softmax(dim=axis)
+        # x - logsumexp(x) is as accurate as torch's log_softmax and several times faster on
+        # the short last axes (actions) of large counterfactual batches.
+        return x - x.logsumexp(dim=axis, keepdim=True)
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 

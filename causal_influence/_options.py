@@ -1,5 +1,6 @@
 """The checks of options shared by every public function of the core: a choice among names,
-a positive integer, the ``base=`` option and the ``rng=`` option.
+counts and positive integers, bounded finite numbers, the ``base=`` option and the ``rng=``
+option.
 
 Private module: the public names are those of :mod:`causal_influence.validation`, which
 re-exports these.
@@ -8,6 +9,7 @@ re-exports these.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,7 +17,14 @@ import numpy as np
 
 from causal_influence.errors import ConfigError, DTypeError, describe
 
-__all__ = ["check_choice", "check_positive_int", "log_base", "resolve_rng"]
+__all__ = [
+    "check_choice",
+    "check_count",
+    "check_number",
+    "check_positive_int",
+    "log_base",
+    "resolve_rng",
+]
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any], *, hint: str = "") -> Any:
@@ -36,21 +45,78 @@ def check_choice(name: str, value: Any, choices: Iterable[Any], *, hint: str = "
     )
 
 
+def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
+    """``value`` as an int >= ``minimum``, else a :class:`ConfigError`.
+
+    A count is a Python or numpy integer: floats (even ``3.0``), booleans, strings and None
+    are refused, so that ``n_resamples=2.7`` or ``lag=True`` never silently becomes 2 or 1.
+
+    Examples
+    --------
+    >>> check_count("lag", 0)
+    0
+    >>> check_count("n_resamples", 2.7, minimum=1)
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ConfigError: n_resamples: expected a positive integer; got 2.7
+    """
+    what = (
+        "a positive integer"
+        if minimum == 1
+        else ("a non-negative integer" if minimum == 0 else f"an integer >= {minimum}")
+    )
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok or int(value) < minimum:
+        raise ConfigError(f"{name}: expected {what}; got {value!r}")
+    return int(value)
+
+
 def check_positive_int(name: str, value: Any) -> int:
-    """``value`` as an int >= 1, else a :class:`ConfigError`.
+    """``value`` as an int >= 1, else a :class:`ConfigError` (see :func:`check_count`).
 
     Examples
     --------
     >>> check_positive_int("n_resamples", 99)
     99
     """
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        raise ConfigError(f"{name}: expected a positive integer; got {value!r}")
-    return number
+    return check_count(name, value, minimum=1)
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> float:
+    """``value`` as a finite float in the given range, else a :class:`ConfigError`.
+
+    Booleans, strings, None, NaN and infinities are refused.
+
+    Examples
+    --------
+    >>> check_number("alpha", 0.05, low=0, high=1, open_low=True)
+    0.05
+    >>> check_number("min_effect", float("nan"))
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ConfigError: min_effect: expected a finite number; got nan
+    """
+    number = value if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(float(number)):
+        raise ConfigError(f"{name}: expected a finite number; got {value!r}")
+    x = float(number)
+    below = low is not None and (x <= low if open_low else x < low)
+    above = high is not None and (x >= high if open_high else x > high)
+    if below or above:
+        left = "(" if open_low else "["
+        right = ")" if open_high else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "+inf" if high is None else f"{high:g}"
+        raise ConfigError(f"{name}: expected a number in {left}{lo}, {hi}{right}; got {value!r}")
+    return x
 
 
 def log_base(base: float | None) -> float:
@@ -68,12 +134,13 @@ def log_base(base: float | None) -> float:
     """
     if base is None:
         return 1.0
-    if not isinstance(base, (int, float)) or base <= 0 or base == 1:
+    real = isinstance(base, numbers.Real) and not isinstance(base, (bool, np.bool_))
+    if not real or not math.isfinite(float(base)) or base <= 0 or base == 1:
         raise ConfigError(
             f"base: expected a positive number other than 1 (2 for bits, None or e for nats); "
             f"got {base!r}"
         )
-    return math.log(base)
+    return math.log(float(base))
 
 
 def resolve_rng(rng: Any) -> np.random.Generator:
@@ -92,7 +159,11 @@ def resolve_rng(rng: Any) -> np.random.Generator:
     >>> bool(resolve_rng(0).integers(10) == resolve_rng(0).integers(10))
     True
     """
+    if isinstance(rng, (bool, np.bool_)):
+        raise DTypeError(f"rng: expected an int seed, a Generator or None; got {rng!r}")
     if rng is None or isinstance(rng, (int, np.integer)):
+        if rng is not None and rng < 0:
+            raise ConfigError(f"rng: expected a non-negative integer seed; got {rng}")
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng

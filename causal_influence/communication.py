@@ -52,6 +52,7 @@ from causal_influence.validation import (
     as_episode_starts,
     as_labels,
     check_choice,
+    check_positive_int,
     check_probabilities,
     check_shape,
     log_base,
@@ -97,6 +98,7 @@ def _agents_matrix(x: Any, name: str) -> np.ndarray:
 def _size(arr: np.ndarray, given: int | None, name: str) -> int:
     if given is None:
         return int(arr.max()) + 1
+    given = check_positive_int("num_actions" if name == "actions" else "num_symbols", given)
     if arr.max() >= given:
         raise ShapeError(
             f"{name}: found label {int(arr.max())} but the alphabet size is {given}; pass the "

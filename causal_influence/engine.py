@@ -20,6 +20,15 @@ Time alignment (``docs/metrics.md``, section "Time alignment")
     t+1 made at t). The last step of every episode (and the last row) has no successor: its
     influence is 0 and ``valid`` is False there.
 
+Environment axis
+----------------
+A model with an integer ``num_envs`` attribute B (the torch adapters built from arrays of shape
+(T, B, N, ...)) holds B environments side by side: every array it returns has the environment
+axis after time, and the result has shape (T, B, N, N). Time alignment, episode boundaries
+(``episode_starts`` / ``dones`` of shape (T, B)), ``visible`` (T, B, N, N) and
+``influencee_actions`` (T, B, N) are then per environment: a next-step value never crosses from
+one environment into another.
+
 Examples
 --------
 A table: agent 1 mostly copies agent 0 at the same step.
@@ -109,10 +118,11 @@ class InfluenceResult:
 
     Attributes
     ----------
-    influence : numpy.ndarray or torch.Tensor of shape (T, N, N)
+    influence : numpy.ndarray or torch.Tensor of shape (T, N, N), or (T, B, N, N)
         ``influence[t, k, j]``: influence of influencer k's value at step t on influencee j
         (nats unless ``base`` was given), **before** the visibility mask. 0 on the diagonal,
-        for pairs that were not requested and on invalid rows.
+        for pairs that were not requested and on invalid rows. With an environment axis
+        (``num_envs`` B), ``influence[t, b, k, j]`` in environment b.
     agent_ids : tuple of str
         Name of each agent index (``agent_0 ...`` by default).
     alignment : {"same_step", "next_step"}
@@ -121,13 +131,15 @@ class InfluenceResult:
         the name of a user's callable); ``DIVERGENCES[name].unit_label(base)`` is the unit.
     base : float or None
         Logarithm base of the values (None = nats).
-    valid : numpy.ndarray of bool, shape (T,)
+    valid : numpy.ndarray of bool, shape (T,) or (T, B)
         False on rows without a measurable influence (next-step alignment: last step of each
         episode).
     computed : numpy.ndarray of bool, shape (N, N)
         True for the pairs (k, j), k != j, that were computed.
-    visible : numpy.ndarray of bool, shape (T, N, N), or None
+    visible : numpy.ndarray of bool, shape (T, N, N) or (T, B, N, N), or None
         ``visible[t, k, j]``: whether j was visible to k at step t, when k chose the value.
+    num_envs : int or None
+        B, the environment axis of the arrays, or None when they have none.
     """
 
     influence: Array
@@ -138,6 +150,7 @@ class InfluenceResult:
     valid: np.ndarray
     computed: np.ndarray
     visible: np.ndarray | None = None
+    num_envs: int | None = None
 
     def masked(self, *, visible_only: bool = True) -> Array:
         """Influence with the visibility mask applied (when ``visible_only`` and a mask exists).
@@ -165,13 +178,13 @@ class InfluenceResult:
 
         Returns
         -------
-        numpy.ndarray or torch.Tensor of shape (T, N)
+        numpy.ndarray or torch.Tensor of shape (T, N), or (T, B, N)
             ``reward[t, k] = sum_j influence[t, k, j]`` (times ``visible[t, k, j]``).
         """
         return self.masked(visible_only=visible_only).sum(-1)
 
     def mean(self, *, visible_only: bool = True) -> Array:
-        """Mean influence of each pair over the valid steps.
+        """Mean influence of each pair over the valid steps (of every environment).
 
         Returns
         -------
@@ -184,11 +197,11 @@ class InfluenceResult:
             import torch
 
             if count == 0:
-                return torch.full(values.shape[1:], float("nan"), dtype=values.dtype)
+                return torch.full(values.shape[-2:], float("nan"), dtype=values.dtype)
             rows = torch.as_tensor(self.valid, device=values.device)
             return values[rows].mean(0)
         if count == 0:
-            return np.full(values.shape[1:], np.nan)
+            return np.full(values.shape[-2:], np.nan)
         return values[self.valid].mean(0)
 
     def to_dataframe(self, *, visible_only: bool = True) -> pd.DataFrame:
@@ -197,39 +210,54 @@ class InfluenceResult:
         Returns
         -------
         pandas.DataFrame
-            Columns ``t`` (int), ``influencer`` and ``influencee`` (agent ids), ``influence``
-            (float, visibility mask applied when ``visible_only``), and ``visible`` (bool)
-            when a visibility mask was given.
+            Columns ``t`` (int), ``env`` (int, with an environment axis only),
+            ``influencer`` and ``influencee`` (agent ids), ``influence`` (float, visibility
+            mask applied when ``visible_only``), and ``visible`` (bool) when a visibility mask
+            was given.
         """
         require("pandas", purpose="InfluenceResult.to_dataframe")
         import pandas as pd
 
         values = to_numpy(self.masked(visible_only=visible_only))
-        steps = np.flatnonzero(self.valid)
+        where = np.nonzero(self.valid)  # (steps,) or (steps, envs) of the valid rows
         ks, js = np.nonzero(self.computed)
         ids = np.asarray(self.agent_ids, dtype=object)
-        frame = {
-            "t": np.repeat(steps, len(ks)).astype(np.int64),
-            "influencer": np.tile(ids[ks], len(steps)),
-            "influencee": np.tile(ids[js], len(steps)),
-            "influence": values[steps][:, ks, js].reshape(-1).astype(np.float64),
+        count = len(where[0])
+        frame = {"t": np.repeat(where[0], len(ks)).astype(np.int64)}
+        if self.num_envs is not None:
+            frame["env"] = np.repeat(where[1], len(ks)).astype(np.int64)
+        frame |= {
+            "influencer": np.tile(ids[ks], count),
+            "influencee": np.tile(ids[js], count),
+            "influence": values[where][:, ks, js].reshape(-1).astype(np.float64),
         }
         if self.visible is not None:
-            frame["visible"] = self.visible[steps][:, ks, js].reshape(-1)
+            frame["visible"] = self.visible[where][:, ks, js].reshape(-1)
         return pd.DataFrame(frame)
 
 
 class _PairwiseArgs(NamedTuple):
     divergence: Divergence
     num_steps: int
+    num_envs: int | None  # B, or None without an environment axis
     num_agents: int
     predicts_next_step: bool
     agent_ids: tuple[str, ...]
     influencers: list[int]
     influencees: list[int]
-    starts: np.ndarray  # (T,) bool
-    visible: np.ndarray | None  # (T, N, N) bool
-    actions: Array | None  # (T, N) int, for divergences evaluated at the realised action
+    starts: np.ndarray  # (T,) or (T, B) bool
+    visible: np.ndarray | None  # (T, [B,] N, N) bool
+    actions: Array | None  # (T, [B,] N) int, for divergences evaluated at the realised action
+
+    @property
+    def lead(self) -> tuple[int, ...]:
+        """(T,) or (T, B): the leading dimensions of every array."""
+        return (self.num_steps,) if self.num_envs is None else (self.num_steps, self.num_envs)
+
+    @property
+    def dims(self) -> str:
+        """``"T"`` or ``"T, B"``, for messages."""
+        return "T" if self.num_envs is None else "T, B"
 
 
 def _pairwise_iv(
@@ -266,18 +294,25 @@ def _pairwise_iv(
     ids = tuple(f"agent_{i}" for i in range(n)) if agent_ids is None else tuple(agent_ids)
     if len(ids) != n or len(set(ids)) != n or not all(isinstance(a, str) for a in ids):
         raise ConfigError(f"agent_ids: expected {n} distinct strings; got {list(ids)}")
+    b = _num_envs(model)
+    lead, dims = ((t,), "T") if b is None else ((t, b), "T, B")
     if episode_starts is None and dones is None:
         episode_starts = getattr(model, "episode_starts", None)
-    starts = as_episode_starts(t, episode_starts=episode_starts, dones=dones)
-    vis = None if visible is None else as_mask(visible, "visible", (t, n, n), dims="(T, N, N)")
+    starts = as_episode_starts(lead, episode_starts=episode_starts, dones=dones)
+    vis = None
+    if visible is not None:
+        vis = as_mask(visible, "visible", (*lead, n, n), dims=f"({dims}, N, N)")
     actions = None
-    entry.check_actual(influencee_actions, "influencee_actions", "an int array of shape (T, N)")
+    entry.check_actual(
+        influencee_actions, "influencee_actions", f"an int array of shape ({dims}, N)"
+    )
     if entry.needs_actual:
         actions = as_index(influencee_actions, "influencee_actions", None)
-        check_shape(actions, "influencee_actions", (t, n), dims="(T, N)")
+        check_shape(actions, "influencee_actions", (*lead, n), dims=f"({dims}, N)")
     return _PairwiseArgs(
         entry,
         t,
+        b,
         n,
         predicts_next,
         ids,
@@ -289,34 +324,53 @@ def _pairwise_iv(
     )
 
 
+def _num_envs(model: Any) -> int | None:
+    """The model's environment axis B (its ``num_envs`` attribute), or None without one."""
+    b = getattr(model, "num_envs", None)
+    if b is None:
+        return None
+    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+        raise ModelError(
+            f"model.num_envs: expected a positive integer (the environment axis B of its "
+            f"arrays) or None; got {b!r}"
+        )
+    return int(b)
+
+
 def _model_outputs(model: JointPolicyModel, args: _PairwiseArgs) -> tuple[Array, Array, Array]:
-    """The model's counterfactual logits (T, I, J, K, A), influencer logits (T, I, K) and
-    values (T, I), checked and on the backend of the counterfactual logits."""
-    ks, js, t = args.influencers, args.influencees, args.num_steps
+    """The model's counterfactual logits (T, [B,] I, J, K, A), influencer logits
+    (T, [B,] I, K) and values (T, [B,] I), checked and on the backend of the counterfactual
+    logits."""
+    ks, js, lead, dims = args.influencers, args.influencees, args.lead, args.dims
     cf = model.counterfactual_logits(ks, js)
     prior = model.influencer_logits(ks)
     values = model.influencer_values(ks)
     hint = "check the model's layout (models.JointPolicyModel)"
-    shape = (t, len(ks), len(js), None, None)
+    shape = (*lead, len(ks), len(js), None, None)
     check_shape(
         cf,
         "model.counterfactual_logits",
         shape,
-        dims="(T, I, J, K, A)",
+        dims=f"({dims}, I, J, K, A)",
         hint=hint,
         error=ModelError,
     )
-    num_values = int(cf.shape[3])
+    num_values = int(cf.shape[-2])
     check_shape(
         prior,
         "model.influencer_logits",
-        (t, len(ks), num_values),
-        dims="(T, I, K)",
+        (*lead, len(ks), num_values),
+        dims=f"({dims}, I, K)",
         hint=hint,
         error=ModelError,
     )
     check_shape(
-        values, "model.influencer_values", (t, len(ks)), dims="(T, I)", hint=hint, error=ModelError
+        values,
+        "model.influencer_values",
+        (*lead, len(ks)),
+        dims=f"({dims}, I)",
+        hint=hint,
+        error=ModelError,
     )
     values = as_index(
         values,
@@ -362,21 +416,25 @@ def pairwise_influence(
         Subsets of agents (default: all); other pairs are 0 and not ``computed``.
     visible : bool array of shape (T, N, N), optional
         ``visible[t, k, j]``: j in k's view when k chose its value; applied by the result's
-        ``reward``, ``mean`` and ``to_dataframe`` (``visible_only=True``).
+        ``reward``, ``mean`` and ``to_dataframe`` (``visible_only=True``). (T, B, N, N) for a
+        model with an environment axis (module docstring).
     episode_starts, dones : bool array of shape (T,), optional
-        Episode boundaries (one of them): True at the first / last step of each episode.
-        Default: the model's ``episode_starts`` attribute, else one episode.
+        Episode boundaries (one of them): True at the first / last step of each episode
+        ((T, B) with an environment axis). Default: the model's ``episode_starts`` attribute,
+        else one episode.
     agent_ids : sequence of N str, optional
         Default ``agent_0 ... agent_{N-1}``.
     base : float, optional
         None for nats (default), 2 for bits.
     influencee_actions : int array of shape (T, N), optional
-        Realised actions, required by ``"pmi"`` (read at t, or t+1 for next-step alignment).
+        Realised actions, required by ``"pmi"`` (read at t, or t+1 for next-step alignment);
+        (T, B, N) with an environment axis.
 
     Returns
     -------
     InfluenceResult
-        ``influence`` of shape (T, N, N), numpy or torch as the model's counterfactual logits.
+        ``influence`` of shape (T, N, N) (or (T, B, N, N) for a model with ``num_envs`` B),
+        numpy or torch as the model's counterfactual logits.
 
     Raises
     ------
@@ -402,12 +460,12 @@ def pairwise_influence(
     if rows > 0:
         pair = influence(
             cf[shift : shift + rows],
-            prior[:rows, :, None, :],
-            values[:rows, :, None],
+            prior[:rows][..., None, :],
+            values[:rows][..., None],
             divergence=args.divergence,
             influencee_action=_influencee_action(args, alignment, rows, cf),
             base=base,
-        )  # (rows, I, J)
+        )  # (rows, [B,] I, J)
     return _result(pair, valid, alignment, base, args, like=cf)
 
 
@@ -420,16 +478,17 @@ def _rows(alignment: str, args: _PairwiseArgs) -> tuple[int, int, np.ndarray]:
     """
     t = args.num_steps
     if alignment == "same_step":
-        return t, 0, np.ones(t, dtype=bool)
+        return t, 0, np.ones(args.lead, dtype=bool)
     return t - 1, int(not args.predicts_next_step), next_step_valid(args.starts)
 
 
 def _influencee_action(args: _PairwiseArgs, alignment: str, rows: int, like: Array) -> Any:
-    """The influencees' realised actions (rows, 1, J) the influence is evaluated at, or None."""
+    """The influencees' realised actions (rows, [B,] 1, J) the influence is evaluated at, or
+    None."""
     if args.actions is None:
         return None
     lag = 0 if alignment == "same_step" else 1
-    return as_backend(args.actions[lag : lag + rows][:, args.influencees], like)[:, None, :]
+    return as_backend(args.actions[lag : lag + rows][..., args.influencees], like)[..., None, :]
 
 
 def _result(
@@ -441,27 +500,28 @@ def _result(
     *,
     like: Array,
 ) -> InfluenceResult:
-    """Scatter the (rows, I, J) pair values into a (T, N, N) result, zero off the computed
-    pairs and the invalid rows."""
-    t, n, ks, js = args.num_steps, args.num_agents, args.influencers, args.influencees
+    """Scatter the (rows, [B,] I, J) pair values into a (T, [B,] N, N) result, zero off the
+    computed pairs and the invalid rows."""
+    n, ks, js = args.num_agents, args.influencers, args.influencees
     computed = np.zeros((n, n), dtype=bool)
     computed[np.ix_(ks, js)] = True
     np.fill_diagonal(computed, False)
-    keep = computed[None] & valid[:, None, None]
+    keep = computed & valid[..., None, None]
     full: Any
     if is_torch(like):
         import torch
 
         dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
-        full = torch.zeros((t, n, n), dtype=dtype, device=like.device)
+        full = torch.zeros((*args.lead, n, n), dtype=dtype, device=like.device)
         if pair is not None:
-            rows = pair.shape[0]
-            full[:rows, torch.tensor(ks)[:, None], torch.tensor(js)[None, :]] = pair.to(dtype)
+            block = full[: pair.shape[0]]
+            block[..., torch.tensor(ks)[:, None], torch.tensor(js)[None, :]] = pair.to(dtype)
         full = torch.where(torch.as_tensor(keep, device=like.device), full, torch.zeros_like(full))
     else:
-        full = np.zeros((t, n, n), dtype=np.float64)
+        full = np.zeros((*args.lead, n, n), dtype=np.float64)
         if pair is not None:
-            full[: pair.shape[0], np.asarray(ks)[:, None], np.asarray(js)[None, :]] = pair
+            block = full[: pair.shape[0]]
+            block[..., np.asarray(ks)[:, None], np.asarray(js)[None, :]] = pair
         full = np.where(keep, full, 0.0)
     return InfluenceResult(
         influence=full,
@@ -472,4 +532,5 @@ def _result(
         valid=valid,
         computed=computed,
         visible=args.visible,
+        num_envs=args.num_envs,
     )

@@ -101,6 +101,7 @@ from causal_influence.validation import (
     as_index,
     as_mask,
     check_choice,
+    check_finite,
     check_logits,
     log_base,
 )
@@ -414,7 +415,7 @@ def _pairwise_reward_iv(pairwise: Any, visible: Any) -> tuple[Any, Any]:
             f"pairwise: expected an array of shape (..., N, N), row = influencer, column = "
             f"influencee; got {describe(pairwise)}"
         )
-    values: Any = pairwise if is_torch(pairwise) else np.asarray(pairwise)
+    values: Any = check_finite(pairwise if is_torch(pairwise) else np.asarray(pairwise), "pairwise")
     if visible is None:
         return values, None
     mask = as_backend(_detached(visible, is_torch(values)), values)

@@ -12,9 +12,12 @@ way and says so in the same words:
   booleans are rejected (a mask is not a label);
 - **distributions**: :func:`check_logits` (finite or ``-inf``, never NaN; the rule is
   :func:`logits_problem`), :func:`check_probabilities`;
-- **options**: :func:`check_choice` (the message lists the choices), :func:`check_positive_int`,
-  :func:`log_base` (the ``base=`` option), :func:`resolve_rng` (the ``rng=`` option), defined
-  in a small module of their own and re-exported here;
+- **options**: :func:`check_choice` (the message lists the choices), :func:`check_count`
+  and :func:`check_positive_int` (integers only: ``2.7``, ``3.0``, ``True`` are refused),
+  :func:`check_number` (finite, in a range), :func:`log_base` (the ``base=`` option: finite,
+  positive, not 1), :func:`resolve_rng` (the ``rng=`` option), defined in a small module of
+  their own and re-exported here;
+- **values**: :func:`check_finite` (no NaN or infinity, naming the first bad step and agent);
 - **shapes and masks**: :func:`check_shape`, :func:`check_same_length`, :func:`as_mask`,
   :func:`as_bool` (booleans, or integers that are all 0 or 1);
 - **time structure**: :func:`boundary_form` and :func:`as_episode_starts` (from
@@ -48,7 +51,14 @@ from typing import Any
 import numpy as np
 
 from causal_influence._backend import Array, as_backend, as_float, is_torch, to_numpy
-from causal_influence._options import check_choice, check_positive_int, log_base, resolve_rng
+from causal_influence._options import (
+    check_choice,
+    check_count,
+    check_number,
+    check_positive_int,
+    log_base,
+    resolve_rng,
+)
 from causal_influence.errors import (
     CausalInfluenceError,
     ConfigError,
@@ -71,7 +81,10 @@ __all__ = [
     "as_mask",
     "boundary_form",
     "check_choice",
+    "check_count",
+    "check_finite",
     "check_logits",
+    "check_number",
     "check_positive_int",
     "check_probabilities",
     "check_same_length",
@@ -304,10 +317,16 @@ def logits_problem(logits: Any, *, rows: bool = True) -> tuple[str | None, tuple
         import torch
 
         with torch.no_grad():
+            # The common case in one reduction: a finite sum means no NaN and no infinity.
+            if bool(torch.isfinite(logits.sum())):
+                return None, ()
             tests = [("NaN", torch.isnan(logits)), ("+inf", torch.isposinf(logits))]
             if rows:
                 tests.append(("-inf row", torch.isneginf(logits).all(dim=-1)))
     else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if bool(np.isfinite(np.sum(logits))):
+                return None, ()
         tests = [("NaN", np.isnan(logits)), ("+inf", np.isposinf(logits))]
         if rows:
             tests.append(("-inf row", np.isneginf(logits).all(axis=-1)))
@@ -350,6 +369,52 @@ def check_probabilities(p: Any, name: str, *, atol: float = 1e-6) -> Array:
             f"sums in [{sums.min():.6g}, {sums.max():.6g}]; normalise it first"
         )
     return arr
+
+
+# --------------------------------------------------------------------------- values
+
+
+def check_finite(
+    x: Any, name: str, *, time_major: bool = False, agent_ids: Sequence[str] | None = None
+) -> Any:
+    """Raise a :class:`ShapeError` naming the first NaN or infinite entry of ``x``.
+
+    ``x`` is a numpy array or torch tensor of numbers (other dtypes pass unchecked). With
+    ``time_major`` (or ``agent_ids``) the index of an array (T, N, ...) is named as step and
+    agent, with the agent's id when ``agent_ids`` is given. Returns ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_finite(np.array([[0.0, np.nan]]), "rewards", agent_ids=["a", "b"])
+    Traceback (most recent call last):
+    ...
+    causal_influence.errors.ShapeError: rewards: expected finite values; got nan at step 0, agent 1 (b); drop or repair the non-finite entries before passing them
+    """  # noqa: E501
+    if is_torch(x):
+        if not x.dtype.is_floating_point:
+            return x
+        bad = ~x.isfinite()
+    else:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fc":
+            return x
+        bad = ~np.isfinite(arr)
+    if not bool(bad.any()):
+        return x
+    where = _first(bad)
+    value = float(x[where])
+    if (time_major or agent_ids is not None) and len(where) >= 2:
+        k = where[1]
+        who = f" ({agent_ids[k]})" if agent_ids is not None and k < len(agent_ids) else ""
+        place = f" at step {where[0]}, agent {k}{who}"
+        place += f", index {where[2:]}" if len(where) > 2 else ""
+    else:
+        place = _at(where)
+    raise ShapeError(
+        f"{name}: expected finite values; got {value}{place}; drop or repair the non-finite "
+        f"entries before passing them"
+    )
 
 
 # --------------------------------------------------------------------------- shapes
@@ -594,9 +659,7 @@ def next_step_valid(starts: Any, *, lag: int = 1) -> np.ndarray:
     >>> next_step_valid([True, False, False, True, False], lag=2)
     array([ True, False, False, False, False])
     """
-    if int(lag) != lag or lag < 0:
-        raise ConfigError(f"lag: expected a non-negative integer; got {lag}")
-    lag = int(lag)
+    lag = check_count("lag", lag)
     first = np.asarray(starts, dtype=bool)
     if lag == 0:
         return np.ones_like(first)

@@ -16,6 +16,7 @@ Examples
 from causal_influence.distribution import check_layers
 from envs import cleanup, harvest, signalling
 from envs._engine import Game, StepResult
+from envs._observe import code_table
 from envs.config import ACTION_NAMES, SSDConfig, cleanup_config, harvest_config
 from envs.episode_stats import EpisodeRecorder, episode_statistics
 from envs.maps import MAPS, parse_map
@@ -49,6 +50,7 @@ __all__ = [
     "cleanup",
     "cleanup_config",
     "cleanup_v0",
+    "code_table",
     "episode_statistics",
     "game_names",
     "get_game",

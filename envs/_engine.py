@@ -30,10 +30,17 @@ from envs._observe import (
     AGENT_COLOURS,
     BEAM_COLOURS,
     CELL_BITS,
+    CELL_CODES,
     CELL_COLOURS,
+    OBS_CODES,
+    OBS_RGB,
+    OBS_SYMBOLIC,
     SYMBOLIC_CELL_CHANNELS,
     agent_colours,
+    code_dtype,
+    code_table,
     observe_kernel,
+    view_offsets,
 )
 from envs._phases import any_outside, respawn_phase, step_phases
 from envs.config import SSDConfig
@@ -161,6 +168,14 @@ class Game:
             SYMBOLIC_CELL_CHANNELS
             + tuple(f"agent_{i}" for i in range(n))
             + (("beam",) if config.beams_in_obs else ())
+        )
+        #: (num_codes, C) uint8: the symbolic channels of every code of the "codes" layout.
+        self.code_table = code_table(n, config.beams_in_obs)
+        self._obs_mode = {"rgb": OBS_RGB, "symbolic": OBS_SYMBOLIC, "codes": OBS_CODES}[
+            config.obs_type
+        ]
+        self._view_offsets = view_offsets(
+            DIRS, config.view_radius, self.width + 2 * config.view_radius
         )
 
     # ------------------------------------------------------------------ reset
@@ -371,18 +386,26 @@ class Game:
         Returns
         -------
         dict
-            ``"view"`` (B, N, S, S, 3) uint8 RGB or (B, N, S, S, C) uint8 symbolic (S = 2V+1;
-            a removed agent sees black); ``"actions"`` (B, N) all agents' actions of the step
-            that produced the observation (STAY after reset); ``"visible"`` (B, N, N) uint8
+            ``"view"`` (B, N, S, S, 3) uint8 RGB, (B, N, S, S, C) uint8 symbolic or
+            (B, N, S, S, 1) cell codes (uint8; uint16 beyond 256 codes; decoded by
+            :attr:`code_table`) (S = 2V+1; a removed agent sees black, or code 0);
+            ``"actions"`` (B, N) all agents' actions of the step that produced the
+            observation (STAY after reset); ``"visible"`` (B, N, N) uint8
             (``[b, i, j]`` = j inside i's window, 1 on the diagonal, 0 for removed agents);
             ``"messages"`` (B, N) previous-step symbols (``num_symbols`` = none yet) when the
             channel is on.
         """
         cfg = self.config
         size = cfg.view_size
-        symbolic = cfg.obs_type == "symbolic"
-        channels = len(self.symbolic_channels) if symbolic else 3
-        view = np.empty((self.num_envs, self.num_agents, size, size, channels), dtype=np.uint8)
+        mode = self._obs_mode
+        dtype: Any = np.uint8
+        if mode == OBS_SYMBOLIC:
+            channels = len(self.symbolic_channels)
+        elif mode == OBS_CODES:
+            channels, dtype = 1, code_dtype(self.num_agents, cfg.beams_in_obs)
+        else:
+            channels = 3
+        view = np.empty((self.num_envs, self.num_agents, size, size, channels), dtype=dtype)
         visible = np.empty((self.num_envs, self.num_agents, self.num_agents), dtype=np.uint8)
         observe_kernel(
             self.grid,
@@ -390,12 +413,12 @@ class Game:
             self.orientations,
             self.on_map,
             self.beams,
-            DIRS,
+            self._view_offsets,
             cfg.view_radius,
             cfg.beams_in_obs,
-            symbolic,
+            mode,
             CELL_COLOURS,
-            CELL_BITS,
+            CELL_CODES if mode == OBS_CODES else CELL_BITS,
             self._agent_cols,
             BEAM_COLOURS,
             view,

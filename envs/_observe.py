@@ -1,9 +1,23 @@
 """Colours and the compiled kernel that cuts every agent's egocentric view out of the grid.
 
 For each env the grid is painted once on a padded canvas (RGB: palette indices, 0 = black
-padding; symbolic: bit sets, bit k = channel k), then each agent's (2V+1) x (2V+1) window is
-copied out of it, rotated so that the cell ahead is at ``(V - 1, V)`` and the cell on the
-agent's left at ``(V, V - 1)`` whatever its facing (docs/envs.md, "Observations").
+padding; symbolic: bit sets, bit k = channel k; codes: the cell's code), then each agent's
+(2V+1) x (2V+1) window is copied out of it, rotated so that the cell ahead is at ``(V - 1, V)``
+and the cell on the agent's left at ``(V, V - 1)`` whatever its facing (docs/envs.md,
+"Observations").
+
+Three layouts (``SSDConfig.obs_type``):
+
+- ``"rgb"``: 3 bytes per cell, the reference's colours;
+- ``"symbolic"``: one 0/1 byte per channel and cell (C = 4 + N, + 1 with beams shown);
+- ``"codes"``: ONE byte per cell, ``code = content + 5 * (occupant + (N + 1) * beam)`` with
+  content 0 floor (and padding), 1 wall, 2 apple, 3 waste, 4 river or stream, occupant 0 for
+  none or 1 + i for agent i, beam 1 where a beam is drawn. It holds exactly what the symbolic
+  channels hold: row ``code`` of :func:`code_table` is that cell's symbolic channel vector, so a
+  network that looks its input up in that table sees the symbolic view (``agents.networks``
+  does). Chosen by measurement: writing one byte per cell instead of C makes the view kernel
+  about as cheap as RGB's single palette look-up per cell, and the views a rollout stores C
+  times smaller (benchmarks/bench_envs.py).
 """
 
 from __future__ import annotations
@@ -17,11 +31,23 @@ __all__ = [
     "AGENT_COLOURS",
     "BEAM_COLOURS",
     "CELL_BITS",
+    "CELL_CODES",
     "CELL_COLOURS",
+    "NUM_CONTENTS",
+    "OBS_CODES",
+    "OBS_RGB",
+    "OBS_SYMBOLIC",
     "SYMBOLIC_CELL_CHANNELS",
     "agent_colours",
+    "code_dtype",
+    "code_table",
+    "num_codes",
     "observe_kernel",
+    "view_offsets",
 ]
+
+#: Layout codes of :func:`observe_kernel` (``SSDConfig.obs_type`` "rgb", "symbolic", "codes").
+OBS_RGB, OBS_SYMBOLIC, OBS_CODES = 0, 1, 2
 
 #: RGB of each cell content (floor, wall, apple, waste, river, stream), as the reference.
 CELL_COLOURS = np.array(
@@ -57,6 +83,67 @@ CELL_BITS[APPLE] = 1 << _CH_APPLE
 CELL_BITS[WASTE] = 1 << _CH_WASTE
 CELL_BITS[RIVER] = 1 << _CH_RIVER
 CELL_BITS[STREAM] = 1 << _CH_RIVER
+#: Content of each cell code in the ``"codes"`` layout: one per symbolic cell channel plus floor
+#: (floor 0, wall 1, apple 2, waste 3, river and stream 4).
+CELL_CODES = np.zeros(6, dtype=np.int64)
+CELL_CODES[WALL] = 1
+CELL_CODES[APPLE] = 2
+CELL_CODES[WASTE] = 3
+CELL_CODES[RIVER] = 4
+CELL_CODES[STREAM] = 4
+#: Number of cell contents in a code (the factor of the occupant).
+NUM_CONTENTS = 5
+
+
+def num_codes(num_agents: int, beams_in_obs: bool) -> int:
+    """Number of distinct cell codes of the ``"codes"`` layout.
+
+    Examples
+    --------
+    >>> num_codes(5, False), num_codes(5, True)
+    (30, 60)
+    """
+    return NUM_CONTENTS * (num_agents + 1) * (2 if beams_in_obs else 1)
+
+
+def code_dtype(num_agents: int, beams_in_obs: bool) -> type[np.unsignedinteger]:
+    """``numpy.uint8`` when every code fits in a byte (up to 24 agents with beams shown, 50
+    without), else ``numpy.uint16``."""
+    return np.uint8 if num_codes(num_agents, beams_in_obs) <= 256 else np.uint16
+
+
+def code_table(num_agents: int, beams_in_obs: bool) -> np.ndarray:
+    """Symbolic channel vector of every cell code: the decoder of the ``"codes"`` layout.
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (num_codes, C)
+        Row ``code`` is the cell's symbolic view (channels ``wall, apple, waste, river``, one
+        per agent, then ``beam`` when beams are shown), so ``code_table(...)[view[..., 0]]``
+        equals the ``"symbolic"`` view of the same step.
+
+    Examples
+    --------
+    >>> table = code_table(2, False)
+    >>> table.shape
+    (15, 6)
+    >>> table[2 + 5 * (1 + 1)].tolist()  # apple under agent 1
+    [0, 1, 0, 0, 0, 1]
+    """
+    n = num_agents
+    channels = len(SYMBOLIC_CELL_CHANNELS) + n + (1 if beams_in_obs else 0)
+    table = np.zeros((num_codes(n, beams_in_obs), channels), dtype=np.uint8)
+    for code in range(table.shape[0]):
+        content = code % NUM_CONTENTS
+        occupant = (code // NUM_CONTENTS) % (n + 1)
+        beam = code // (NUM_CONTENTS * (n + 1))
+        if content > 0:
+            table[code, content - 1] = 1
+        if occupant > 0:
+            table[code, len(SYMBOLIC_CELL_CHANNELS) + occupant - 1] = 1
+        if beam:
+            table[code, channels - 1] = 1
+    return table
 
 
 def agent_colours(num_agents: int) -> np.ndarray:
@@ -93,6 +180,35 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
+def view_offsets(dirs: np.ndarray, radius: int, canvas_width: int) -> np.ndarray:
+    """Offset in the flattened canvas of every window cell, for each facing.
+
+    Window cell ``(a, c)`` of an agent facing ``o`` is canvas cell
+    ``centre + (radius - a) * ahead + (c - radius) * right``; flattened with the canvas width
+    this is one integer per cell, so cutting a view out is one gather.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (4, S * S)
+
+    Examples
+    --------
+    >>> from envs.grid_rules import DIRS
+    >>> off = view_offsets(DIRS, 1, 10)   # facing UP: the row ahead is one canvas row above
+    >>> off[0].reshape(3, 3).tolist()
+    [[-11, -10, -9], [-1, 0, 1], [9, 10, 11]]
+    """
+    size = 2 * radius + 1
+    a, c = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    out = np.empty((4, size * size), dtype=np.int64)
+    for o in range(4):
+        ahead, right = dirs[o], dirs[(o + 1) % 4]
+        rows = (radius - a) * ahead[0] + (c - radius) * right[0]
+        cols = (radius - a) * ahead[1] + (c - radius) * right[1]
+        out[o] = (rows * canvas_width + cols).reshape(-1)
+    return out
+
+
 @numba.njit(cache=True)
 def _paint(
     grid: np.ndarray,
@@ -101,73 +217,79 @@ def _paint(
     beams: np.ndarray,
     radius: int,
     beams_in_obs: bool,
-    symbolic: bool,
-    cell_bits: np.ndarray,
+    mode: int,
+    cell_values: np.ndarray,
     canvas: np.ndarray,
 ) -> None:
-    """Paint one env on the padded canvas: cells, then agents, then (optionally) beams.
+    """Paint one env on the flattened padded canvas: cells, then agents, then (optionally)
+    beams.
 
     RGB codes index the palette of :func:`observe_kernel`: 1 + cell, then 1 + cells + agent,
     then 1 + cells + N + beam mark. Symbolic codes set bit ``4 + i`` for agent i and
-    ``4 + N`` for a beam.
+    ``4 + N`` for a beam. ``"codes"`` add ``5 * (1 + i)`` for agent i and ``5 * (N + 1)`` for
+    a beam to the cell's content. ``cell_values`` holds :data:`CELL_BITS` (symbolic) or
+    :data:`CELL_CODES` (codes); RGB ignores it.
     """
     h, w = grid.shape
+    wc = w + 2 * radius
     n = pos.shape[0]
-    n_cells = cell_bits.shape[0]
+    n_cells = cell_values.shape[0]
     agent_base = 1 + n_cells
     for r in range(h):
+        base = (r + radius) * wc + radius
         for c in range(w):
             cell = grid[r, c]
-            canvas[r + radius, c + radius] = cell_bits[cell] if symbolic else 1 + cell
+            canvas[base + c] = cell_values[cell] if mode != OBS_RGB else 1 + cell
     for i in range(n):
         if onmap[i]:
-            r, c = pos[i, 0] + radius, pos[i, 1] + radius
-            if symbolic:
-                canvas[r, c] |= 1 << (4 + i)
+            k = (pos[i, 0] + radius) * wc + pos[i, 1] + radius
+            if mode == OBS_SYMBOLIC:
+                canvas[k] |= 1 << (4 + i)
+            elif mode == OBS_CODES:
+                canvas[k] += NUM_CONTENTS * (1 + i)
             else:
-                canvas[r, c] = agent_base + i
+                canvas[k] = agent_base + i
     if beams_in_obs:
         for r in range(h):
             for c in range(w):
                 mark = beams[r, c]
                 if mark > 0:
-                    if symbolic:
-                        canvas[r + radius, c + radius] |= 1 << (4 + n)
+                    k = (r + radius) * wc + c + radius
+                    if mode == OBS_SYMBOLIC:
+                        canvas[k] |= 1 << (4 + n)
+                    elif mode == OBS_CODES:
+                        canvas[k] += NUM_CONTENTS * (n + 1)
                     else:
-                        canvas[r + radius, c + radius] = agent_base + n + mark
+                        canvas[k] = agent_base + n + mark
 
 
 @numba.njit(cache=True)
 def _window(
     canvas: np.ndarray,
-    r0: int,
-    c0: int,
-    o: int,
-    dirs: np.ndarray,
-    radius: int,
-    symbolic: bool,
+    centre: int,
+    offsets: np.ndarray,
+    mode: int,
     palette: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Copy the rotated window centred on canvas cell (r0, c0), facing ``o``, into ``out``."""
-    size = 2 * radius + 1
-    ch = out.shape[2]
-    dr, dc = dirs[o, 0], dirs[o, 1]
-    rr_, rc_ = dirs[(o + 1) % 4, 0], dirs[(o + 1) % 4, 1]
-    # Window cell (a, c) is canvas cell centre + (radius - a) * ahead + (c - radius) * right.
-    for a in range(size):
-        fwd = radius - a
-        br = r0 + fwd * dr - radius * rr_
-        bc = c0 + fwd * dc - radius * rc_
-        for c in range(size):
-            code = canvas[br + c * rr_, bc + c * rc_]
-            if symbolic:
-                for k in range(ch):
-                    out[a, c, k] = (code >> k) & 1
-            else:
-                out[a, c, 0] = palette[code, 0]
-                out[a, c, 1] = palette[code, 1]
-                out[a, c, 2] = palette[code, 2]
+    """Gather the window at flattened canvas index ``centre`` (``offsets`` of its facing) into
+    ``out``, flattened (S * S * C,)."""
+    m = offsets.shape[0]
+    if mode == OBS_CODES:
+        for k in range(m):
+            out[k] = canvas[centre + offsets[k]]
+    elif mode == OBS_SYMBOLIC:
+        ch = out.shape[0] // m
+        for k in range(m):
+            code = canvas[centre + offsets[k]]
+            for j in range(ch):
+                out[k * ch + j] = (code >> j) & 1
+    else:
+        for k in range(m):
+            code = canvas[centre + offsets[k]]
+            out[3 * k] = palette[code, 0]
+            out[3 * k + 1] = palette[code, 1]
+            out[3 * k + 2] = palette[code, 2]
 
 
 @numba.njit(cache=True)
@@ -177,30 +299,33 @@ def observe_kernel(
     orient: np.ndarray,  # (B, N)
     onmap: np.ndarray,  # (B, N) bool
     beams: np.ndarray,  # (B, H, W)
-    dirs: np.ndarray,
+    offsets: np.ndarray,  # (4, S * S) from view_offsets
     radius: int,
     beams_in_obs: bool,
-    symbolic: bool,
+    mode: int,
     cell_colours: np.ndarray,
-    cell_bits: np.ndarray,
+    cell_values: np.ndarray,
     agent_cols: np.ndarray,
     beam_cols: np.ndarray,
-    out: np.ndarray,  # (B, N, S, S, C) uint8
+    out: np.ndarray,  # (B, N, S, S, C) uint8 (codes: C = 1, uint8 or uint16), C-contiguous
     visible: np.ndarray,  # (B, N, N) uint8
 ) -> None:
-    """Every agent's view and visibility row (j inside i's window; 1 on the diagonal)."""
+    """Every agent's view and visibility row (j inside i's window; 1 on the diagonal).
+
+    ``mode`` is :data:`OBS_RGB`, :data:`OBS_SYMBOLIC` or :data:`OBS_CODES`; ``cell_values``
+    holds :data:`CELL_BITS` (symbolic) or :data:`CELL_CODES` (codes).
+    """
     n_env, h, w = grid.shape
     n = pos.shape[1]
+    wc = w + 2 * radius
     n_cells = cell_colours.shape[0]
     palette = np.zeros((1 + n_cells + n + beam_cols.shape[0], 3), dtype=np.uint8)
     palette[1 : 1 + n_cells] = cell_colours
     palette[1 + n_cells : 1 + n_cells + n] = agent_cols
     palette[1 + n_cells + n :] = beam_cols
-    canvas = np.zeros((h + 2 * radius, w + 2 * radius), dtype=np.int64)
+    canvas = np.zeros((h + 2 * radius) * wc, dtype=np.int64)
     for b in range(n_env):
-        _paint(
-            grid[b], pos[b], onmap[b], beams[b], radius, beams_in_obs, symbolic, cell_bits, canvas
-        )
+        _paint(grid[b], pos[b], onmap[b], beams[b], radius, beams_in_obs, mode, cell_values, canvas)
         for i in range(n):
             for j in range(n):
                 near = (
@@ -209,8 +334,9 @@ def observe_kernel(
                 )
                 visible[b, i, j] = 1 if (onmap[b, i] and onmap[b, j] and near) else 0
             visible[b, i, i] = 1
+            flat = out[b, i].ravel()
             if not onmap[b, i]:
-                out[b, i] = 0
+                flat[:] = 0
                 continue
-            r0, c0 = pos[b, i, 0] + radius, pos[b, i, 1] + radius
-            _window(canvas, r0, c0, orient[b, i], dirs, radius, symbolic, palette, out[b, i])
+            centre = (pos[b, i, 0] + radius) * wc + pos[b, i, 1] + radius
+            _window(canvas, centre, offsets[orient[b, i]], mode, palette, flat)

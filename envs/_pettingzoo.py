@@ -16,6 +16,7 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
 from causal_influence.errors import ConfigError
+from envs._observe import code_dtype
 from envs.config import SSDConfig
 from envs.episode_stats import EpisodeRecorder
 from envs.grid_rules import STAY
@@ -94,6 +95,10 @@ class SSDParallelEnv(ParallelEnv):
         s = cfg.view_size
         if cfg.obs_type == "rgb":
             view = spaces.Box(0, 255, (s, s, 3), np.uint8)
+        elif cfg.obs_type == "codes":
+            table = self._game.code_table
+            dtype = code_dtype(cfg.num_agents, cfg.beams_in_obs)
+            view = spaces.Box(0, table.shape[0] - 1, (s, s, 1), dtype)
         else:
             view = spaces.Box(0, 1, (s, s, len(self._game.symbolic_channels)), np.uint8)
         parts: dict[str, spaces.Space] = {

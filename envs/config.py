@@ -68,11 +68,12 @@ class SSDConfig:
         default=7,
         metadata={"help": "V; observations cover (2V+1) x (2V+1) cells centred on the agent."},
     )
-    obs_type: Literal["rgb", "symbolic"] = field(
+    obs_type: Literal["rgb", "symbolic", "codes"] = field(
         default="rgb",
         metadata={
-            "help": "Observations as an RGB image (the reference) or as one-hot channels per "
-            "cell type and agent."
+            "help": "Observations as an RGB image (the reference), as one-hot channels per "
+            "cell type and agent ('symbolic'), or as the same information in one integer code "
+            "per cell ('codes': one byte instead of C, decoded by envs.code_table; the fastest)."
         },
     )
     num_symbols: int = field(
@@ -169,7 +170,10 @@ class SSDConfig:
         checks: list[tuple[bool, str]] = [
             (isinstance(self.num_agents, int) and self.num_agents >= 1, "num_agents must be >= 1"),
             (self.view_radius >= 1, "view_radius must be >= 1"),
-            (self.obs_type in ("rgb", "symbolic"), "obs_type must be 'rgb' or 'symbolic'"),
+            (
+                self.obs_type in ("rgb", "symbolic", "codes"),
+                "obs_type must be 'rgb', 'symbolic' or 'codes'",
+            ),
             (self.num_symbols >= 0, "num_symbols must be >= 0 (0 = no message channel)"),
             (self.max_cycles >= 1, "max_cycles must be >= 1"),
             (self.beam_length >= 1, "beam_length must be >= 1"),

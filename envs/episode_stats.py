@@ -2,7 +2,10 @@
 
 The social-outcome formulas (utilitarian, equality, sustainability, peace) live in
 :mod:`causal_influence.social`; this module records what they need while envs run and adds the
-event counters (apples eaten, FIRE uses, hits taken and given, cells cleaned, timeouts).
+event counters (apples eaten, FIRE uses, hits taken and given, cells cleaned, timeouts). When
+episodes end, the outcomes of every finished environment are computed in one call of
+:func:`causal_influence.social.episode_outcomes` on the recorded arrays (no pandas on the
+stepping path).
 
 Examples
 --------
@@ -23,12 +26,10 @@ from typing import Any
 import numpy as np
 
 from causal_influence.errors import EstimatorWarning, ShapeError, describe
-from causal_influence.social import social_outcomes
+from causal_influence.social import OUTCOMES, OutcomeSums, episode_outcomes
 from envs.grid_rules import EVENT_NAMES
 
 __all__ = ["EpisodeRecorder", "episode_statistics"]
-
-OUTCOMES = ("collective_return", "utilitarian", "equality", "sustainability", "peace")
 
 
 def episode_statistics(
@@ -54,97 +55,134 @@ def episode_statistics(
         per-agent totals (lists).
     """
     r = np.asarray(rewards, dtype=np.float64)
-    if r.ndim != 2:
+    if r.ndim != 2 or r.shape[0] == 0:
         raise ShapeError(f"rewards: expected shape (T, N); got {describe(r)}")
     events = events or {}
-    timeouts = events.get("timeout")
-    with warnings.catch_warnings():
-        # A collective return <= 0 (fines) leaves equality undefined: reported as NaN.
-        warnings.simplefilter("ignore", EstimatorWarning)
-        row = social_outcomes(r, timeouts=timeouts, one_based_time=one_based_time).iloc[0]
-    out: dict[str, Any] = {name: float(row[name]) for name in OUTCOMES}
-    out["length"] = int(r.shape[0])
-    out["returns"] = r.sum(axis=0).tolist()
+    arrays = {}
     for name, values in events.items():
         arr = np.asarray(values)
         if arr.shape != r.shape:
             raise ShapeError(f"events[{name!r}]: expected shape {r.shape}; got {describe(arr)}")
-        out[name] = arr.sum(axis=0).astype(int).tolist()
+        arrays[name] = arr
+    timeouts = arrays.get("timeout")
+    with warnings.catch_warnings():
+        # A collective return <= 0 (fines) leaves equality undefined: reported as NaN.
+        warnings.simplefilter("ignore", EstimatorWarning)
+        values = episode_outcomes(
+            r[None],
+            timeouts=None if timeouts is None else timeouts[None],
+            one_based_time=one_based_time,
+        )
+    return _as_dicts(values, {name: arr.sum(axis=0)[None] for name, arr in arrays.items()})[0]
+
+
+def _as_dicts(values: dict[str, np.ndarray], totals: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """One statistics dict per episode from :func:`causal_influence.social.episode_outcomes`'
+    arrays and the event totals (E, N) by name."""
+    columns = {name: values[name].tolist() for name in OUTCOMES}
+    returns = values["returns"].tolist()
+    counts = {name: np.asarray(arr).astype(int).tolist() for name, arr in totals.items()}
+    out = []
+    for e, length in enumerate(values["length"].tolist()):
+        stats: dict[str, Any] = {name: columns[name][e] for name in OUTCOMES}
+        stats["length"] = int(length)
+        stats["returns"] = returns[e]
+        for name, per_episode in counts.items():
+            stats[name] = per_episode[e]
+        out.append(stats)
     return out
 
 
 class EpisodeRecorder:
     """Accumulates rewards and events of B environments until their episodes end.
 
+    Nothing is stored per step: each step adds to running sums (per-agent returns, event
+    totals and the sums the social outcomes need, :class:`causal_influence.social.OutcomeSums`),
+    so recording costs a few element-wise operations on (B, N) arrays and finishing an
+    episode is O(N).
+
     Parameters
     ----------
     num_envs, num_agents : int
-    max_steps : int
-        Longest episode (the buffer length).
+    max_steps : int, optional
+        The longest episode. Not needed any more (nothing is buffered per step); accepted so
+        that existing calls keep working.
     event_names : sequence of str
         Names of the engine's event counters, in the order of its ``event_array`` (default:
-        the gridworld counters of :data:`envs.grid_rules.EVENT_NAMES`).
+        the gridworld counters of :data:`envs.grid_rules.EVENT_NAMES`); ``"timeout"`` feeds the
+        peace metric.
+
+    Attributes
+    ----------
+    lengths : numpy.ndarray of int64, shape (B,)
+        Steps recorded in each env's current episode; setting an entry to 0 starts that env's
+        episode afresh at its next step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rec = EpisodeRecorder(2, 2, event_names=("apples",))
+    >>> rec.add(np.array([[1.0, 0.0], [0.0, 0.0]]), np.array([[[1, 0]], [[0, 0]]]))
+    >>> rec.add(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[[0, 1]], [[1, 1]]]))
+    >>> [(s["utilitarian"], s["apples"]) for s in rec.finish_many([0, 1])]
+    [(1.0, [1, 1]), (1.0, [1, 1])]
     """
 
     def __init__(
         self,
         num_envs: int,
         num_agents: int,
-        max_steps: int,
+        max_steps: int | None = None,
         *,
         event_names: Sequence[str] = EVENT_NAMES,
     ) -> None:
         self.names = tuple(event_names)
-        self.rewards = np.zeros((num_envs, max_steps, num_agents), dtype=np.float64)
-        self.events = np.zeros((num_envs, max_steps, len(self.names), num_agents), np.int32)
-        self.lengths = np.zeros(num_envs, dtype=np.int64)
         self.max_steps = max_steps
-        self._idx = np.arange(num_envs)
+        self._sums = OutcomeSums(num_envs, num_agents)
+        self.lengths = self._sums.lengths
+        self._totals = np.zeros((num_envs, len(self.names), num_agents), dtype=np.int64)
+        self._timeout = self.names.index("timeout") if "timeout" in self.names else None
 
     def add(self, extrinsic: np.ndarray, event_array: np.ndarray) -> None:
-        """Record one step of every environment (``event_array`` of shape (B, E, N))."""
-        t = np.minimum(self.lengths, self.max_steps - 1)
-        self.rewards[self._idx, t] = extrinsic
-        self.events[self._idx, t] = event_array
-        self.lengths += 1
+        """Record one step of every environment (``extrinsic`` (B, N), ``event_array`` of
+        shape (B, E, N))."""
+        if not self.lengths.all():
+            self._totals[self.lengths == 0] = 0
+        self._totals += event_array
+        timeouts = None if self._timeout is None else event_array[:, self._timeout]
+        self._sums.add(extrinsic, timeouts)
 
     def finish(self, env_index: int) -> dict[str, Any]:
-        """Statistics of env ``env_index``'s finished episode; clears its buffer."""
+        """Statistics of env ``env_index``'s finished episode; clears its sums."""
         return self.finish_many([env_index])[0]
 
-    def finish_many(self, env_indices: Sequence[int]) -> list[dict[str, Any]]:
-        """Statistics of several finished episodes, in the order given; clears their buffers.
+    def finish_many(self, env_indices: Sequence[int] | np.ndarray) -> list[dict[str, Any]]:
+        """Statistics of the finished episodes of several envs, computed in one batch; clears
+        their sums.
 
-        The same dicts as :func:`episode_statistics` of each episode, computed in one pass
-        (one call of :func:`causal_influence.social.social_outcomes` for all of them: batched
-        envs of short episodes finish together, and one call per env cost a sixth of a
-        training update on the signalling game).
+        Parameters
+        ----------
+        env_indices : sequence of int
+
+        Returns
+        -------
+        list of dict
+            One :func:`episode_statistics` dict per env, in the order given.
         """
-        ids = [int(b) for b in env_indices]
-        if not ids:
+        ids = np.asarray(env_indices, dtype=np.int64).reshape(-1)
+        if ids.size == 0:
             return []
-        lengths = [int(min(self.lengths[b], self.max_steps)) for b in ids]
-        if min(lengths) == 0:
-            raise ShapeError(f"finish_many: an episode of env(s) {ids} has no step recorded")
-        rewards = np.concatenate([self.rewards[b, :t] for b, t in zip(ids, lengths, strict=True)])
-        episode_ids = np.repeat(np.arange(len(ids)), lengths)
-        timeouts = None
-        if "timeout" in self.names:
-            k = self.names.index("timeout")
-            timeouts = np.concatenate(
-                [self.events[b, :t, k] for b, t in zip(ids, lengths, strict=True)]
+        if np.any(self.lengths[ids] < 1):
+            raise ShapeError(
+                f"finish: expected environments with at least one recorded step; got lengths "
+                f"{self.lengths[ids].tolist()} for environments {ids.tolist()}"
             )
         with warnings.catch_warnings():
             # A collective return <= 0 (fines) leaves equality undefined: reported as NaN.
             warnings.simplefilter("ignore", EstimatorWarning)
-            frame = social_outcomes(rewards, timeouts=timeouts, episode_ids=episode_ids)
-        out = []
-        for row, b, t in zip(frame.itertuples(index=False), ids, lengths, strict=True):
-            stats: dict[str, Any] = {name: float(getattr(row, name)) for name in OUTCOMES}
-            stats["length"] = t
-            stats["returns"] = self.rewards[b, :t].sum(axis=0).tolist()
-            for k, name in enumerate(self.names):
-                stats[name] = self.events[b, :t, k].sum(axis=0).astype(int).tolist()
-            out.append(stats)
-            self.lengths[b] = 0
-        return out
+            values = self._sums.outcomes(ids)
+        totals = self._totals[ids]
+        stats = _as_dicts(values, {name: totals[:, k] for k, name in enumerate(self.names)})
+        self._sums.clear(ids)
+        self._totals[ids] = 0
+        return stats

@@ -110,8 +110,7 @@ class VectorEnv:
             info["final_obs"] = {k: v[done].copy() for k, v in obs.items()}
             info["done_envs"] = done
             episode: list[dict[str, Any] | None] = [None] * self.num_envs
-            ids = done.tolist()
-            for b, stats in zip(ids, self.recorder.finish_many(ids), strict=True):
+            for b, stats in zip(done.tolist(), self.recorder.finish_many(done), strict=True):
                 episode[b] = stats
             info["episode"] = episode
             self.game.reset(None, env_ids=done)

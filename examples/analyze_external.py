@@ -103,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         min_effect=0.05,
         rng=0,
     )
-    report = write_report(result, args.out, title="External data", source=str(source))
+    report = write_report(
+        result, args.out / "report", title="External data", source=str(source), overwrite=True
+    )
     graph = influence_graph(result.influence, nodes=list(traj.metadata.agent_ids))
     print(f"report: {report} (graph: influence_graph.graphml / .json beside it)")
     for k, j, w in sorted(graph.edges(data="weight"), key=lambda e: -e[2]):

@@ -82,10 +82,10 @@ def main() -> None:
         sizes = {"episodes": 20, "length": 500, "n_bootstrap": 500, "n_permutations": 500}
 
     banner("1. Agents with a message channel: train, record, analyse, report")
-    report = demo_agents.run(args.out / "agents", agents_cfg, progress=progress)
+    report = demo_agents.run(args.out / "agents", agents_cfg, progress=progress, overwrite=True)
 
     banner("2. Ground truth: a speaker, a listener and a bystander (closed-form answers)")
-    truth = ground_truth.run(args.out / "ground_truth", progress=progress, **sizes)
+    truth = ground_truth.run(args.out / "ground_truth", progress=progress, overwrite=True, **sizes)
 
     banner("3. Harvest and Cleanup, one short random episode each")
     part_envs(args.out)

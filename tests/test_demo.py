@@ -39,10 +39,11 @@ def test_demo_runs_and_prints_figures(tmp_path: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert text.count("data:image/png;base64,") >= 3
     assert "Speaker consistency" in text
-    assert sorted(p.suffix for p in (tmp_path / "agents" / "trajectories").iterdir()) == [
+    assert {p.suffix for p in (tmp_path / "agents" / "trajectories").iterdir()} == {
         ".json",
         ".parquet",
-    ]
+    }
+    assert (tmp_path / "agents" / "trajectories" / "MANIFEST.json").is_file()
     assert (tmp_path / "agents" / "run" / "final.pt").is_file()
     # Part 2: closed-form answers beside the measured ones.
     assert "CIC, agent_0 -> agent_1" in out

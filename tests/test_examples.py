@@ -56,8 +56,8 @@ def load(script: str):
 
 def test_analyze_external_csv_and_arrays(tmp_path: Path) -> None:
     out = run("analyze_external.py", "--out", str(tmp_path / "csv"), cwd=tmp_path)
-    assert (tmp_path / "csv" / "report.html").is_file()
-    assert (tmp_path / "csv" / "influence_graph.graphml").is_file()
+    assert (tmp_path / "csv" / "report" / "report.html").is_file()
+    assert (tmp_path / "csv" / "report" / "influence_graph.graphml").is_file()
     edges = re.findall(r"^(agent_\d) -> (agent_\d): (\S+) nats/step", out, flags=re.M)
     assert edges == [("agent_0", "agent_1", edges[0][2])]  # the planted influence, and only it
     assert float(edges[0][2]) > 0.1
@@ -88,3 +88,17 @@ def test_train_record_analyze(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "run" / "final.pt").is_file()
     assert (tmp_path / "run" / "report" / "report.html").is_file()
     assert re.search(r"influence graph: \d+ edge\(s\) of 6 pairs", out)
+
+
+def test_mpe_speaker_listener(tmp_path: Path) -> None:
+    pytest.importorskip("mpe2")
+    out = run("mpe_speaker_listener.py", "--out", str(tmp_path / "mpe"), cwd=tmp_path)
+    assert (tmp_path / "mpe" / "report.html").is_file()
+    assert (tmp_path / "mpe" / "influence_graph.graphml").is_file()
+    assert "recorded 12 episodes of 15 steps" in out
+    speaks = float(re.search(r"speaker -> listener: (\S+) nats/step", out).group(1))
+    hears = float(re.search(r"listener -> speaker: (\S+) nats/step", out).group(1))
+    assert speaks > 0.05
+    assert hears == 0.0  # the speaker never reads the listener
+    edges = re.findall(r"^(\w+) -> (\w+): (\S+) nats/step \[", out, flags=re.M)
+    assert [(k, j) for k, j, _ in edges] == [("speaker_0", "listener_0")]

@@ -18,7 +18,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analysis.commands.options import Formatter, add_data_options, data_source, positive_int
+from analysis.commands.options import (
+    Formatter,
+    add_data_options,
+    add_overwrite_option,
+    check_output,
+    check_stored_fields,
+    data_source,
+    positive_int,
+)
 from causal_influence.communication import SC_DEFINITIONS
 from causal_influence.errors import CausalInfluenceError
 from causal_influence.information import ESTIMATORS
@@ -51,7 +59,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=Formatter,
     )
     add_data_options(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="output directory (missing or empty)"
+    )
+    add_overwrite_option(parser)
     # The core's registry: an estimator registered there is a choice here.
     parser.add_argument(
         "--estimator",
@@ -85,6 +96,10 @@ def run(ns: argparse.Namespace) -> int:
     """Analyse ``ns.path``, write the report into ``ns.out`` and print one summary line."""
     from analysis.report import write_report
 
+    if ns.num_cpus is not None and ns.ray is None:
+        raise CausalInfluenceError("--num-cpus sizes the local Ray cluster of --ray; add --ray")
+    check_output(ns.out, overwrite=ns.overwrite, inputs=(ns.path,))
+    check_stored_fields(ns)
     result = _analysis(ns)
     path = write_report(
         result,
@@ -93,6 +108,7 @@ def run(ns: argparse.Namespace) -> int:
         alpha=ns.alpha,
         min_effect=ns.min_effect,
         source=str(ns.path),
+        overwrite=ns.overwrite,
     )
     s = result.summary
     print(

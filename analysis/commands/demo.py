@@ -16,7 +16,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analysis.commands.options import Formatter, non_negative_int, positive_int
+from analysis.commands.options import (
+    Formatter,
+    add_overwrite_option,
+    check_output,
+    non_negative_int,
+    positive_int,
+)
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -36,10 +42,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
         formatter_class=Formatter,
     )
-    parser.add_argument("--out", default="causal_influence_demo", metavar="DIR", help="output dir")
+    parser.add_argument(
+        "--out",
+        default="causal_influence_demo",
+        metavar="DIR",
+        help="output directory (missing or empty)",
+    )
+    add_overwrite_option(parser)
     parser.add_argument("--episodes", type=positive_int, default=20, help="number of episodes")
     parser.add_argument("--length", type=positive_int, default=500, help="steps per episode")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data and resampling")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the data and resampling"
+    )
     parser.add_argument(
         "--bootstrap", type=non_negative_int, default=500, metavar="B", help="bootstrap resamples"
     )
@@ -71,6 +85,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(ns: argparse.Namespace) -> int:
     """Run the synthetic demo, or the agents demo with ``--agents``."""
+    check_output(ns.out, overwrite=ns.overwrite)
     if ns.agents:
         from analysis import demo_agents
 
@@ -80,7 +95,7 @@ def run(ns: argparse.Namespace) -> int:
             n_bootstrap=ns.bootstrap,
             n_permutations=ns.permutations,
         )
-        demo_agents.run(ns.out, config, progress=not ns.no_progress)
+        demo_agents.run(ns.out, config, progress=not ns.no_progress, overwrite=ns.overwrite)
         return 0
     from analysis.demo import run as run_demo
 
@@ -92,5 +107,6 @@ def run(ns: argparse.Namespace) -> int:
         n_bootstrap=ns.bootstrap,
         n_permutations=ns.permutations,
         progress=not ns.no_progress,
+        overwrite=ns.overwrite,
     )
     return 0

@@ -18,9 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from analysis.commands.options import Formatter, add_data_options, data_source, positive_int
+from analysis.commands.options import (
+    Formatter,
+    add_data_options,
+    add_overwrite_option,
+    check_output,
+    check_stored_fields,
+    data_source,
+    positive_int,
+)
 from causal_influence.errors import CausalInfluenceError, FileFormatError
-from causal_influence.io import atomic_write
+from causal_influence.io import atomic_directory, atomic_write
 
 __all__ = ["NAME", "add_parser", "run"]
 
@@ -47,7 +55,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=Formatter,
     )
     add_data_options(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="output directory (missing or empty)"
+    )
+    add_overwrite_option(parser)
     parser.add_argument(
         "--window",
         type=positive_int,
@@ -72,6 +83,10 @@ def run(ns: argparse.Namespace) -> int:
     from analysis.dataset import summarize
     from analysis.graph import influence_graph, node_measures, write_graph
 
+    if ns.stride is not None and ns.window is None:
+        raise CausalInfluenceError("--stride: sets the distance between windows; add --window")
+    out = check_output(ns.out, overwrite=ns.overwrite, inputs=(ns.path,))
+    check_stored_fields(ns)
     source = data_source(ns)
     summary = summarize(
         source,
@@ -98,13 +113,13 @@ def run(ns: argparse.Namespace) -> int:
         nodes=list(summary.agent_ids),
         name=name,
     )
-    out = Path(ns.out)
-    files = write_graph(graph, out / "influence_graph")
-    with atomic_write(out / "node_measures.csv") as (tmp,):
-        node_measures(graph).to_csv(tmp)
-    written = [files["graphml"], files["json"], out / "node_measures.csv"]
-    if ns.window is not None:
-        written.extend(_write_windows(summary, ns, out, source))
+    with atomic_directory(out, overwrite=ns.overwrite, written_by="graph") as stage:
+        files = write_graph(graph, stage / "influence_graph")
+        with atomic_write(stage / "node_measures.csv") as (tmp,):
+            node_measures(graph).to_csv(tmp)
+        written = [files["graphml"], files["json"], stage / "node_measures.csv"]
+        if ns.window is not None:
+            written.extend(_write_windows(summary, ns, stage, source))
     print(
         f"graph: {graph.number_of_nodes()} agents, {graph.number_of_edges()} edges; wrote "
         f"{len(written)} files under {out}"

@@ -14,8 +14,10 @@ True
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from analysis.dataset import DEFAULT_MAX_UNITS, INFLUENCE_VARIABLES
 from analysis.decisions import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT
@@ -25,11 +27,14 @@ from causal_influence.errors import ConfigError
 __all__ = [
     "PROG",
     "Formatter",
+    "OneLineParser",
     "add_data_options",
+    "add_overwrite_option",
+    "check_output",
     "column_mapping",
     "data_source",
-    "non_negative_float",
     "non_negative_int",
+    "non_negative_number",
     "positive_int",
     "probability",
 ]
@@ -50,6 +55,32 @@ class Formatter(argparse.HelpFormatter):
         ):
             text += " (default: %(default)s)"
         return text
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: ``PROG: error: MESSAGE; see
+    'PROG --help'`` (exit status 2), without the usage block.
+
+    Subparsers made with ``add_subparsers`` are of the same class.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> parser = OneLineParser(prog="tool")
+    >>> _ = parser.add_argument("--n", type=positive_int)
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     try:
+    ...         parser.parse_args(["--n", "0"])
+    ...     except SystemExit as exc:
+    ...         print(exc.code)
+    2
+    >>> print(err.getvalue().strip())
+    tool: error: argument --n: expected a positive integer; got 0; see 'tool --help'
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 
 def positive_int(text: str) -> int:
@@ -80,16 +111,16 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def non_negative_float(text: str) -> float:
+def non_negative_number(text: str) -> float:
     """A finite number >= 0 (argparse type).
 
     Examples
     --------
-    >>> non_negative_float("0.01")
-    0.01
+    >>> non_negative_number("0.5")
+    0.5
     """
     value = float(text)
-    if not value >= 0 or value == float("inf"):
+    if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text}")
     return value
 
@@ -227,14 +258,98 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--min-effect",
-        type=non_negative_float,
+        type=non_negative_number,
         default=DEFAULT_MIN_EFFECT,
         metavar="NATS",
         help="smallest effect that counts: an influence edge needs the influence interval "
         "over episodes above it (never below the noise floor); without stored influence, the "
         "smallest coordination drawn as an edge",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of every resampling")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of every resampling")
     p.add_argument(
         "--no-progress", action="store_true", help="hide the progress bars (shown on stderr)"
     )
+
+
+def add_overwrite_option(p: argparse.ArgumentParser, what: str = "DIR") -> None:
+    """``--overwrite``: replace an earlier output as a whole (never files it did not write)."""
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace {what} when it holds an earlier output of causal-influence, as a whole "
+        f"(without it, a {what} that holds anything is refused; files causal-influence did "
+        f"not write are never deleted)",
+    )
+
+
+def check_output(
+    out: str | os.PathLike[str], *, overwrite: bool, inputs: tuple[str, ...] = ()
+) -> Path:
+    """Check an output directory before any work: writable, missing or empty (or an earlier
+    output, with ``overwrite``), and neither one of the ``inputs`` nor a directory holding
+    one (replacing it would delete the data being read).
+
+    Raises
+    ------
+    FileExistsError, PermissionError, NotADirectoryError, ConfigError
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_output(folder / "report", overwrite=False, inputs=(str(folder / "data"),)).name
+    'report'
+    """
+    from causal_influence.errors import ConfigError
+    from causal_influence.io import check_output_directory
+
+    target = Path(out)
+    resolved = target.resolve()
+    for source in inputs:
+        src = Path(source).resolve()
+        if resolved == src or resolved in src.parents:
+            raise ConfigError(
+                f"--out {target}: is the input {source} or holds it, and writing the output "
+                f"would replace the data it reads; choose another output directory"
+            )
+    try:
+        return check_output_directory(target, overwrite=overwrite)
+    except OSError as err:
+        raise type(err)(f"--out {err}") from None
+
+
+#: Fields of the stored data each option needs, for :func:`check_stored_fields`.
+_NEEDS = {
+    "visible_only": ("--visible-only", ("influence", "visible")),
+    "window": ("--window", ("influence",)),
+}
+
+
+def check_stored_fields(ns: argparse.Namespace) -> None:
+    """Check, from the first file's header only, that the data has the fields the options
+    given need (``--visible-only``: influence and visibility; ``--window``: influence).
+
+    Raises
+    ------
+    ConfigError
+        Naming the option and the missing field.
+    """
+    from causal_influence.errors import ConfigError
+    from causal_influence.io import open_dataset
+    from causal_influence.io.files import read_header
+
+    wanted = [
+        (option, fields)
+        for key, (option, fields) in _NEEDS.items()
+        if getattr(ns, key, None) not in (None, False)
+    ]
+    if not wanted:
+        return
+    header = read_header(open_dataset(ns.path).paths[0])
+    for option, fields in wanted:
+        missing = [name for name in fields if name not in header.fields]
+        if missing:
+            raise ConfigError(
+                f"{option}: needs stored {' and '.join(missing)} (T, N, N), which {ns.path} "
+                f"does not have; leave the option out or record it"
+            )

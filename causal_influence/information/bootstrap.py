@@ -12,6 +12,7 @@ import numpy as np
 from causal_influence.errors import ConfigError, FewSamplesWarning, ShapeError, describe
 from causal_influence.validation import (
     check_choice,
+    check_finite,
     check_positive_int,
     check_same_length,
     resolve_rng,
@@ -150,9 +151,13 @@ def _bootstrap_iv(
     gen = resolve_rng(rng)
     data = [np.asarray(a) for a in arrays]
     n = check_same_length(**{f"array {i}": a for i, a in enumerate(data)})
+    if n == 0:
+        raise ShapeError("bootstrap_ci: expected at least one sample; got arrays of length 0")
+    for i, a in enumerate(data):
+        check_finite(a, f"array {i}")
     if groups is None:
         return _BootstrapArgs(data, None, n, resamples, gen)
-    g = np.asarray(groups)
+    g = check_finite(np.asarray(groups), "groups")
     if g.shape != (n,):
         raise ShapeError(f"groups: expected shape ({n},), one id per sample; got {describe(g)}")
     _, inv = np.unique(g, return_inverse=True)

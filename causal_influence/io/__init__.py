@@ -34,21 +34,37 @@ Modules
 :mod:`~causal_influence.io.datasets`               :class:`TrajectoryDataset`,
                                                    :func:`open_dataset`, :func:`write_shards`
 :mod:`~causal_influence.io.checkpoints`            :func:`load_torch_checkpoint`
+:mod:`~causal_influence.io.manifest`               :func:`write_manifest`,
+                                                   :func:`check_manifest` of directories
+:mod:`~causal_influence.io.outputs`                :func:`atomic_directory`, directories
+                                                   written as a unit
+:mod:`~causal_influence.io.limits`                 bounded JSON reading, header limits
 =================================================  ============================================
 
 Safety
 ------
 Writes are atomic: each file goes to a temporary file in the same directory and is moved into
 place with ``os.replace``; the data file and its sidecar are replaced together, and the old
-data file is restored if the sidecar cannot be. Loading never executes code from a file:
-``numpy.load(..., allow_pickle=False)``, JSON for metadata, and :func:`load_torch_checkpoint`
-uses ``torch.load(..., weights_only=True)``.
+data file is restored if the sidecar cannot be. A directory (of shards, a report, graph files)
+is written as a unit by :func:`atomic_directory`: into a hidden staging directory beside it,
+with a ``MANIFEST.json`` of every file's size and SHA-256, then swapped in with one rename, so
+an interrupted write leaves the old directory or the new one; an existing directory is
+replaced only with ``overwrite=True`` and only when it holds an earlier output and nothing else.
+:func:`open_dataset` refuses a directory whose files do not match its manifest.
+
+Integrity: a Parquet sidecar holds the SHA-256 of its data file and the data file the digest of
+its sidecar; NPZ members carry zip CRCs; a flipped byte is an error, not a different
+trajectory. Reading is bounded (:mod:`~causal_influence.io.limits`): JSON size, nesting and
+number length are limited, and sizes declared in headers are checked against the file before
+anything is allocated. Loading never executes code from a file: no pickles, JSON for
+metadata, and :func:`load_torch_checkpoint` uses ``torch.load(..., weights_only=True)``.
 
 Every malformed file raises :class:`~causal_influence.errors.FileFormatError` (a
 ``ValueError``) naming the file and, where it applies, the column (or NPZ array) and row:
 missing columns, wrong dtypes, ragged tables (missing or duplicate rows, jumps in t),
-out-of-range actions or messages, NaN logits, truncated or corrupted files, a missing or
-invalid sidecar, metadata or schema-version mismatches.
+out-of-range actions or messages, NaN logits, NaN or infinite rewards, truncated or corrupted
+files, a missing or invalid sidecar, metadata or schema-version mismatches. Names that are not
+UTF-8 work.
 
 Examples
 --------
@@ -74,23 +90,36 @@ from causal_influence.io.checkpoints import load_torch_checkpoint
 from causal_influence.io.datasets import TrajectoryDataset, open_dataset, write_shards
 from causal_influence.io.files import load, read_metadata, save
 from causal_influence.io.headers import FORMAT_NAME, SCHEMA_VERSION, sidecar_path
+from causal_influence.io.manifest import (
+    MANIFEST_NAME,
+    check_manifest,
+    read_manifest,
+    write_manifest,
+)
 from causal_influence.io.npz import load_npz, save_npz
+from causal_influence.io.outputs import atomic_directory, check_output_directory
 from causal_influence.io.parquet import load_parquet, save_parquet
 
 __all__ = [
     "FORMAT_NAME",
+    "MANIFEST_NAME",
     "SCHEMA_VERSION",
     "TrajectoryDataset",
+    "atomic_directory",
     "atomic_write",
+    "check_manifest",
+    "check_output_directory",
     "load",
     "load_npz",
     "load_parquet",
     "load_torch_checkpoint",
     "open_dataset",
+    "read_manifest",
     "read_metadata",
     "save",
     "save_npz",
     "save_parquet",
     "sidecar_path",
+    "write_manifest",
     "write_shards",
 ]

@@ -64,6 +64,13 @@ def atomic_write(*paths: str | os.PathLike[str]) -> Iterator[tuple[Path, ...]]:
     the final paths keep their previous content. Temporary files live in the final file's
     directory, are hidden (``.name.<random>.tmp``) and are created by the writer.
 
+    Several files are replaced one after the other: a process killed outright (SIGKILL, power
+    loss) between two replacements cannot roll back, and leaves the later files' new content
+    waiting in their fsynced temporary files. A reader of such a pair finishes the write
+    (Parquet sidecars: :func:`causal_influence.io.parquet.settled_header`); a set of files
+    that must change together belongs in a directory written by
+    :func:`causal_influence.io.atomic_directory`.
+
     Parameters
     ----------
     *paths : str or path-like

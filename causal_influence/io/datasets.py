@@ -31,9 +31,12 @@ from types import ModuleType
 from causal_influence.errors import ConfigError, DTypeError, FileFormatError, describe
 from causal_influence.io.files import SUFFIXES, format_of, read_header
 from causal_influence.io.headers import Header, sidecar_path
+from causal_influence.io.manifest import MANIFEST_NAME, Manifest, check_manifest
+from causal_influence.io.outputs import atomic_directory
 from causal_influence.trajectory import Trajectory, TrajectoryMeta, concat
 from causal_influence.trajectory.long_table import natural_key
 from causal_influence.trajectory.metadata import merge_metadata, metadata_mismatch
+from causal_influence.validation import check_count
 
 __all__ = ["TrajectoryDataset", "open_dataset", "write_shards"]
 
@@ -80,13 +83,27 @@ class TrajectoryDataset:
     True
     """
 
-    def __init__(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        manifest: tuple[Path, Manifest] | None = None,
+    ) -> None:
         self.paths: tuple[Path, ...] = tuple(Path(p) for p in paths)
         if not self.paths:
             raise FileNotFoundError("TrajectoryDataset: no shards")
         for p in self.paths:
             format_of(p)
         self._headers: list[Header] | None = None
+        self._manifest = manifest
+
+    def _load(self, path: Path, columns: Iterable[str] | None) -> Trajectory:
+        """Load one shard, after checking its files against the directory's manifest."""
+        if self._manifest is not None:
+            directory, manifest = self._manifest
+            for part in _shard_files(path):
+                manifest.verify(directory, part.relative_to(directory).as_posix())
+        return _package().load(path, columns=columns)
 
     def __repr__(self) -> str:
         return f"TrajectoryDataset(num_shards={self.num_shards}, first={str(self.paths[0])!r})"
@@ -135,7 +152,7 @@ class TrajectoryDataset:
 
     def read_shard(self, index: int, *, columns: Iterable[str] | None = None) -> Trajectory:
         """Load shard ``index`` (optional fields limited to ``columns``)."""
-        return _package().load(self.paths[index], columns=columns)
+        return self._load(self.paths[index], columns)
 
     def iter_shards(self, *, columns: Iterable[str] | None = None) -> Iterator[Trajectory]:
         """Yield each shard as a :class:`Trajectory`, loading one at a time.
@@ -153,7 +170,7 @@ class TrajectoryDataset:
         cols = None if columns is None else list(columns)
         reference: TrajectoryMeta | None = None
         for path in self.paths:
-            shard = _package().load(path, columns=cols)
+            shard = self._load(path, cols)
             if reference is None:
                 reference = shard.metadata
             else:
@@ -184,13 +201,19 @@ def open_dataset(
     """A :class:`TrajectoryDataset` from a directory, a glob pattern, a file or a list of files.
 
     A directory contributes its ``*.parquet`` and ``*.npz`` files (not recursively; hidden
-    files are skipped), in natural name order (``shard_2`` before ``shard_10``).
+    files are skipped), in natural name order (``shard_2`` before ``shard_10``). A directory
+    with a ``MANIFEST.json`` (written by :func:`write_shards`) must hold exactly the shards it
+    lists, with their sizes; each shard's checksum is compared when the shard is read.
 
     Raises
     ------
     FileNotFoundError
         If nothing matches.
+    FileFormatError
+        If a directory's shards do not match its manifest (added, missing or resized files:
+        a directory assembled from two writes, or damaged).
     """
+    manifest: tuple[Path, Manifest] | None = None
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
@@ -199,6 +222,9 @@ def open_dataset(
                 for p in path.iterdir()
                 if p.is_file() and p.suffix in SUFFIXES and not p.name.startswith(".")
             ]
+            if (path / MANIFEST_NAME).exists():
+                checked = check_manifest(path, checksums=False, only=_is_shard_file)
+                manifest = (path, checked)
         elif path.is_file():
             found = [path]
         elif _GLOB_CHARS.search(str(source)):
@@ -214,7 +240,21 @@ def open_dataset(
         found = [Path(p) for p in source]
     if not found:
         raise FileNotFoundError(f"{source}: no .parquet or .npz trajectory files")
-    return TrajectoryDataset(found)
+    return TrajectoryDataset(found, manifest=manifest)
+
+
+def _is_shard_file(name: str) -> bool:
+    """A file of a shard directory that its manifest must list: a trajectory file at the top
+    level, or the JSON sidecar of one."""
+    path = Path(name)
+    if len(path.parts) != 1:
+        return False
+    return path.suffix in SUFFIXES or (path.suffix == ".json" and path.name != MANIFEST_NAME)
+
+
+def _shard_files(path: Path) -> list[Path]:
+    """The files of one shard: the data file, and a Parquet file's sidecar."""
+    return [path, sidecar_path(path)] if path.suffix == ".parquet" else [path]
 
 
 def write_shards(
@@ -233,15 +273,24 @@ def write_shards(
     trajectories : Trajectory or iterable of Trajectory
         Written one at a time (a generator is consumed lazily, so memory stays bounded).
     directory : str or path-like
-        Created if needed.
+        Created if needed; missing or empty unless ``overwrite``.
     prefix : str
         File name prefix.
     fmt : {"parquet", "npz"}
     episodes_per_shard : int, optional
         Split each trajectory into shards of this many episodes.
     overwrite : bool
-        Replace existing ``{prefix}_NNNNN`` shards (stale higher-numbered ones are removed);
-        otherwise existing shards raise ``FileExistsError`` before anything is written.
+        Replace the ``{prefix}_NNNNN`` shards of a directory that holds an earlier output of
+        :func:`write_shards` (stale higher-numbered ones go too); without it, such shards raise
+        ``FileExistsError`` before anything is written. Shards of other prefixes in that
+        directory stay (a new prefix adds to it). A directory holding files causal-influence
+        did not write is refused, with or without ``overwrite`` (they are never deleted).
+
+    The shards are written into a hidden staging directory beside ``directory`` with a
+    ``MANIFEST.json`` (each file's size and SHA-256), then swapped in with one rename
+    (:func:`causal_influence.io.atomic_directory`): a reader sees the old shards or the new
+    ones, never a mixture, and :func:`open_dataset` refuses a directory whose files do not
+    match its manifest.
 
     Returns
     -------
@@ -252,29 +301,34 @@ def write_shards(
         raise ConfigError(f"fmt: expected 'parquet' or 'npz'; got {fmt!r}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", prefix) or prefix.startswith("."):
         raise ConfigError(f"prefix: expected letters, digits, '_', '-', '.'; got {prefix!r}")
+    if episodes_per_shard is not None:
+        episodes_per_shard = check_count("episodes_per_shard", episodes_per_shard, minimum=1)
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)\.(parquet|npz)$")
-    existing = [p for p in directory.iterdir() if pattern.match(p.name)]
-    if existing and not overwrite:
+    pattern = re.compile(rf"^{re.escape(prefix)}_(\d+)\.(parquet|npz|json)$")
+    existing = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    clash = [name for name in existing if pattern.match(name)]
+    if clash and not overwrite:
         raise FileExistsError(
-            f"{directory}: already holds shards {sorted(p.name for p in existing)[:3]}...; pass "
-            f"overwrite=True or another prefix"
+            f"{directory}: already holds shards {clash[:3]}...; pass overwrite=True to replace "
+            f"them (as a whole), or write into a new directory or with another prefix"
         )
     if isinstance(trajectories, Trajectory):
         trajectories = [trajectories]
-    written: list[Path] = []
-    for traj in trajectories:
-        if not isinstance(traj, Trajectory):
-            raise DTypeError(f"write_shards: expected Trajectory objects; got {describe(traj)}")
-        parts = [traj] if episodes_per_shard is None else traj.split_episodes(episodes_per_shard)
-        for part in parts:
-            path = directory / f"{prefix}_{len(written):05d}.{fmt}"
-            written.append(_package().save(part, path))
-    keep = set(written)
-    for p in existing:
-        if p not in keep:
-            p.unlink(missing_ok=True)
-            if p.suffix == ".parquet":
-                sidecar_path(p).unlink(missing_ok=True)
-    return written
+    names: list[str] = []
+    with atomic_directory(
+        directory,
+        overwrite=overwrite,
+        written_by="write_shards",
+        carry=lambda name: pattern.match(name) is None,  # other prefixes' shards stay
+    ) as stage:
+        for traj in trajectories:
+            if not isinstance(traj, Trajectory):
+                raise DTypeError(f"write_shards: expected Trajectory objects; got {describe(traj)}")
+            parts = (
+                [traj] if episodes_per_shard is None else traj.split_episodes(episodes_per_shard)
+            )
+            for part in parts:
+                name = f"{prefix}_{len(names):05d}.{fmt}"
+                _package().save(part, stage / name)
+                names.append(name)
+    return [directory / name for name in names]

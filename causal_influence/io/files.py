@@ -25,9 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from causal_influence.errors import ConfigError
-from causal_influence.io.headers import Header, read_sidecar
+from causal_influence.io.headers import Header
 from causal_influence.io.npz import load_npz, npz_header, open_npz, save_npz
-from causal_influence.io.parquet import load_parquet, save_parquet
+from causal_influence.io.parquet import (
+    check_sidecar,
+    load_parquet,
+    save_parquet,
+    settled_header,
+)
 from causal_influence.trajectory import Trajectory, TrajectoryMeta
 
 __all__ = ["SUFFIXES", "format_of", "load", "read_header", "read_metadata", "save"]
@@ -95,6 +100,8 @@ def read_header(path: Path) -> Header:
     if format_of(path) == "parquet":
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such trajectory file")
-        return read_sidecar(path)
+        header = settled_header(path)
+        check_sidecar(path, header)
+        return header
     with open_npz(path) as npz:
         return npz_header(npz, path)

@@ -21,7 +21,9 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import uuid
 from collections.abc import Callable, Iterable
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from causal_influence.errors import CausalInfluenceError, ConfigError, FileFormatError
+from causal_influence.io import limits
 from causal_influence.trajectory import (
     ARRAY_FIELDS,
     EPISODE_FIELDS,
@@ -44,12 +47,14 @@ from causal_influence.trajectory.influence_spec import absent_rows
 from causal_influence.trajectory.schema import COLUMN_OF, SCALAR_COLUMNS
 
 __all__ = [
+    "DATA_HASH_KEY",
     "FORMAT_NAME",
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
     "Header",
     "check_sizes",
     "check_suffix",
+    "header_digest",
     "new_header",
     "read_sidecar",
     "sidecar_path",
@@ -63,6 +68,19 @@ FORMAT_NAME = "causal-influence-trajectory"
 SCHEMA_VERSION = 2
 #: Older versions still read (and converted: see :meth:`Header.upgrade`).
 READABLE_VERSIONS: tuple[int, ...] = (1, 2)
+#: Key of a Parquet sidecar holding the SHA-256 of its data file (checked on every load).
+DATA_HASH_KEY = "data_sha256"
+
+
+def header_digest(raw: dict[str, Any]) -> str:
+    """SHA-256 of a header's content (canonical JSON, without :data:`DATA_HASH_KEY`).
+
+    A Parquet file stores the digest of its sidecar in its schema metadata, and the sidecar
+    stores the SHA-256 of the Parquet file, so a change to either file is detected.
+    """
+    content = {key: value for key, value in raw.items() if key != DATA_HASH_KEY}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -142,9 +160,12 @@ class Header:
         if not isinstance(fields, dict):
             raise bad("fields: missing or not an object")
         _check_fields(fields, bad)
-        for key in ("num_steps", "num_agents"):
-            if not isinstance(raw.get(key), int) or raw[key] < 0:
-                raise bad(f"{key}: expected a non-negative integer; got {raw.get(key)!r}")
+        for key, most in (("num_steps", limits.MAX_STEPS), ("num_agents", limits.MAX_AGENTS)):
+            value = raw.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise bad(f"{key}: expected a non-negative integer; got {value!r}")
+            if value > most:
+                raise bad(f"{key}: {value:,} is more than the {most:,} a header may declare")
         metadata = raw.get("metadata")
         if not isinstance(metadata, dict):
             raise bad("metadata: missing or not an object")
@@ -152,6 +173,13 @@ class Header:
             self.meta = TrajectoryMeta.from_dict(metadata)
         except (CausalInfluenceError, TypeError) as err:
             raise bad(f"metadata: {err}") from err
+        for key in ("num_actions", "num_symbols"):
+            size = getattr(self.meta, key)
+            if size > limits.MAX_ALPHABET:
+                raise bad(
+                    f"metadata: {key}={size:,} is more than the {limits.MAX_ALPHABET:,} a "
+                    f"header may declare"
+                )
         if self.meta.num_agents != raw["num_agents"]:
             raise bad(
                 f"metadata lists {self.meta.num_agents} agent ids but num_agents is "
@@ -163,6 +191,12 @@ class Header:
         self.write_id = raw.get("write_id")
         self.data_file = raw.get("data_file")
         self.version: int = raw["schema_version"]
+        self.data_sha256 = raw.get(DATA_HASH_KEY)
+        if self.data_sha256 is not None and not (
+            isinstance(self.data_sha256, str) and len(self.data_sha256) == 64
+        ):
+            raise bad(f"{DATA_HASH_KEY}: expected a SHA-256 in hex; got {self.data_sha256!r}")
+        self.raw: dict[str, Any] = raw
 
     @property
     def build_meta(self) -> TrajectoryMeta:
@@ -189,6 +223,13 @@ class Header:
             cf = cf.copy()
             cf[absent_rows(traj.episode_starts, self.meta.influence_spec)] = -np.inf
         return traj.replace(counterfactual_logits=cf, metadata=self.meta)
+
+    def shape_of(self, name: str) -> tuple[int, ...]:
+        """The full shape of field ``name`` the header implies: (T,) for episode fields,
+        else (T, N, *trailing)."""
+        if name in EPISODE_FIELDS:
+            return (self.num_steps,)
+        return (self.num_steps, self.num_agents, *self.fields[name]["shape"])
 
     def optional(self, columns: Iterable[str] | None, file: Path) -> list[str]:
         """Optional fields to load: all present (None) or the requested ones.
@@ -251,35 +292,40 @@ def _check_fields(fields: dict[str, Any], bad: Callable[[str], FileFormatError])
         )
         if not ok:
             raise bad(f"fields: entry of {name!r} must be {{'dtype': str, 'shape': [int]}}")
+        if math.prod(entry["shape"]) > limits.MAX_TRAILING:
+            raise bad(
+                f"fields: {name!r} declares {math.prod(entry['shape']):,} entries per step and "
+                f"agent, more than the {limits.MAX_TRAILING:,} a header may declare"
+            )
         try:
-            np.dtype(entry["dtype"])
-        except TypeError as err:
+            dtype = np.dtype(entry["dtype"])
+        except (TypeError, ValueError, SyntaxError) as err:
             raise bad(f"fields: {name!r} has an unknown dtype {entry['dtype']!r}") from err
+        if dtype.hasobject or dtype.kind not in "biuf":
+            raise bad(f"fields: {name!r} has dtype {entry['dtype']!r}; numbers or bools expected")
 
 
 def read_sidecar(path: Path) -> Header:
     """The checked header in the JSON sidecar of the Parquet file ``path``.
 
+    The sidecar is read within the limits of :mod:`causal_influence.io.limits` (size, nesting,
+    number length).
+
     Raises
     ------
     FileFormatError
-        If the sidecar is missing, not UTF-8, not JSON or not a valid header.
+        If the sidecar is missing, not UTF-8, not JSON within the limits or not a valid header.
     """
     side = sidecar_path(path)
-    if not side.is_file():
+    if not side.exists():
         raise FileFormatError(
             f"{path}: its JSON sidecar {side.name} is missing; a Parquet trajectory needs the "
             f"sidecar written by save_parquet (metadata, fields, write id)"
         )
     try:
-        raw = json.loads(side.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise FileFormatError(f"{side}: sidecar is not UTF-8 text ({err})") from err
-    except json.JSONDecodeError as err:
-        raise FileFormatError(
-            f"{side}: sidecar is not valid JSON (line {err.lineno}, column {err.colno}: "
-            f"{err.msg}); truncated or edited by hand?"
-        ) from err
+        raw = limits.read_json(side, "sidecar")
+    except FileNotFoundError as err:  # removed meanwhile
+        raise FileFormatError(f"{path}: its JSON sidecar {side.name} is missing") from err
     return Header(raw, str(side))
 
 

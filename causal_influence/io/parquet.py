@@ -8,6 +8,13 @@ row's agent as observer, N), ``influence`` (the row's agent as influencer k, N),
 (flattened). The sidecar ``name.json`` holds the header
 (:mod:`causal_influence.io.headers`); its write id is also stored in the Parquet schema.
 
+Integrity: the sidecar holds the SHA-256 of the Parquet file, and the Parquet schema holds the
+digest of the sidecar (:func:`~causal_influence.io.headers.header_digest`), so a flipped byte
+in either file is a :class:`~causal_influence.errors.FileFormatError`, not a different
+trajectory; the file is checked before pyarrow parses it. Pages carry CRC checksums
+(``write_page_checksum``), verified on read. Files are opened as file objects, so names that
+are not UTF-8 work.
+
 Examples
 --------
 >>> import pathlib, tempfile
@@ -22,6 +29,8 @@ True
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import math
 import os
@@ -32,16 +41,20 @@ from typing import Any
 import numpy as np
 
 from causal_influence._optional import require
-from causal_influence.errors import DTypeError, FileFormatError, describe
+from causal_influence.errors import CausalInfluenceError, DTypeError, FileFormatError, describe
 from causal_influence.io.atomic import atomic_write
 from causal_influence.io.headers import (
+    DATA_HASH_KEY,
     Header,
     check_sizes,
     check_suffix,
+    header_digest,
     new_header,
     read_sidecar,
     sidecar_path,
 )
+from causal_influence.io.limits import read_json
+from causal_influence.io.manifest import file_sha256
 from causal_influence.trajectory import REQUIRED_FIELDS, Trajectory
 from causal_influence.trajectory.long_table import (
     TableOrigin,
@@ -51,10 +64,13 @@ from causal_influence.trajectory.long_table import (
 )
 from causal_influence.trajectory.schema import COLUMN_OF, VECTOR_COLUMNS
 
-__all__ = ["load_parquet", "save_parquet"]
+__all__ = ["check_sidecar", "load_parquet", "save_parquet", "settled_header"]
 
 #: Key of the Parquet schema metadata holding the write id (matched against the sidecar's).
 _WRITE_ID_KEY = b"causal_influence.write_id"
+#: Key of the Parquet schema metadata holding the digest of the sidecar (see
+#: :func:`causal_influence.io.headers.header_digest`).
+_HEADER_HASH_KEY = b"causal_influence.header_sha256"
 #: dtypes of the key columns, which the sidecar does not list.
 _KEY_DTYPES = {"episode": "int64", "t": "int64", "agent": "int64"}
 
@@ -97,12 +113,16 @@ def save_parquet(
         names.append(name)
     header = new_header(traj, data_file=path.name, columns=True)
     table = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(
-        {_WRITE_ID_KEY: header["write_id"].encode()}
+        {
+            _WRITE_ID_KEY: header["write_id"].encode(),
+            _HEADER_HASH_KEY: header_digest(header).encode(),
+        }
     )
-    text = json.dumps(header, indent=1, allow_nan=False)
     with atomic_write(path, sidecar_path(path)) as (tmp_data, tmp_side):
-        pq.write_table(table, str(tmp_data), compression=compression)
-        tmp_side.write_text(text, encoding="utf-8")
+        with open(tmp_data, "xb") as fh:  # a file object: any file name, UTF-8 or not
+            pq.write_table(table, fh, compression=compression, write_page_checksum=True)
+        header[DATA_HASH_KEY] = file_sha256(tmp_data)
+        tmp_side.write_text(json.dumps(header, indent=1, allow_nan=False), encoding="utf-8")
     return path
 
 
@@ -133,36 +153,37 @@ def load_parquet(
         If the file or its sidecar is malformed (names file, column, row).
     """
     require("pyarrow", purpose="reading Parquet files")
-    import pyarrow.parquet as pq
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such trajectory file")
-    header = read_sidecar(path)
+    header = settled_header(path)
     optional = header.optional(columns, path)
     origin = TableOrigin(str(path))
-    try:
-        pfile = pq.ParquetFile(path)
+    schema = None
+    if header.data_sha256 is not None and file_sha256(path) != header.data_sha256:
+        with contextlib.suppress(FileFormatError), open(path, "rb") as fh:
+            schema = _open_parquet(fh, path).schema_arrow
+        if schema is not None:
+            _check_write_id(path, header, schema)  # a better message for swapped pairs
+        raise FileFormatError(
+            f"{path}: its content does not match the checksum in its sidecar "
+            f"{sidecar_path(path).name} (damaged, or replaced by a file from another write); "
+            f"it is not read: restore or write it again"
+        )
+    with open(path, "rb") as fh:
+        pfile = _open_parquet(fh, path)
         schema = pfile.schema_arrow
-    except _arrow_errors() as err:
-        raise FileFormatError(
-            f"{path}: not a readable Parquet file (truncated or corrupted?): {str(err).strip()}"
-        ) from err
-    _check_write_id(path, header, schema)
-    wanted: dict[str, str | None] = {"episode": "episode_ids", "t": "t", "agent": None}
-    for name in (*REQUIRED_FIELDS, *optional):
-        wanted[COLUMN_OF[name]] = name
-    _check_schema(schema, wanted, header, origin)
-    try:
-        table = pfile.read(columns=list(wanted))
-    except _arrow_errors() as err:
-        raise FileFormatError(
-            f"{path}: could not read the Parquet data (truncated or corrupted?): {str(err).strip()}"
-        ) from err
-    out = {
-        col: _column_to_numpy(table.column(col), col, fname, header, origin)
-        for col, fname in wanted.items()
-    }
+        _check_write_id(path, header, schema)
+        _check_header_digest(path, header, schema)
+        wanted: dict[str, str | None] = {"episode": "episode_ids", "t": "t", "agent": None}
+        for name in (*REQUIRED_FIELDS, *optional):
+            wanted[COLUMN_OF[name]] = name
+        _check_schema(schema, wanted, header, origin)
+        out = {
+            col: _read_column(pfile, path, col, fname, header, origin)
+            for col, fname in wanted.items()
+        }
     shapes = {name: tuple(header.fields[name]["shape"]) for name in optional}
     traj = from_long_columns(
         out,
@@ -174,6 +195,176 @@ def load_parquet(
     )
     check_sizes(traj, header, path)
     return header.upgrade(traj)
+
+
+def settled_header(path: Path) -> Header:
+    """The sidecar header of the Parquet file ``path``, completing a replacement that was
+    interrupted between the data file and its sidecar.
+
+    :func:`save_parquet` replaces the data file, then the sidecar; a kill between the two
+    leaves the new data file beside the old sidecar (or none), with the new sidecar already
+    written to a hidden temporary file beside it. When the sidecar's write id is not the data
+    file's, such a temporary file with the data file's write id (and checksum) is the sidecar
+    it was written with: it is moved into place and used. Otherwise the sidecar is returned as
+    it is (and the mismatch is reported by the reader).
+
+    Raises
+    ------
+    FileFormatError
+        If the sidecar is missing or invalid and no interrupted write explains it.
+    """
+    side = sidecar_path(path)
+    try:
+        header: Header | None = read_sidecar(path)
+        problem: FileFormatError | None = None
+    except FileFormatError as err:
+        header, problem = None, err
+    stored = _stored_write_id(path)
+    if stored is None or (header is not None and header.write_id == stored):
+        if header is None:
+            assert problem is not None
+            raise problem
+        return header
+    for candidate in sorted(side.parent.glob(f".{glob.escape(side.name)}.*.tmp")):
+        try:
+            found = Header(read_json(candidate, "sidecar"), str(side))
+        except (FileFormatError, OSError):
+            continue
+        if found.write_id != stored:
+            continue
+        if found.data_sha256 is not None and found.data_sha256 != file_sha256(path):
+            continue
+        with contextlib.suppress(OSError):
+            os.replace(candidate, side)  # finish the interrupted write
+        return found
+    if header is None:
+        assert problem is not None
+        raise problem
+    return header
+
+
+def _stored_write_id(path: Path) -> str | None:
+    """The write id in the Parquet file's schema, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            metadata = _open_parquet(fh, path).schema_arrow.metadata or {}
+    except (FileFormatError, OSError):
+        return None
+    stored = metadata.get(_WRITE_ID_KEY)
+    return None if stored is None else stored.decode(errors="replace")
+
+
+def _open_parquet(fh: Any, path: Path) -> Any:
+    """The Parquet file of the open handle ``fh`` (page checksums verified on read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        # Streamed column chunks (no pre-buffering of whole chunks): reading holds about one
+        # batch of a column in Arrow memory (_read_column).
+        pfile = pq.ParquetFile(
+            fh, page_checksum_verification=True, pre_buffer=False, buffer_size=1 << 20
+        )
+        pfile.schema_arrow  # noqa: B018  (parses the schema now, inside the try)
+    except _arrow_errors() as err:
+        raise FileFormatError(
+            f"{path}: not a readable Parquet file (truncated or corrupted?): {str(err).strip()}"
+        ) from err
+    return pfile
+
+
+def parquet_header_digest(path: Path) -> str | None:
+    """The sidecar digest stored in the schema of the Parquet file ``path`` (None for files
+    written before digests were stored).
+
+    Raises
+    ------
+    FileFormatError
+        If the file is not readable Parquet.
+    """
+    with open(path, "rb") as fh:
+        metadata = _open_parquet(fh, path).schema_arrow.metadata or {}
+    stored = metadata.get(_HEADER_HASH_KEY)
+    return None if stored is None else stored.decode(errors="replace")
+
+
+def check_sidecar(path: Path, header: Header) -> None:
+    """The sidecar ``header`` is the one the Parquet file ``path`` was written with.
+
+    Raises
+    ------
+    FileFormatError
+        If the file stores another sidecar digest, or none while the sidecar has a checksum.
+    """
+    stored = parquet_header_digest(path)
+    _compare_digest(path, header, stored)
+
+
+def _check_header_digest(path: Path, header: Header, schema: Any) -> None:
+    stored = (schema.metadata or {}).get(_HEADER_HASH_KEY)
+    _compare_digest(path, header, None if stored is None else stored.decode(errors="replace"))
+
+
+def _compare_digest(path: Path, header: Header, stored: str | None) -> None:
+    if stored is None and header.data_sha256 is None:
+        return  # written before checksums were stored: nothing to compare
+    if stored is None or stored != header_digest(header.raw):
+        raise FileFormatError(
+            f"{path}: its sidecar {sidecar_path(path).name} does not match the one the file was "
+            f"written with (edited or damaged); it is not read: restore or write it again"
+        )
+
+
+#: Rows decoded at a time when a column is read (bounds Arrow's working memory).
+_BATCH_ROWS = 1 << 16
+
+
+class _RowsFrom(TableOrigin):
+    """A :class:`TableOrigin` for a batch of rows starting at ``offset``: errors name the row
+    of the whole table."""
+
+    def __init__(self, origin: TableOrigin, offset: int) -> None:
+        super().__init__(origin.file, labels=origin.labels)
+        self.keys = origin.keys
+        self.offset = offset
+
+    def fail(
+        self, cls: type[CausalInfluenceError], column: str, message: str, row: int | None = None
+    ) -> CausalInfluenceError:
+        return super().fail(cls, column, message, None if row is None else row + self.offset)
+
+
+def _read_column(
+    pfile: Any, path: Path, col: str, fname: str | None, header: Header, origin: TableOrigin
+) -> np.ndarray:
+    """One column as numpy, decoded in batches of :data:`_BATCH_ROWS` rows into one array.
+
+    Column by column and batch by batch, Arrow never holds more than one batch of decoded
+    values (reading a whole list column at once takes about three times its size), so
+    loading a shard peaks near the size of the trajectory it becomes."""
+    rows = int(pfile.metadata.num_rows)
+    out: np.ndarray | None = None
+    pos = 0
+    try:
+        if rows == 0:
+            column = pfile.read(columns=[col], use_threads=False).column(col)
+            return _column_to_numpy(column, col, fname, header, origin)
+        batches = pfile.iter_batches(batch_size=_BATCH_ROWS, columns=[col], use_threads=False)
+        for batch in batches:
+            part = _column_to_numpy(batch.column(0), col, fname, header, _RowsFrom(origin, pos))
+            if out is None:
+                out = np.empty((rows, *part.shape[1:]), dtype=part.dtype)
+            out[pos : pos + len(part)] = part
+            pos += len(part)
+    except _arrow_errors() as err:
+        raise FileFormatError(
+            f"{path}: could not read the Parquet data (truncated or corrupted?): {str(err).strip()}"
+        ) from err
+    if out is None or pos != rows:
+        raise FileFormatError(
+            f"{path}: column {col!r} holds {pos} rows; the file's metadata says {rows} "
+            f"(truncated or corrupted?)"
+        )
+    return out
 
 
 def _check_write_id(path: Path, header: Header, schema: Any) -> None:

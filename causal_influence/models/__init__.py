@@ -47,9 +47,23 @@ Adapters
     incoming state of every step; every counterfactual is then a one-step evaluation from that
     real state (counterfactual states are discarded), batched over all steps, influencers and
     values.
+:class:`LinearInputModel`
+    A recurrent policy built on a torch LSTM, GRU or RNN cell into which the influencer's value
+    enters linearly: every counterfactual is the real pre-activation plus a difference of two
+    columns of the cell's input weights, then the non-linearity and the head (no pass of the
+    network per counterfactual).
 :class:`PyroModel`
     A Pyro program with discrete sample sites: interventions with ``pyro.poutine.do`` and exact
     enumeration of every other discrete latent site.
+
+Environment axis
+----------------
+The torch adapters take arrays with an environment axis after time, ``prior_logits`` of shape
+(T, B, N, K) and the other arrays (T, B, ...), for B environments recorded side by side. Their
+``num_envs`` is then B and every array they return has shape (T, B, ...); recurrent state is
+kept per environment (the real sequence runs T steps batched over the environments) and
+``episode_starts`` has shape (T, B). A model without the attribute (or with ``num_envs`` None)
+has no environment axis.
 
 Examples
 --------
@@ -64,6 +78,7 @@ True
 (3, 1, 1, 2, 2)
 """
 
+from causal_influence.models.linear_input import LinearInputModel
 from causal_influence.models.protocol import JointPolicyModel
 from causal_influence.models.pyro_program import PyroModel
 from causal_influence.models.recurrent import RecurrentTorchModel
@@ -72,6 +87,7 @@ from causal_influence.models.torch_policy import TorchModel
 
 __all__ = [
     "JointPolicyModel",
+    "LinearInputModel",
     "PyroModel",
     "RecurrentTorchModel",
     "TabularModel",

@@ -26,6 +26,10 @@ class JointPolicyModel(Protocol):
     predicts_next_step : bool
         False when counterfactual row r is the influencee's policy at step r; True when it is a
         prediction of the influencee's action at step r+1 (a MOA). See the module docstring.
+    num_envs : int, optional
+        Not part of the required protocol: a model with an integer ``num_envs`` B returns
+        every array with an environment axis after time, (T, B, ...), and the engine then
+        aligns time within each environment (:mod:`causal_influence.engine`).
 
     Notes
     -----

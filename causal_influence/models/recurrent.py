@@ -12,6 +12,7 @@ from causal_influence.models.torch_base import (
     Features,
     Outputs,
     TorchBase,
+    fold_tree,
     forwarded,
     leaves,
     take,
@@ -106,60 +107,82 @@ class RecurrentTorchModel(TorchBase):
     ) -> None:
         super().__init__(step, features, inputs, net_name="step", **forwarded(locals()))
         self._streams = self._n if self._per_influencer else 1
-        _states_iv(initial_state, states, self._t, self._streams)
+        _states_iv(initial_state, states, self._steps, self._envs, self._streams)
         self._initial_state = initial_state
-        self._states: State | None = states
+        self._states: State | None = fold_tree(states, "states", self._steps, self._envs)
 
     def states(self) -> State:
-        """Incoming real state of every row, leading shape (T, S); computed once and cached."""
+        """Incoming real state of every row, leading shape (T, S) (or (T * B, S) with an
+        environment axis, row t * B + b); computed once and cached."""
         if self._states is None:
             with self._grad_mode():
                 self._states = self._run_real()
         return self._states
 
     def _run_real(self) -> State:
+        """Run the real sequence: T steps, each batched over the B environments and S streams
+        (stream index b * S + s), resetting each environment's state where its episode
+        starts."""
         torch = self._torch
         feats = self.features()
         x = self._real_inputs()
-        s = self._streams
+        s, b, steps = self._streams, self._envs or 1, self._steps
         starts = self.episode_starts
+        if starts is not None and self._envs is None:
+            starts = starts[:, None]
         init = self._initial_state
         per_agent = self._per_influencer
 
-        # Per-step views, made once: (S, ...) features and (S, N, D) inputs of every row.
-        trees = leaves(feats)
-        by_step = [(v if per_agent else v.unsqueeze(1)).unbind(0) for v in trees]
-        x_steps = x.unsqueeze(1).expand(x.shape[0], s, *x.shape[1:]).unbind(0)
+        # Per-step views: (B * S, ...) features and (B * S, N, D) inputs of every step.
+        lead = 2 if per_agent else 1  # features lead with (R, S) or (R,)
+        by_leaf = [v.reshape(steps, b * s, *v.shape[lead:]).unbind(0) for v in leaves(feats)]
+        shape = x.shape[1:]
+        if b == 1:
+            x_steps = x.unsqueeze(1).expand(steps, s, *shape).unbind(0)
+        else:
+            x_steps = x.reshape(steps, b, 1, *shape).expand(steps, b, s, *shape).unbind(0)
 
         def at(t: int) -> tuple[Features, Any]:
+            xt = x_steps[t] if b == 1 else x_steps[t].reshape(b * s, *shape)
             if feats is None:
-                return None, x_steps[t]
+                return None, xt
+            parts = [step[t] for step in by_leaf]
             if isinstance(feats, (tuple, list)):
-                return type(feats)(step[t] for step in by_step), x_steps[t]
-            return by_step[0][t], x_steps[t]
+                return type(feats)(parts), xt
+            return parts[0], xt
 
-        agents = torch.arange(s, device=self._prior.device)
+        init_all = init if b == 1 else _repeat_state(init, b)
+        agents = torch.arange(s, device=self._prior.device).repeat(b)
         collected: list[State] = []
-        state = init
-        for t in range(self._t):
-            if t > 0 and starts is not None and starts[t]:
-                state = init
+        state = init_all
+        for t in range(steps):
+            if t > 0 and starts is not None and starts[t].any():
+                state = _reset_state(state, init_all, starts[t], s)
             collected.append(state)
             f, xt = at(t)
             if self._many:
                 new_parts = []
                 for a, net in enumerate(self._network):
-                    fa = take(f, slice(a, a + 1))
-                    sa = take(state, slice(a, a + 1))
-                    extra = (agents[a : a + 1],) if self._pass_agent else ()
-                    new_parts.append(self._unpack(net(fa, xt[a : a + 1], sa, *extra))[1])
-                state = self._cat_states(new_parts)
+                    rows = slice(a, None, s)
+                    extra = (agents[rows],) if self._pass_agent else ()
+                    fa, sa = take(f, rows), take(state, rows)
+                    new_parts.append(self._unpack(net(fa, xt[rows], sa, *extra))[1])
+                state = self._interleave_states(new_parts, b)
             else:
                 extra = (agents,) if self._pass_agent else ()
                 state = self._unpack(self._network(f, xt, state, *extra))[1]
-        if isinstance(init, (tuple, list)):
-            return type(init)(torch.stack([c[i] for c in collected], 0) for i in range(len(init)))
-        return torch.stack(collected, 0)
+        return _stack_states(collected, init, steps * b, s)
+
+    def _interleave_states(self, parts: list[State], envs: int) -> State:
+        """Per-stream new states (B, ...) each -> one (B * S, ...) state, stream-minor."""
+        if envs == 1:
+            return self._cat_states(parts)
+        torch = self._torch
+        if isinstance(parts[0], (tuple, list)):
+            return type(parts[0])(
+                torch.stack([p[i] for p in parts], 1).flatten(0, 1) for i in range(len(parts[0]))
+            )
+        return torch.stack(parts, 1).flatten(0, 1)
 
     def _cat_states(self, parts: list[State]) -> State:
         if isinstance(parts[0], (tuple, list)):
@@ -191,11 +214,51 @@ class RecurrentTorchModel(TorchBase):
 
         with self._grad_mode():
             out = self._all_variants(ks, evaluate)
-            return self._select(out, ks, js, "step")
+            return self._unfold(self._select(out, ks, js, "step"))
 
 
-def _states_iv(initial_state: State, states: State | None, t: int, streams: int) -> None:
-    """Check the initial state (leading dimension S) and the precomputed states (T, S)."""
+def _repeat_state(state: State, envs: int) -> State:
+    """Initial state (S, ...) -> (B * S, ...), the same for every environment."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(_repeat_state(v, envs) for v in state)
+    return state.repeat(envs, *([1] * (state.ndim - 1)))
+
+
+def _reset_state(state: State, init: State, starts: Any, streams: int) -> State:
+    """The state with the streams of the environments that start an episode (``starts`` (B,)
+    bool) set back to ``init`` (both (B * S, ...))."""
+    import torch
+
+    if bool(starts.all()):
+        return init
+    mask = torch.as_tensor(starts, device=leaves(state)[0].device).repeat_interleave(streams)
+
+    def reset(v: Any, v0: Any) -> Any:
+        return torch.where(mask.reshape(-1, *([1] * (v.ndim - 1))), v0, v)
+
+    if isinstance(state, (tuple, list)):
+        return type(state)(reset(v, v0) for v, v0 in zip(state, init, strict=True))
+    return reset(state, init)
+
+
+def _stack_states(collected: list[State], init: State, rows: int, streams: int) -> State:
+    """The incoming states of every step, (B * S, ...) each -> (T * B, S, ...)."""
+    import torch
+
+    def stack(parts: list[Any]) -> Any:
+        out = torch.stack(parts, 0)
+        return out.reshape(rows, streams, *out.shape[2:])
+
+    if isinstance(init, (tuple, list)):
+        return type(init)(stack([c[i] for c in collected]) for i in range(len(init)))
+    return stack(collected)
+
+
+def _states_iv(
+    initial_state: State, states: State | None, t: int, envs: int | None, streams: int
+) -> None:
+    """Check the initial state (leading dimension S) and the precomputed states (T, S), or
+    (T, B, S) with an environment axis."""
     if not leaves(initial_state):
         raise ShapeError("initial_state: expected a tensor or a tuple of tensors; got none")
     for leaf in leaves(initial_state):
@@ -204,9 +267,10 @@ def _states_iv(initial_state: State, states: State | None, t: int, streams: int)
                 f"initial_state: expected tensors with leading dimension S = {streams} (N with "
                 f"per_influencer=True, else 1); got {describe(leaf)}"
             )
+    lead = (t, streams) if envs is None else (t, envs, streams)
+    dims = "(T, S)" if envs is None else "(T, B, S)"
     for leaf in leaves(states):
-        if not is_torch(leaf) or tuple(leaf.shape[:2]) != (t, streams):
+        if not is_torch(leaf) or tuple(leaf.shape[: len(lead)]) != lead:
             raise ShapeError(
-                f"states: expected tensors of leading shape (T, S) = ({t}, {streams}); got "
-                f"{describe(leaf)}"
+                f"states: expected tensors of leading shape {dims} = {lead}; got {describe(leaf)}"
             )

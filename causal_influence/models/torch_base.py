@@ -24,6 +24,8 @@ __all__ = [
     "Outputs",
     "TorchBase",
     "check_features",
+    "fold_envs",
+    "fold_tree",
     "forwarded",
     "leaves",
     "take",
@@ -85,12 +87,33 @@ def forwarded(arguments: Mapping[str, Any]) -> dict[str, Any]:
 class _TorchArgs(NamedTuple):
     network: Any  # a callable, or a list of N callables (``many``)
     many: bool
-    prior: Any  # (T, N, K)
-    inputs: Any  # (T, N) long or (T, N, D) float
-    values: Any  # (T, N) long
+    prior: Any  # (R, N, K), R = T rows, or T * B with an environment axis (row t * B + b)
+    inputs: Any  # (R, N) long or (R, N, D) float
+    values: Any  # (R, N) long
+    features: Features  # leading (R,) or (R, N); raw (unchecked) with an encoder
     input_width: int
     max_batch: int | None
-    episode_starts: Any  # (T,) bool numpy array or None
+    episode_starts: Any  # (T,) or (T, B) bool numpy array, or None
+    steps: int  # T
+    envs: int | None  # B, or None without an environment axis
+
+
+def fold_envs(x: Any, name: str, steps: int, envs: int) -> Any:
+    """(T, B, ...) tensor -> (T * B, ...), row t * B + b; a :class:`ShapeError` naming the
+    environment axis otherwise."""
+    if not is_torch(x) or x.ndim < 2 or tuple(x.shape[:2]) != (steps, envs):
+        raise ShapeError(
+            f"{name}: with an environment axis (prior_logits of shape (T, B, N, K)), expected a "
+            f"torch tensor of leading shape (T, B) = ({steps}, {envs}); got {describe(x)}"
+        )
+    return x.reshape(steps * envs, *x.shape[2:])
+
+
+def fold_tree(tree: Features, name: str, steps: int, envs: int | None) -> Features:
+    """:func:`fold_envs` on every tensor of a feature or state tree (nothing without envs)."""
+    if envs is None:
+        return tree
+    return _map_features(lambda v: fold_envs(v, name, steps, envs), tree)
 
 
 def _torch_iv(
@@ -116,11 +139,19 @@ def _torch_iv(
     last three are flags that need none)."""
     _require_torch(prior_logits, "prior_logits")
     prior = check_logits(prior_logits, "prior_logits")
-    if prior.ndim != 3:
+    if prior.ndim not in (3, 4):
         raise ShapeError(
             f"prior_logits: expected shape (T, N, K), each agent's policy over the variable "
-            f"that enters the network; got {describe(prior)}"
+            f"that enters the network, or (T, B, N, K) with an environment axis; got "
+            f"{describe(prior)}"
         )
+    steps, envs = int(prior.shape[0]), (None if prior.ndim == 3 else int(prior.shape[1]))
+    if envs is not None:
+        prior = prior.reshape(steps * envs, *prior.shape[2:])
+        inputs = fold_envs(inputs, "inputs", steps, envs)
+        values = None if values is None else fold_envs(values, "values", steps, envs)
+        if encoder is None:
+            features = fold_tree(features, "features", steps, envs)
     t, n, k = (int(s) for s in prior.shape)
     inputs, values, width = _inputs_iv(inputs, values, (t, n, k), one_hot, input_width)
     check_choice("outputs", outputs, ("all", "others"))
@@ -129,14 +160,27 @@ def _torch_iv(
         raise ConfigError(f"max_batch: expected a positive integer or None; got {max_batch}")
     if encoder is None:
         check_features(features, t, n, per_influencer)
+    lead, dims = ((steps,), "(T,)") if envs is None else ((steps, envs), "(T, B)")
     starts = (
         None
         if episode_starts is None
-        else as_mask(episode_starts, "episode_starts", (t,), dims="(T,)")
+        else as_mask(episode_starts, "episode_starts", lead, dims=dims)
     )
     network = list(network) if many else network
     batch = None if max_batch is None else int(max_batch)
-    return _TorchArgs(network, many, prior, inputs, values.to(prior.device), width, batch, starts)
+    return _TorchArgs(
+        network,
+        many,
+        prior,
+        inputs,
+        values.to(prior.device),
+        features,
+        width,
+        batch,
+        starts,
+        steps,
+        envs,
+    )
 
 
 def _inputs_iv(
@@ -237,10 +281,12 @@ class TorchBase:
         self._many = args.many
         self._raw_features = features
         self._encoder = encoder
-        self._features: Features = None if encoder is not None else features
+        self._features: Features = None if encoder is not None else args.features
         self._encoded = encoder is None
         self._inputs, self._prior, self._values = args.inputs, args.prior, args.values
+        # Rows: T, or T * B with an environment axis (row t * B + b).
         self._t, self._n, self._k = (int(s) for s in args.prior.shape)
+        self._steps, self._envs = args.steps, args.envs
         self._per_influencer = bool(options["per_influencer"])
         self._outputs = options["outputs"]
         self._predicts_next_step = bool(options["predicts_next_step"])
@@ -261,17 +307,28 @@ class TorchBase:
 
     @property
     def num_steps(self) -> int:
-        return self._t
+        return self._steps
+
+    @property
+    def num_envs(self) -> int | None:
+        """B, the environment axis of the arrays (after time), or None without one."""
+        return self._envs
 
     @property
     def predicts_next_step(self) -> bool:
         return self._predicts_next_step
 
     def influencer_logits(self, influencers: Sequence[int]) -> Any:
-        return self._prior[:, as_agent_indices(influencers, self._n, "influencers")]
+        return self._unfold(self._prior[:, as_agent_indices(influencers, self._n, "influencers")])
 
     def influencer_values(self, influencers: Sequence[int]) -> Any:
-        return self._values[:, as_agent_indices(influencers, self._n, "influencers")]
+        return self._unfold(self._values[:, as_agent_indices(influencers, self._n, "influencers")])
+
+    def _unfold(self, x: Any) -> Any:
+        """(R, ...) rows -> (T, B, ...) with an environment axis; unchanged without one."""
+        if self._envs is None:
+            return x
+        return x.reshape(self._steps, self._envs, *x.shape[1:])
 
     # --- helpers --------------------------------------------------------------------------
     def features(self) -> Features:
@@ -280,6 +337,7 @@ class TorchBase:
             assert self._encoder is not None
             with self._grad_mode():
                 feats = self._encoder(self._raw_features)
+            feats = fold_tree(feats, "encoder output", self._steps, self._envs)
             check_features(feats, self._t, self._n, self._per_influencer)
             self._features = feats
             self._encoded = True

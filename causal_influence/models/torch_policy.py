@@ -114,4 +114,4 @@ class TorchModel(TorchBase):
         js = as_agent_indices(influencees, self._n, "influencees")
         with self._grad_mode():
             out = self._all_variants(ks, lambda net, f, x, extra, t, a: net(f, x, *extra))
-            return self._select(out, ks, js, "head")
+            return self._unfold(self._select(out, ks, js, "head"))

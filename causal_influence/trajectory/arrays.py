@@ -206,6 +206,36 @@ def check_range(
     )
 
 
+def check_finite_values(
+    arr: np.ndarray, name: str, agent_ids: Sequence[str], *, unrecorded: bool = False
+) -> None:
+    """No NaN or infinity in a float field (rewards, influence), else a located ShapeError.
+
+    With ``unrecorded``, an array that is NaN everywhere is accepted: it means the values were
+    not recorded (e.g. rewards of actions-only data), which every consumer checks for.
+    """
+    if arr.size == 0 or arr.dtype.kind not in "fc":
+        return
+    finite = np.isfinite(arr)
+    if finite.all() or (unrecorded and np.isnan(arr).all()):
+        return
+    idx = first_true(~finite)
+    if idx is None:  # pragma: no cover - some entry is not finite
+        return
+    fix = (
+        "leave the whole field out (or all NaN: not recorded) rather than marking single steps"
+        if unrecorded
+        else "drop the field or repair those steps"
+    )
+    raise located_error(
+        ShapeError,
+        name,
+        f"{name}: expected finite values; got {float(arr[idx])} at "
+        f"{describe_index(idx, agent_ids)}; {fix}",
+        idx,
+    )
+
+
 def check_logits(arr: np.ndarray, name: str, agent_ids: Sequence[str], *, rows: bool) -> None:
     """No NaN or +inf; with ``rows``, no distribution whose entries are all -inf (the rule of
     :func:`causal_influence.validation.logits_problem`).

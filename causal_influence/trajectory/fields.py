@@ -37,6 +37,7 @@ from causal_influence.errors import (
 )
 from causal_influence.trajectory.arrays import (
     bool_array,
+    check_finite_values,
     check_logits,
     check_range,
     check_shape,
@@ -219,6 +220,8 @@ def check_against_metadata(
     InvalidDistributionError
         NaN or +inf in any logits; a row of ``logits`` (or, for an agent that speaks, of
         ``message_logits``) whose valid entries are all -inf.
+    ShapeError
+        NaN or infinite rewards (unless all NaN: not recorded) or influence.
     """
     a_size, m_size = meta.num_actions, meta.num_symbols
     for name, size, what in (
@@ -251,6 +254,9 @@ def check_against_metadata(
         check_range(
             arrays["context"], "context", meta.num_contexts, "num_contexts", agent_ids, low=-1
         )
+    check_finite_values(arrays["rewards"], "rewards", agent_ids, unrecorded=True)
+    if "influence" in arrays:
+        check_finite_values(arrays["influence"], "influence", agent_ids)
     _check_obs(arrays, meta)
     mask_padding(arrays, meta)
     if "logits" in arrays:

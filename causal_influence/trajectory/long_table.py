@@ -242,7 +242,10 @@ def from_long_columns(
         num_agents = int(agent.max()) + 1 if n else 1
     _check_keys(t, agent, num_agents, origin)
     order = _row_order(episode, t, agent)
-    _check_one_row_per_agent(episode[order], t[order], agent[order], order, num_agents, origin)
+    if _is_identity(order):  # rows already in order (every file written here): no copies
+        _check_one_row_per_agent(episode, t, agent, order, num_agents, origin)
+    else:
+        _check_one_row_per_agent(episode[order], t[order], agent[order], order, num_agents, origin)
     perm = order.reshape(n // num_agents, num_agents)
     e_step, t_step = episode[perm[:, 0]], t[perm[:, 0]]
     _check_steps_contiguous(e_step, t_step, perm, origin)
@@ -278,11 +281,32 @@ def _check_keys(t: np.ndarray, agent: np.ndarray, num_agents: int, origin: Table
 
 
 def _row_order(episode: np.ndarray, t: np.ndarray, agent: np.ndarray) -> np.ndarray:
-    """Row positions sorted by episode (in order of first appearance), then t, then agent."""
+    """Row positions sorted by episode (in order of first appearance), then t, then agent.
+
+    Rows already in that order (each episode one block, (t, agent) strictly increasing
+    within it) are recognised in a few comparisons, without sorting."""
+    if _in_order(episode, t, agent):
+        return np.arange(episode.size)
     _, first_index, inverse = np.unique(episode, return_index=True, return_inverse=True)
     rank = np.empty(first_index.size, dtype=np.int64)
     rank[np.argsort(first_index, kind="stable")] = np.arange(first_index.size)
     return np.lexsort((agent, t, rank[inverse.reshape(-1)]))
+
+
+def _in_order(episode: np.ndarray, t: np.ndarray, agent: np.ndarray) -> bool:
+    """Whether the rows are sorted as :func:`_row_order` sorts them, with no duplicates."""
+    if episode.size < 2:
+        return True
+    change = episode[1:] != episode[:-1]
+    heads = episode[np.concatenate([[0], np.flatnonzero(change) + 1])]
+    if np.unique(heads).size != heads.size:  # an episode in two blocks
+        return False
+    later = (t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (agent[1:] > agent[:-1]))
+    return bool(np.all(change | later))
+
+
+def _is_identity(order: np.ndarray) -> bool:
+    return bool(np.array_equal(order, np.arange(order.size)))
 
 
 def _check_one_row_per_agent(
@@ -375,12 +399,17 @@ def _field_arrays(
     num_actions: Any,
     origin: TableOrigin,
 ) -> dict[str, np.ndarray]:
-    """The (T, N, ...) arrays of the fields present, rows taken in ``perm`` (T, N) order."""
+    """The (T, N, ...) arrays of the fields present, rows taken in ``perm`` (T, N) order.
+
+    Rows already in that order (as every file this package writes) are reshaped without a
+    copy."""
     num_steps = perm.shape[0]
+    if _is_identity(perm.reshape(-1)):
+        perm = slice(None)  # type: ignore[assignment]
     arrays: dict[str, np.ndarray] = {}
     for fname, col in SCALAR_COLUMNS.items():
         if col in columns:
-            arrays[fname] = columns[col][perm]
+            arrays[fname] = columns[col][perm].reshape(num_steps, num_agents)
     for fname, (col, _prefix) in VECTOR_COLUMNS.items():
         if col not in columns:
             continue

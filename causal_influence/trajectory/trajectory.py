@@ -51,7 +51,8 @@ class Trajectory:
     actions : array_like of int, shape (T, N)
         Action of each agent at each step, in [0, num_actions).
     rewards : array_like of float, shape (T, N)
-        Reward of each agent (integers are converted to float64).
+        Reward of each agent (integers are converted to float64); finite, or NaN everywhere
+        when rewards were not recorded.
     episode_ids : array_like of int, shape (T,), optional
         Episode of each step; each episode's steps must be contiguous. Give at most one of
         ``episode_ids``, ``episode_starts`` (bool (T,), True on an episode's first step) and
@@ -92,7 +93,8 @@ class Trajectory:
     Raises
     ------
     ShapeError
-        Wrong shapes, values out of range, non-contiguous episodes, t not growing by 1.
+        Wrong shapes, values out of range, non-contiguous episodes, t not growing by 1, NaN or
+        infinite rewards or influence (naming the step and agent).
     DTypeError
         Wrong dtypes (e.g. float actions).
     InvalidDistributionError

@@ -148,9 +148,21 @@ def test_wrong_content(tmp_path: Path, payload, message: str) -> None:
 
 
 def test_wrong_version(tmp_path: Path) -> None:
-    path = save_checkpoint(plain_state(format="causal-influence-agents/2"), tmp_path / "v2.pt")
-    with pytest.raises(FileFormatError, match=r"format version '2'.* reads version '1' only"):
+    path = save_checkpoint(plain_state(format="causal-influence-agents/3"), tmp_path / "v3.pt")
+    with pytest.raises(FileFormatError, match=r"format version '3'.* reads versions '1' and '2'"):
         load_checkpoint(path)
+
+
+def test_checksum_and_version_1(tmp_path: Path) -> None:
+    path = save_checkpoint(plain_state(update=5), tmp_path / "ckpt.pt")
+    state = torch.load(path, weights_only=True)
+    state["update"] = 6  # what a changed byte in the file would load as
+    torch.save(state, path)
+    with pytest.raises(FileFormatError, match=r"ckpt\.pt: damaged: its content does not match"):
+        load_checkpoint(path)
+    legacy = plain_state(format="causal-influence-agents/1")  # written before checksums
+    torch.save(legacy, path)
+    assert load_checkpoint(path)["format"] == "causal-influence-agents/1"
 
 
 def test_missing_entries(tmp_path: Path) -> None:

@@ -88,8 +88,10 @@ def test_refuses_bad_input(tmp_path) -> None:
         summarize({"actions": acts, "episode_ids": np.zeros(3, dtype=int)})
     with pytest.raises(ShapeError):
         summarize({"actions": acts - 1})
-    with pytest.raises(ShapeError):
+    with pytest.raises(ConfigError, match="num_actions: expected a positive integer"):
         summarize({"actions": acts}, num_actions=0)
+    with pytest.raises(ShapeError):
+        summarize({"actions": acts + 1}, num_actions=1)
     with pytest.raises(FileFormatError):
         summarize([])
     with pytest.raises(FileNotFoundError):
@@ -104,7 +106,7 @@ def test_refuses_bad_input(tmp_path) -> None:
                 "metadata": {"influence_spec": {"alignment": "same_step", "variable": "messages"}},
             }
         )
-    with pytest.raises(FileFormatError):
+    with pytest.raises(ShapeError, match="influence: expected finite values"):
         summarize(
             {"actions": acts, "influence": np.full((20, 2, 2), np.nan)}, alignment="same_step"
         )

@@ -32,6 +32,8 @@ def test_bench_analysis_quick_runs_and_prints_its_figures() -> None:
         "8 shards",
         "peak, 8 shards / 2 shards:",
         "all shards / first shard alone",
+        "peak above 'before' / the largest shard's in-RAM size",
+        "(goal <= 2; load",
     ):
         assert figure in out, f"{figure!r} missing from:\n{out}"
     assert " ms" in out

@@ -144,7 +144,7 @@ def test_cic_and_influence_against_the_closed_form(result) -> None:
     infl = result.influence.set_index(["influencer", "influencee"])
     assert list(infl.index) == [("speaker", "listener")]
     # every symbol's KL to the marginal is the same, so the mean is exactly I(M; A^L)
-    assert infl.loc[("speaker", "listener"), "mean"] == pytest.approx(IC_EXACT, abs=1e-9)
+    assert infl.loc[("speaker", "listener"), "influence"] == pytest.approx(IC_EXACT, abs=1e-9)
 
 
 def test_the_cli_reads_a_foreign_table_with_missing_messages(tmp_path: Path, capsys) -> None:

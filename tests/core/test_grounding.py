@@ -63,7 +63,7 @@ def test_responsiveness_is_expected_influence_under_the_intervention() -> None:
         for b in range(6)
     ]
     np.testing.assert_allclose(ci.interventional_responsiveness(cf), loop, rtol=1e-10)
-    # Noisy copy (METRICS.md section 5, case 3), n = 4, p = 0.5: 0.312752 nats.
+    # Noisy copy (docs/metrics.md, closed-form cases), n = 4, p = 0.5: 0.312752 nats.
     noisy = np.log(0.5 * np.eye(4) + 0.5 / 4)
     assert float(ci.interventional_responsiveness(noisy)) == pytest.approx(0.312752, abs=1e-6)
     # A point-mass intervention moves nothing: 0 exactly.

@@ -157,22 +157,28 @@ def test_column_selection(tmp_path: Path, suffix: str, monkeypatch) -> None:
     traj = make()
     path = ci_io.save(traj, tmp_path / f"t{suffix}")
     if suffix == ".parquet":
-        requested: list[list[str]] = []
-        original = pq.ParquetFile.read
+        requested: list[str] = []
+        original_read = pq.ParquetFile.read
+        original_batches = pq.ParquetFile.iter_batches
 
         def spy(self, columns=None, **kw):
-            requested.append(list(columns))
-            return original(self, columns=columns, **kw)
+            requested.extend(columns)
+            return original_read(self, columns=columns, **kw)
+
+        def spy_batches(self, *args, columns=None, **kw):
+            requested.extend(columns)
+            return original_batches(self, *args, columns=columns, **kw)
 
         monkeypatch.setattr(pq.ParquetFile, "read", spy)
+        monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy_batches)
     part = ci_io.load(path, columns=["logits", "influence"])
     assert part.fields == ("logits", "influence")
     assert_same(
         part, traj.replace(**{f: None for f in traj.fields if f not in ("logits", "influence")})
     )
     if suffix == ".parquet":
-        assert "obs" not in requested[0]
-        assert "logits" in requested[0]
+        assert "obs" not in requested
+        assert "logits" in requested
     with pytest.raises(ConfigError, match="unknown fields"):
         ci_io.load(path, columns=["actions_x"])
     small = ci_io.save(traj.replace(obs=None), tmp_path / f"small{suffix}")
@@ -316,7 +322,11 @@ def test_write_shards_refuses_to_clobber(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         ci_io.write_shards(traj, tmp_path)
     ci_io.write_shards(traj, tmp_path, overwrite=True)  # one shard now; stale ones removed
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_00000.json", "shard_00000.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "MANIFEST.json",
+        "shard_00000.json",
+        "shard_00000.parquet",
+    ]
     assert_same(ci_io.open_dataset(tmp_path).read_all(), traj)
     with pytest.raises(ConfigError):
         ci_io.write_shards(traj, tmp_path, fmt="csv")
@@ -398,11 +408,17 @@ def _saved(tmp_path: Path, **kw) -> tuple[Trajectory, Path]:
 
 
 def _rewrite(path: Path, edit) -> None:
-    """Edit the table with pyarrow and write it back, keeping the schema metadata (write id)."""
+    """Edit the table with pyarrow and write it back, keeping the schema metadata (write id),
+    as another tool would: without the data checksum in the sidecar (which would refuse the
+    edited file before the column checks these cases are about)."""
     table = pq.read_table(path)
     meta = table.schema.metadata
     table = edit(table)
     pq.write_table(table.replace_schema_metadata(meta), path)
+    side = ci_io.sidecar_path(path)
+    header = json.loads(side.read_text())
+    del header["data_sha256"]
+    side.write_text(json.dumps(header))
 
 
 def _set_column(table: pa.Table, name: str, values) -> pa.Table:
@@ -529,6 +545,47 @@ def test_malformed_parquet(tmp_path: Path, case: str) -> None:
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize("case", ["null action", "null logit"])
+def test_malformed_rows_named_across_read_batches(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Columns are read in batches of rows; an error in a later batch names the row of the
+    whole table, as when the column is read at once."""
+    import causal_influence.io.parquet as parquet_module
+
+    _, path = _saved(tmp_path)
+
+    def null_action(t: pa.Table) -> pa.Table:
+        values = t.column("action").to_pylist()
+        values[13] = None
+        return _set_column(t, "action", pa.array(values, pa.int64()))
+
+    def null_logit(t: pa.Table) -> pa.Table:
+        values = t.column("logits").combine_chunks().flatten().to_pylist()
+        values[17 * 4 + 1] = None
+        return _set_column(
+            t, "logits", pa.FixedSizeListArray.from_arrays(pa.array(values, pa.float32()), 4)
+        )
+
+    edit = {"null action": null_action, "null logit": null_logit}[case]
+    expected = {
+        "null action": r"column 'action', row 13: missing value \(null\)",
+        "null logit": r"column 'logits', row 17: missing value \(null\) inside a list",
+    }
+    _rewrite(path, edit)
+    monkeypatch.setattr(parquet_module, "_BATCH_ROWS", 4)
+    with pytest.raises(FileFormatError, match=expected[case]):
+        ci_io.load_parquet(path)
+
+
+def test_batched_read_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import causal_influence.io.parquet as parquet_module
+
+    traj, path = _saved(tmp_path)
+    monkeypatch.setattr(parquet_module, "_BATCH_ROWS", 5)
+    assert ci_io.load_parquet(path) == traj
+
+
 def test_parquet_rows_may_be_shuffled(tmp_path: Path) -> None:
     traj, path = _saved(tmp_path)
     perm = np.random.default_rng(0).permutation(21)
@@ -545,7 +602,7 @@ def test_truncated_parquet(tmp_path: Path, fraction: float) -> None:
     _, path = _saved(tmp_path)
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
-    with pytest.raises(FileFormatError, match=r"bad\.parquet: .*truncated or corrupted"):
+    with pytest.raises(FileFormatError, match=r"bad\.parquet: .*(truncated or corrupted|checksum)"):
         ci_io.load_parquet(path)
 
 
@@ -561,10 +618,17 @@ def test_corrupted_parquet_pages(tmp_path: Path) -> None:
 
 
 def _edit_sidecar(path: Path, edit) -> None:
+    """Edit the sidecar by hand, on a pair without checksums (as another tool writes them):
+    with them, any edit is refused as a sidecar that does not match its data file before the
+    detailed checks these cases are about (tests/robustness covers that)."""
     side = ci_io.sidecar_path(path)
     header = json.loads(side.read_text())
+    header.pop("data_sha256", None)
     edit(header)
     side.write_text(json.dumps(header))
+    table = pq.read_table(path)
+    meta = {k: v for k, v in table.schema.metadata.items() if b"header_sha256" not in k}
+    pq.write_table(table.replace_schema_metadata(meta), path)
 
 
 SIDECAR_CASES = {
@@ -708,7 +772,7 @@ NPZ_CASES = {
     ),
     "ragged rewards": (
         lambda a: _with(a, rewards=a["rewards"][:-1]),
-        r"bad\.npz: array 'rewards': rewards: expected an array of shape \(T, N\) = \(7, 3\)",
+        r"bad\.npz: array 'rewards': declares shape \(6, 3\); the header implies \(7, 3\)",
     ),
     "ragged: non-contiguous episode": (
         lambda a: _with(a, episode_ids=np.array([5, 5, 5, 2, 2, 5, 5])),
@@ -745,7 +809,7 @@ NPZ_CASES = {
     ),
     "steps vs header": (
         lambda a: _with(a, __meta__=_header_edit(a, lambda h: h.update(num_steps=6))),
-        r"bad\.npz: holds 7 steps but its header says 6",
+        r"bad\.npz: array 'actions': declares shape \(7, 3\); the header implies \(6, 3\)",
     ),
 }
 
@@ -789,7 +853,7 @@ def test_npz_never_unpickles(tmp_path: Path) -> None:
     )
     np.savez(path, **_with(arrays, obs=payload, __meta__=_edit_path))
     _Explodes.ran = False
-    with pytest.raises(FileFormatError, match=r"bad\.npz: array 'obs' could not be read"):
+    with pytest.raises(FileFormatError, match=r"bad\.npz \[__meta__\]: fields: 'obs' has dtype"):
         ci_io.load_npz(path)
     assert not _Explodes.ran
     not_zip = tmp_path / "single.npz"

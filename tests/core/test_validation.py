@@ -2306,8 +2306,8 @@ def test_tabular_model_from_probabilities(
             ShapeError,
             (
                 "prior_logits: expected shape (T, N, K), each agent's policy over the "
-                "variable that enters the network; got torch.Tensor of shape (3, 2) and "
-                "dtype float32"
+                "variable that enters the network, or (T, B, N, K) with an environment axis; "
+                "got torch.Tensor of shape (3, 2) and dtype float32"
             ),
             id="prior-ndim",
         ),

@@ -344,7 +344,7 @@ def test_waste_can_appear_under_an_agent() -> None:
 # ---------------------------------------- observations (docs: "Observations", "Visibility")
 
 
-@pytest.mark.parametrize("obs_type", ["rgb", "symbolic"])
+@pytest.mark.parametrize("obs_type", ["rgb", "symbolic", "codes"])
 @pytest.mark.parametrize("facing", [UP, RIGHT, DOWN, LEFT])
 def test_view_orientation_is_consistent(obs_type: str, facing: int) -> None:
     g = game(map="fire_range", num_agents=1, obs_type=obs_type, view_radius=2)
@@ -362,6 +362,11 @@ def test_view_orientation_is_consistent(obs_type: str, facing: int) -> None:
         assert view[v, v - 1].tolist() == [99, 156, 194]
         assert view[v + 1, v].tolist() == [113, 75, 24]
         assert view[v, v].tolist() == [0, 0, 255]
+    elif obs_type == "codes":  # content + 5 * (1 + agent): apple 2, waste 3, river 4
+        assert view[v - 1, v, 0] == 2
+        assert view[v, v - 1, 0] == 3
+        assert view[v + 1, v, 0] == 4
+        assert view[v, v, 0] == 0 + 5 * (1 + 0)
     else:
         assert view[v - 1, v, 1] == 1
         assert view[v, v - 1, 2] == 1
