@@ -92,6 +92,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         help="with --agents: training budget in env steps (per run)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="with --agents: signalling runs trained side by side, in processes of their own "
+        "(0: one per CPU, at most 2; 1: one after the other, in this process)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return parser
 
@@ -120,6 +128,7 @@ def run(ns: argparse.Namespace) -> int:
             seed=1 if ns.seed is None else ns.seed,
             n_bootstrap=ns.bootstrap,
             n_permutations=ns.permutations,
+            jobs=ns.jobs,
         )
         demo_signalling.run(ns.out, signalling, progress=not ns.no_progress, overwrite=ns.overwrite)
         return 0
