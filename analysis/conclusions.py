@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from analysis.coordination import observational_kind, over_all_steps
 from analysis.decisions import above_min_effect, effective_min_effect, significant
 from causal_influence.noise import NOISE_FLOOR_NATS
 
@@ -104,15 +105,6 @@ def _row(frame: pd.DataFrame | None, **where: Any) -> dict[str, Any] | None:
     return out
 
 
-def _observational_kind(result: AnalysisResult) -> str:
-    """The coordination family that tests k's variable: symbols when the influence is of
-    messages (or, without stored influence, whenever there are messages)."""
-    variable = result.summary.variable
-    if result.summary.has_messages and variable in (None, "messages"):
-        return "symbol/action"
-    return "action/action"
-
-
 def conclusions(
     result: AnalysisResult, *, alpha: float = 0.05, min_effect: float = 0.01
 ) -> pd.DataFrame:
@@ -142,9 +134,8 @@ def conclusions(
     unit = str(result.options.get("unit", "nats"))
     infl_threshold = effective_min_effect(min_effect, s.influence_floor)
     resp_threshold = effective_min_effect(min_effect, NOISE_FLOOR_NATS)
-    kind = _observational_kind(result)
-    coordination = result.coordination
-    coordination = coordination[(coordination["kind"] == kind) & (coordination["subset"] == "all")]
+    kind = observational_kind(s)
+    coordination = over_all_steps(result.coordination, kind)
     rows = []
     for k, infl_k in enumerate(s.agent_ids):
         ground = _row(result.grounding, k=k)

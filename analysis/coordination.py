@@ -48,6 +48,8 @@ __all__ = [
     "conditional_coordination_table",
     "coordination_table",
     "grounding_table",
+    "observational_kind",
+    "over_all_steps",
 ]
 
 
@@ -131,6 +133,21 @@ def coordination_table(
     out["estimator"] = estimator
     out["lag"] = summary.lag
     return out
+
+
+def observational_kind(summary: DatasetSummary) -> str:
+    """The coordination family that tests k's variable: ``"symbol/action"`` when the stored
+    influence is of messages (or, without stored influence, whenever there are messages),
+    else ``"action/action"``."""
+    if summary.has_messages and summary.variable in (None, "messages"):
+        return "symbol/action"
+    return "action/action"
+
+
+def over_all_steps(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The rows of one ``kind`` of a :func:`coordination_table` over all steps (not only the
+    moments of high influence)."""
+    return table[(table["kind"] == kind) & (table["subset"] == "all")]
 
 
 #: The test of each coordination row (the ``test`` column).
