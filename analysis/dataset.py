@@ -568,7 +568,7 @@ class _Accumulator:
         )
 
 
-# Long: the docstring (53 lines) documents eleven options; body 43.
+# Long: docstring of 53 lines (eleven options); code 43 lines.
 def summarize(
     source: Any,
     *,

@@ -47,7 +47,7 @@ from causal_influence.validation import resolve_rng
 __all__ = ["SOCIAL_METRICS", "cic_table", "influence_table", "social_summary"]
 
 
-# Long: the docstring (55 lines) documents every measure and column of the table; body 63.
+# Long: docstring of 55 lines (every measure and column of the table); code 63 lines.
 def influence_table(
     summary: DatasetSummary,
     *,
