@@ -50,6 +50,7 @@ def _temp_name(path: Path) -> Path:
     return path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
 
 
+# Long: docstring of 49 lines (the guarantees and their limits, two examples); code 35 lines.
 @contextlib.contextmanager
 def atomic_write(*paths: str | os.PathLike[str]) -> Iterator[tuple[Path, ...]]:
     """Write one or more files atomically: yields temporary paths to write to.
