@@ -268,33 +268,29 @@ def grounding_table(
     ConfigError
         Without messages and a context.
     """
-    check_resampling(n_bootstrap, n_permutations, confidence_level)
-    if summary.grounding is None:
-        raise ConfigError(
-            "grounding_table: the trajectories carry no context (record Trajectory.context, "
-            "the label each agent sees, with num_contexts) or no messages"
-        )
-    ESTIMATORS.lookup(estimator)
-    tables = summary.grounding  # (U, N, M, G)
+    tables = _context_iv(
+        summary.grounding,  # (U, N, M, G)
+        "grounding_table: the trajectories carry no context (record Trajectory.context, the "
+        "label each agent sees, with num_contexts) or no messages",
+        estimator,
+        (n_bootstrap, n_permutations, confidence_level),
+    )
 
     def mi(table: np.ndarray) -> float:
         return float(mutual_information_from_counts(table, estimator=estimator, base=base))
 
-    rows = _information_rows(
+    return _information_table(
         (
             ({"agent": summary.agent_ids[k], "k": k}, tables[:, k])
             for k in range(summary.num_agents)
         ),
         mi,
         lambda table, gen: permutation(table, n_permutations, gen)[0],
+        columns={"test": OBSERVATIONAL_TEST + " (message, context)", "estimator": estimator},
         n_bootstrap=n_bootstrap,
         confidence_level=confidence_level,
         gen=resolve_rng(rng),
     )
-    frame = with_q_values(rows)
-    frame["test"] = OBSERVATIONAL_TEST + " (message, context)"
-    frame["estimator"] = estimator
-    return frame
 
 
 CONDITIONAL_TEST = "observational: permutation within each context"
@@ -329,13 +325,12 @@ def conditional_coordination_table(
     ConfigError
         Without messages and a context.
     """
-    check_resampling(n_bootstrap, n_permutations, confidence_level)
-    if summary.cond_coord is None:
-        raise ConfigError(
-            "conditional_coordination_table: the trajectories carry no context or no messages"
-        )
-    ESTIMATORS.lookup(estimator)
-    tables = summary.cond_coord  # (U, N, N, G, M, A)
+    tables = _context_iv(
+        summary.cond_coord,  # (U, N, N, G, M, A)
+        "conditional_coordination_table: the trajectories carry no context or no messages",
+        estimator,
+        (n_bootstrap, n_permutations, confidence_level),
+    )
 
     def cmi(table: np.ndarray) -> float:
         return float(
@@ -347,41 +342,53 @@ def conditional_coordination_table(
             return NAN
         return float(permutation_test_counts(table, n_resamples=n_permutations, rng=gen).pvalue)
 
-    rows = _information_rows(
+    return _information_table(
         (
             (pair_columns(summary.agent_ids, k, j), tables[:, k, j])
             for k, j in applicable_pairs(summary, "messages")
         ),
         cmi,
         p_value,
+        columns={"test": CONDITIONAL_TEST, "estimator": estimator, "lag": summary.lag},
         n_bootstrap=n_bootstrap,
         confidence_level=confidence_level,
         gen=resolve_rng(rng),
     )
-    frame = with_q_values(rows)
-    frame["test"] = CONDITIONAL_TEST
-    frame["estimator"] = estimator
-    frame["lag"] = summary.lag
-    return frame
 
 
-def _information_rows(
+def _context_iv(
+    tables: np.ndarray | None,
+    missing: str,
+    estimator: str,
+    resampling: tuple[int, int, float],
+) -> np.ndarray:
+    """The checks of a table that needs messages and a context; returns its per-unit tables."""
+    check_resampling(*resampling)
+    if tables is None:
+        raise ConfigError(missing)
+    ESTIMATORS.lookup(estimator)
+    return tables
+
+
+def _information_table(
     units: Iterable[tuple[dict[str, Any], np.ndarray]],
     statistic: Callable[[np.ndarray], float],
     p_value: Callable[[np.ndarray, np.random.Generator], float],
     *,
+    columns: dict[str, Any],
     n_bootstrap: int,
     confidence_level: float,
     gen: np.random.Generator,
-) -> list[dict[str, Any]]:
+) -> pd.DataFrame:
     """One row per (leading columns, per-unit tables (U, ...)): ``value`` (``statistic`` of the
-    pooled table), its basic bootstrap interval, ``p_value`` (of the pooled table) and ``n``;
-    NaN (and n = 0) where the pooled table is empty. The generator is drawn from in the order
-    of the units: the interval, then the test."""
+    pooled table), its basic bootstrap interval, ``p_value`` (of the pooled table), ``n``, the
+    ``q_value`` across rows and the constant ``columns``; NaN (and n = 0) where the pooled
+    table is empty. The generator is drawn from in the order of the units: the interval, then
+    the test."""
     rows = []
-    for columns, per_unit in units:
+    for leading, per_unit in units:
         table = per_unit.sum(axis=0)
-        row = dict(columns)
+        row = dict(leading)
         if table.sum() == 0:
             row.update(value=NAN, ci_low=NAN, ci_high=NAN, p_value=NAN, n=0)
             rows.append(row)
@@ -397,4 +404,7 @@ def _information_rows(
         p = p_value(table, gen)
         row.update(value=statistic(table), ci_low=low, ci_high=high, p_value=p, n=int(table.sum()))
         rows.append(row)
-    return rows
+    frame = with_q_values(rows)
+    for name, value in columns.items():
+        frame[name] = value
+    return frame
