@@ -89,6 +89,7 @@ __all__ = [
     "INFLUENCE_VARIABLES",
     "MAX_TABLE_BYTES",
     "DatasetSummary",
+    "check_summary_options",
     "iter_trajectories",
     "summarize",
     "valid_influence_steps",
@@ -637,7 +638,7 @@ def summarize(
         Trajectories that differ in agents or fields (non-finite influence is refused by the
         Trajectory itself), an empty source.
     """
-    weights = _summarize_iv(
+    weights = check_summary_options(
         lag, max_units, num_actions, num_symbols, alignment, moment_permutations, intervention
     )
     if seed is None:
@@ -667,7 +668,7 @@ def summarize(
     return acc.finish()
 
 
-def _summarize_iv(
+def check_summary_options(
     lag: int,
     max_units: int,
     num_actions: int | None,
@@ -676,7 +677,8 @@ def _summarize_iv(
     moment_permutations: int,
     intervention: Any,
 ) -> np.ndarray | None:
-    """The checks of :func:`summarize`'s options; returns the intervention as float64
+    """The checks of :func:`summarize`'s options (also run up front by
+    :func:`analysis.shards.summarize_shards`); returns the intervention as float64
     probabilities (K,), or None."""
     check_count("lag", lag)
     check_count("max_units", max_units, minimum=1)
