@@ -677,9 +677,8 @@ def check_summary_options(
     moment_permutations: int,
     intervention: Any,
 ) -> np.ndarray | None:
-    """The checks of :func:`summarize`'s options (also run up front by
-    :func:`analysis.shards.summarize_shards`); returns the intervention as float64
-    probabilities (K,), or None."""
+    """The checks of :func:`summarize`'s options (also :func:`analysis.shards.summarize_shards`'s);
+    returns the intervention as float64 probabilities (K,), or None."""
     check_count("lag", lag)
     check_count("max_units", max_units, minimum=1)
     for name, size in (("num_actions", num_actions), ("num_symbols", num_symbols)):
