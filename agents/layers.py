@@ -127,18 +127,23 @@ class AgentLinear(nn.Module):
         self.weight = nn.Parameter(weight)
         self.bias = nn.Parameter(torch.zeros(groups, out_features))
 
-    def forward(self, x: Tensor, agents: slice | None = None) -> Tensor:
-        """x: tensor of shape (N, ..., in) -> tensor of shape (N, ..., out).
-
-        ``agents`` selects the agents whose weights apply when ``x`` holds only some agents.
-        """
+    def _operands(self, x: Tensor, agents: slice | None) -> tuple[Tensor, Tensor, Tensor]:
+        """The weights and biases of the agents in ``x`` (all, or ``agents``) and ``x`` as
+        (N, rows, in)."""
         weight: Tensor = self.weight
         bias: Tensor = self.bias
         if agents is not None and self.groups > 1:
             weight, bias = weight[agents], bias[agents]
         _check_agents(x, weight.shape[0], "AgentLinear input")
+        return weight, bias, x.reshape(x.shape[0], -1, x.shape[-1])
+
+    def forward(self, x: Tensor, agents: slice | None = None) -> Tensor:
+        """x: tensor of shape (N, ..., in) -> tensor of shape (N, ..., out).
+
+        ``agents`` selects the agents whose weights apply when ``x`` holds only some agents.
+        """
+        weight, bias, flat = self._operands(x, agents)
         lead = x.shape[:-1]
-        flat = x.reshape(x.shape[0], -1, x.shape[-1])
         if weight.shape[0] == 1:
             out = flat @ weight[0] + bias[0]
         else:
@@ -152,13 +157,8 @@ class AgentLinear(nn.Module):
         instead of narrow (the actions), several times faster on CPU for a few outputs. Equal
         to :meth:`forward` up to float rounding.
         """
-        weight: Tensor = self.weight
-        bias: Tensor = self.bias
-        if agents is not None and self.groups > 1:
-            weight, bias = weight[agents], bias[agents]
-        _check_agents(x, weight.shape[0], "AgentLinear input")
+        weight, bias, flat = self._operands(x, agents)
         lead = x.shape[:-1]
-        flat = x.reshape(x.shape[0], -1, x.shape[-1])
         out = torch.matmul(weight.transpose(1, 2), flat.transpose(1, 2)).transpose(1, 2)
         return (out + bias.unsqueeze(1)).reshape(*lead, weight.shape[-1])
 

@@ -127,6 +127,22 @@ class _Game:
         self.logits = np.zeros((self.total, n, k))  # uniform actions by default
         self.cf = np.zeros((self.total, n, n, k, k))  # nobody listens by default
 
+    def grounded_speaker(self, q: float) -> np.ndarray:
+        """The speaker sees a target g_t (new at every step, uniform) and names it with
+        probability q (each other symbol with (1 - q) / 3); returns the targets (T,)."""
+        target = self.gen.integers(0, N_VALUES, self.total)
+        self.message_logits[:, SPEAKER] = _log(_speaker(q))[target]
+        return target
+
+    def ignore_each_other(self, message_scale: float, policy_scale: float) -> None:
+        """Both agents babble and act from random per-step logits (normal, scaled), each
+        ignoring what the other sends: every counterfactual row is the agent's own next
+        policy."""
+        self.message_logits[:] = message_scale * self.gen.normal(size=self.message_logits.shape)
+        own = policy_scale * self.gen.normal(size=(self.total, 2, N_VALUES))
+        self.cf[:] = np.roll(own, -1, axis=0)[:, None, :, None, :]
+        self.logits[:] = own
+
     def listener_rows(self, rows: np.ndarray) -> None:
         """Set the listener's counterfactual rows (T, K, A) (its policy at t + 1 under each
         symbol of the speaker at t), and its policy at the steps that follow."""
@@ -182,8 +198,11 @@ class _Game:
         )
 
 
-def _pairs(forward: str, backward: str = "nothing detectable") -> dict[tuple[str, str], str]:
-    return {("speaker", "listener"): forward, ("listener", "speaker"): backward}
+def _verdict(forward: str) -> dict[str, Any]:
+    """The conclusion a case must reach for (speaker, listener), with the reverse pair's
+    ("nothing detectable": the speaker never listens)."""
+    pairs = {("speaker", "listener"): forward, ("listener", "speaker"): "nothing detectable"}
+    return {"conclusion": forward, "conclusions": pairs}
 
 
 def copying_listener(
@@ -206,8 +225,7 @@ def copying_listener(
     """
     _check(episodes, length, q=q)
     game = _Game(episodes, length, rng)
-    target = game.gen.integers(0, N_VALUES, game.total)
-    game.message_logits[:, SPEAKER] = _log(_speaker(q))[target]
+    target = game.grounded_speaker(q)
     messages = game.messages()
     game.listener_rows(np.broadcast_to(_log(np.eye(N_VALUES)), (game.total, 4, 4)))
     actions = game.actions(messages)
@@ -220,9 +238,7 @@ def copying_listener(
         "grounded_information": math.log(N_VALUES) - h,
         "coordination": math.log(N_VALUES),
         "conditional_coordination": h,
-        "conclusion": "communicates (grounded)",
-        "conclusions": _pairs("communicates (grounded)"),
-    }
+    } | _verdict("communicates (grounded)")
     return game.trajectory(messages, actions, context=context, name="copying_listener"), truth
 
 
@@ -249,8 +265,7 @@ def common_cause(
     """
     _check(episodes, length, q=q, follow=follow)
     game = _Game(episodes, length, rng)
-    target = game.gen.integers(0, N_VALUES, game.total)
-    game.message_logits[:, SPEAKER] = _log(_speaker(q))[target]
+    target = game.grounded_speaker(q)
     messages = game.messages()
     policy = follow * np.eye(N_VALUES) + (1 - follow) / N_VALUES  # p(a | g)
     rows = np.broadcast_to(_log(policy)[target][:, None, :], (game.total, 4, 4))
@@ -266,9 +281,7 @@ def common_cause(
         "grounded_information": math.log(N_VALUES) - _entropy(_speaker(q)[0]),
         "coordination": mi,
         "conditional_coordination": 0.0,
-        "conclusion": "common cause suspected",
-        "conclusions": _pairs("common cause suspected"),
-    }
+    } | _verdict("common cause suspected")
     return game.trajectory(messages, actions, context=context, name="common_cause"), truth
 
 
@@ -303,9 +316,7 @@ def noisy_listener(
         "cic": mi,
         "responsiveness": mi,
         "coordination": 0.0,
-        "conclusion": "influences",
-        "conclusions": _pairs("influences"),
-    }
+    } | _verdict("influences")
     return game.trajectory(messages, actions, context=context, name="noisy_listener"), truth
 
 
@@ -322,11 +333,7 @@ def independent_agents(
     """
     _check(episodes, length)
     game = _Game(episodes, length, rng)
-    game.message_logits[:] = game.gen.normal(size=game.message_logits.shape)
-    own = game.gen.normal(size=(game.total, 2, N_VALUES))
-    nxt = np.roll(own, -1, axis=0)
-    game.cf[:] = nxt[:, None, :, None, :]  # each agent's next policy, whatever the other sends
-    game.logits[:] = own
+    game.ignore_each_other(1.0, 1.0)
     messages = game.messages()
     actions = _sample(game.gen, game.logits)
     truth = {
@@ -334,9 +341,7 @@ def independent_agents(
         "cic": 0.0,
         "responsiveness": 0.0,
         "coordination": 0.0,
-        "conclusion": "nothing detectable",
-        "conclusions": _pairs("nothing detectable"),
-    }
+    } | _verdict("nothing detectable")
     return game.trajectory(messages, actions, context=None, name="independent_agents"), truth
 
 
@@ -355,19 +360,14 @@ def exact_zeros(
     """
     _check(episodes, length)
     game = _Game(episodes, length, rng)
-    game.message_logits[:] = 4.0 * game.gen.normal(size=game.message_logits.shape)
-    own = 3.0 * game.gen.normal(size=(game.total, 2, N_VALUES))
-    game.cf[:] = np.roll(own, -1, axis=0)[:, None, :, None, :]
-    game.logits[:] = own
+    game.ignore_each_other(4.0, 3.0)  # far from uniform
     messages = game.messages()
     actions = _sample(game.gen, game.logits)
     truth = {
         "influence": 0.0,
         "cic": 0.0,
         "responsiveness": 0.0,
-        "conclusion": "nothing detectable",
-        "conclusions": _pairs("nothing detectable"),
-    }
+    } | _verdict("nothing detectable")
     traj = game.trajectory(messages, actions, context=None, name="exact_zeros", dtype=np.float32)
     return traj, truth
 

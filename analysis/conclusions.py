@@ -32,27 +32,30 @@ ones by their q-value (:mod:`analysis.decisions`).
 
 Examples
 --------
->>> import numpy as np
+A listener that sees the speaker's target itself and ignores the message
+(:func:`analysis.cases.common_cause`): message and action are dependent, yet the stored
+counterfactual logits show that the listener does not respond to the message.
+
+>>> from analysis.cases import common_cause
 >>> from analysis.stats import analyze
->>> rng = np.random.default_rng(0)
->>> actions = rng.integers(0, 2, size=(2000, 2))
->>> actions[1:, 1] = actions[:-1, 0]                 # agent 1 repeats agent 0's last action
->>> result = analyze({"actions": actions, "episode_ids": np.repeat(np.arange(20), 100)},
-...                  n_bootstrap=100, n_permutations=100, rng=0)
+>>> traj, truth = common_cause(episodes=10, length=100, rng=0)
+>>> result = analyze(traj, n_bootstrap=100, n_permutations=100, rng=0)
 >>> result.conclusions()[["influencer", "influencee", "conclusion"]]
-  influencer influencee                  conclusion
-0    agent_0    agent_1  associated (cause unknown)
-1    agent_1    agent_0          nothing detectable
+  influencer influencee              conclusion
+0    speaker   listener  common cause suspected
+1   listener    speaker      nothing detectable
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.coordination import observational_kind, over_all_steps
 from analysis.decisions import above_min_effect, effective_min_effect, significant
 from causal_influence.noise import NOISE_FLOOR_NATS
 
@@ -102,15 +105,6 @@ def _row(frame: pd.DataFrame | None, **where: Any) -> dict[str, Any] | None:
     return out
 
 
-def _observational_kind(result: AnalysisResult) -> str:
-    """The coordination family that tests k's variable: symbols when the influence is of
-    messages (or, without stored influence, whenever there are messages)."""
-    variable = result.summary.variable
-    if result.summary.has_messages and variable in (None, "messages"):
-        return "symbol/action"
-    return "action/action"
-
-
 def conclusions(
     result: AnalysisResult, *, alpha: float = 0.05, min_effect: float = 0.01
 ) -> pd.DataFrame:
@@ -140,9 +134,8 @@ def conclusions(
     unit = str(result.options.get("unit", "nats"))
     infl_threshold = effective_min_effect(min_effect, s.influence_floor)
     resp_threshold = effective_min_effect(min_effect, NOISE_FLOOR_NATS)
-    kind = _observational_kind(result)
-    coordination = result.coordination
-    coordination = coordination[(coordination["kind"] == kind) & (coordination["subset"] == "all")]
+    kind = observational_kind(s)
+    coordination = over_all_steps(result.coordination, kind)
     rows = []
     for k, infl_k in enumerate(s.agent_ids):
         ground = _row(result.grounding, k=k)
@@ -184,111 +177,146 @@ def _pair(
     has_counterfactuals: bool,
 ) -> dict[str, Any]:
     """The conclusion of one ordered pair (see the module docstring for the order)."""
-    infl_threshold, resp_threshold = thresholds
     nan = float("nan")
-    figures: dict[str, Any] = {
-        "influence": nan,
-        "influence_ci_low": nan,
-        "influence_ci_high": nan,
-        "responsiveness": nan,
-        "responsiveness_ci_low": nan,
-        "responsiveness_ci_high": nan,
-        "coordination": nan,
-        "coordination_q": nan,
-        "grounded_information": nan,
-        "grounded_q": nan,
-        "conditional_coordination": nan,
-        "conditional_q": nan,
-    }
-    influences = responds = False
-    infl_text = resp_text = ""
+    figures: dict[str, Any] = dict.fromkeys(_FIGURES, nan)
+    found = _Found(min_text=f"min effect {_fmt(thresholds[0])} nats")
     if influence is not None:
-        for name in ("influence", "responsiveness"):
-            for suffix in ("", "_ci_low", "_ci_high"):
-                figures[name + suffix] = influence[name + suffix]
-        influences = above_min_effect(
-            influence["influence_ci_low"], influence["influence"], infl_threshold
+        _read_causal(influence, found, figures, thresholds, unit, has_counterfactuals)
+    found.has_conditional = conditional is not None
+    if conditional is not None and not np.isfinite(float(conditional["value"])):
+        conditional = None  # no step with both a message and a context: nothing to read
+    tests = (
+        (coordination, "coordination", f"{kind} coordination", ", observational"),
+        (grounding, "grounded_information", "grounded information I(m; g)", ""),
+        (conditional, "conditional_coordination", "conditional coordination I(m; a | g)", ""),
+    )
+    for row, name, label, note in tests:
+        if row is not None:
+            found.observed[name] = _observational(row, label, note, alpha=alpha, unit=unit)
+            figures[name], figures[_Q_OF[name]] = row["value"], row["q_value"]
+    word, evidence = _word(
+        found,
+        causal=influence is not None,
+        has_context=has_context,
+        has_counterfactuals=has_counterfactuals,
+    )
+    return {"influencer": k, "influencee": j, "conclusion": word, "evidence": evidence, **figures}
+
+
+#: The figure columns of a conclusion, NaN where the table behind them is missing.
+_FIGURES = (
+    "influence",
+    "influence_ci_low",
+    "influence_ci_high",
+    "responsiveness",
+    "responsiveness_ci_low",
+    "responsiveness_ci_high",
+    "coordination",
+    "coordination_q",
+    "grounded_information",
+    "grounded_q",
+    "conditional_coordination",
+    "conditional_q",
+)
+#: The q-value column of each observational figure.
+_Q_OF = {
+    "coordination": "coordination_q",
+    "grounded_information": "grounded_q",
+    "conditional_coordination": "conditional_q",
+}
+
+
+def _observational(
+    row: dict[str, Any], label: str, note: str, *, alpha: float, unit: str
+) -> tuple[bool, str]:
+    """Whether an observational measure (a row with ``value`` and ``q_value``) is significant
+    at FDR ``alpha``, and its text."""
+    ok = significant(row["q_value"], row["value"], alpha=alpha, floor=NOISE_FLOOR_NATS)
+    return ok, f"{label} {_fmt(row['value'])} {unit} (q = {_fmt(row['q_value'])}{note})"
+
+
+@dataclass
+class _Found:
+    """What the tables say of one pair: the causal decisions and texts, and each observational
+    measure's (significant, text) by figure name."""
+
+    min_text: str
+    influences: bool = False
+    responds: bool = False
+    infl_text: str = ""
+    resp_text: str = ""
+    observed: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    has_conditional: bool = False  # a conditional-coordination row, tested or not
+
+    def test(self, name: str) -> tuple[bool, str]:
+        return self.observed.get(name, (False, ""))
+
+
+def _read_causal(
+    influence: dict[str, Any],
+    found: _Found,
+    figures: dict[str, Any],
+    thresholds: tuple[float, float],
+    unit: str,
+    has_counterfactuals: bool,
+) -> None:
+    """The influence test and (with counterfactual logits) the responsiveness test of a pair."""
+    infl_threshold, resp_threshold = thresholds
+    for name in ("influence", "responsiveness"):
+        for suffix in ("", "_ci_low", "_ci_high"):
+            figures[name + suffix] = influence[name + suffix]
+    found.influences = above_min_effect(
+        influence["influence_ci_low"], influence["influence"], infl_threshold
+    )[0]
+    found.infl_text = _interval(influence, "influence", "nats")
+    if has_counterfactuals and np.isfinite(float(influence["responsiveness"])):
+        found.responds = above_min_effect(
+            influence["responsiveness_ci_low"], influence["responsiveness"], resp_threshold
         )[0]
-        infl_text = _interval(influence, "influence", "nats")
-        if has_counterfactuals and np.isfinite(float(influence["responsiveness"])):
-            responds = above_min_effect(
-                influence["responsiveness_ci_low"], influence["responsiveness"], resp_threshold
-            )[0]
-            resp_text = _interval(influence, "responsiveness", unit)
-    associated = False
-    coord_text = ""
-    if coordination is not None:
-        figures["coordination"] = coordination["value"]
-        figures["coordination_q"] = coordination["q_value"]
-        associated = significant(
-            coordination["q_value"], coordination["value"], alpha=alpha, floor=NOISE_FLOOR_NATS
-        )
-        coord_text = (
-            f"{kind} coordination {_fmt(coordination['value'])} {unit} "
-            f"(q = {_fmt(coordination['q_value'])}, observational)"
-        )
-    grounded = conditioned = False
-    ground_text = cond_text = ""
-    if grounding is not None:
-        figures["grounded_information"] = grounding["value"]
-        figures["grounded_q"] = grounding["q_value"]
-        grounded = significant(
-            grounding["q_value"], grounding["value"], alpha=alpha, floor=NOISE_FLOOR_NATS
-        )
-        ground_text = (
-            f"grounded information I(m; g) {_fmt(grounding['value'])} {unit} "
-            f"(q = {_fmt(grounding['q_value'])})"
-        )
-    if conditional is not None and np.isfinite(float(conditional["value"])):
-        figures["conditional_coordination"] = conditional["value"]
-        figures["conditional_q"] = conditional["q_value"]
-        conditioned = significant(
-            conditional["q_value"], conditional["value"], alpha=alpha, floor=NOISE_FLOOR_NATS
-        )
-        cond_text = (
-            f"conditional coordination I(m; a | g) {_fmt(conditional['value'])} {unit} "
-            f"(q = {_fmt(conditional['q_value'])})"
-        )
-    min_text = f"min effect {_fmt(infl_threshold)} nats"
-    causal = influence is not None  # the policies say whether j responds: they decide
-    uses = [f"{t} > {min_text}" for t, ok in ((resp_text, responds), (infl_text, influences)) if ok]
+        found.resp_text = _interval(influence, "responsiveness", unit)
+
+
+def _word(
+    found: _Found, *, causal: bool, has_context: bool, has_counterfactuals: bool
+) -> tuple[str, str]:
+    """The conclusion word and its evidence, in the order of the module docstring; ``causal``:
+    the policies (a stored influence) say whether j responds, so they decide."""
+    infl_text, resp_text, min_text = found.infl_text, found.resp_text, found.min_text
+    associated, coord_text = found.test("coordination")
+    grounded, ground_text = found.test("grounded_information")
+    conditioned, cond_text = found.test("conditional_coordination")
+    pairs = ((resp_text, found.responds), (infl_text, found.influences))
+    uses = [f"{t} > {min_text}" for t, ok in pairs if ok]
     if not causal and conditioned:
         uses.append(cond_text)
     if has_context and grounded and uses:
-        word = "communicates (grounded)"
-        evidence = f"{ground_text}; j uses it: " + "; ".join(uses)
-    elif influences:
-        word = "influences"
+        return "communicates (grounded)", f"{ground_text}; j uses it: " + "; ".join(uses)
+    if found.influences:
         evidence = f"{infl_text} > {min_text} (information in k's choice beyond k's state)"
-        if resp_text:
-            evidence += f"; {resp_text}"
-    elif responds:
-        word = "responds"
-        evidence = (
+        return "influences", evidence + (f"; {resp_text}" if resp_text else "")
+    if found.responds:
+        return "responds", (
             f"{resp_text} > {min_text}, but {infl_text} is not: j follows k's value, k's "
             f"choice adds little beyond its state"
         )
-    elif associated and (has_counterfactuals or has_context):
-        word = "common cause suspected"
+    if associated and (has_counterfactuals or has_context):
         why = []
-        if has_counterfactuals and influence is not None:
+        if has_counterfactuals and causal:
             why.append(f"j does not respond to k: {resp_text or infl_text} (<= {min_text})")
-        if has_context and conditional is not None and not conditioned:
+        if has_context and found.has_conditional and not conditioned:
             why.append(f"the context explains it: {cond_text}")
         evidence = f"{coord_text}, but " + "; ".join(why or ["no causal effect is detected"])
-    elif associated:
-        word = "associated (cause unknown)"
-        evidence = (
+        return "common cause suspected", evidence
+    if associated:
+        return "associated (cause unknown)", (
             f"{coord_text}; without counterfactual logits or a context nothing tells influence "
             f"from a common cause"
         )
-    else:
-        word = "nothing detectable"
-        parts = [t for t in (infl_text, resp_text, coord_text, cond_text) if t]
-        evidence = "; ".join(parts) if parts else "no test could be run"
-        if infl_text or resp_text:
-            evidence += f" (causal quantities <= {min_text})"
-    return {"influencer": k, "influencee": j, "conclusion": word, "evidence": evidence, **figures}
+    parts = [t for t in (infl_text, resp_text, coord_text, cond_text) if t]
+    evidence = "; ".join(parts) if parts else "no test could be run"
+    if infl_text or resp_text:
+        evidence += f" (causal quantities <= {min_text})"
+    return "nothing detectable", evidence
 
 
 def headline(table: pd.DataFrame) -> list[str]:

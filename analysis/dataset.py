@@ -17,13 +17,10 @@ j the influencee (listener):
 - the stored pairwise influence (T, N, N): its sum and the number of valid steps; and the
   table of (influencer variable, influencee action) at the influence's own time alignment,
   whose independence is what the influence p-values test;
-- when counterfactual logits are stored: the causal influence of communication (CIC, the
-  expected influence under k's own policy) and the interventional responsiveness (under a
-  uniform or given intervention) of every step and pair
-  (:func:`causal_influence.expected_influence`,
-  :func:`causal_influence.interventional_responsiveness`); the moments of high influence are
-  then selected by the KL influence recomputed from them, and re-selected under within-episode
-  permutations of k's variable (the null of the high-influence comparison, ``high_null``);
+- when counterfactual logits are stored: the causal influence of communication (CIC) and the
+  interventional responsiveness of every step and pair, the moments of high influence
+  selected by the KL influence recomputed from them, and their null
+  (:mod:`analysis.counterfactuals`);
 - with messages and a context (:attr:`~causal_influence.trajectory.Trajectory.context`): the
   counts of each agent's own (message, context) pairs and of (context, message, next action)
   per ordered pair (grounded information and conditional coordination,
@@ -58,28 +55,22 @@ array([[188,   0],
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from analysis.counterfactuals import add_counterfactual_sums, add_moment_null, taken_influence
 from analysis.sources import as_trajectory, iter_trajectories
-from analysis.summary import ALPHABET_AXES, DatasetSummary, alphabet_axes, pad_to
+from analysis.summary import ALPHABET_AXES, UNIT_TABLES, DatasetSummary, alphabet_axes, pad_to
 from causal_influence.communication import influential_moments, lagged_pairs
-from causal_influence.counterfactual import (
-    expected_influence,
-    influence,
-    interventional_responsiveness,
-)
 from causal_influence.engine import ALIGNMENT_HINT, ALIGNMENTS
 from causal_influence.errors import ConfigError, FileFormatError, ShapeError
 from causal_influence.grounding import conditional_coordination_counts, grounding_counts
 from causal_influence.noise import NOISE_FLOOR_NATS, noise_floor
 from causal_influence.social import social_outcomes
 from causal_influence.trajectory import InfluenceSpec, Trajectory, TrajectoryMeta
-from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES, fill_absent
+from causal_influence.trajectory.influence_spec import INFLUENCE_VARIABLES
 from causal_influence.validation import (
     check_choice,
     check_count,
@@ -98,6 +89,7 @@ __all__ = [
     "INFLUENCE_VARIABLES",
     "MAX_TABLE_BYTES",
     "DatasetSummary",
+    "check_summary_options",
     "iter_trajectories",
     "summarize",
     "valid_influence_steps",
@@ -112,8 +104,6 @@ DEFAULT_MAX_UNITS = 200
 MAX_TABLE_BYTES = 4 * 2**30
 
 _BLOCK = 32768  # rows per block when building tables (bounds the temporary memory)
-_CIC_BLOCK = 1024  # rows per block for CIC (the per-row tensors are N * N * K * A)
-_NULL_CELLS = 4_000_000  # codes per chunk of null permutations (bounds the temporary memory)
 _EXAMPLE_MAX = 5000  # longest influence trace kept for plots
 _PROFILE_MAX = 100_000  # longest within-episode step index kept for the profile
 
@@ -422,22 +412,7 @@ class _Accumulator:
         np.add.at(self._zeros("influence_count", (self.max_units,)), unit[rows], 1)
 
         src = messages if self.variable == "messages" and messages is not None else actions
-        by_value = self._add_counterfactual(traj, rows, unit) if self.has_cf else None
-        moments = np.zeros((traj.num_steps, n), dtype=bool)
-        if by_value is not None:  # moments from the KL influence recomputed per value of k's
-            pick = np.clip(src[rows], 0, None)[:, :, None]
-            chosen = np.take_along_axis(by_value, pick, axis=-1)[..., 0]
-            chosen = np.where(src[rows] >= 0, chosen, 0.0)
-            if rows.size:
-                moments[rows] = influential_moments(
-                    chosen, episode_ids=ids[rows], floor=NOISE_FLOOR_NATS
-                )
-            if self.moment_permutations:
-                self._add_moment_null(by_value, src, rows, ids, actions, pairs)
-        elif rows.size:
-            moments[rows] = influential_moments(
-                reward[rows], episode_ids=ids[rows], floor=self.influence_floor
-            )
+        moments = self._moments(traj, src, rows, unit, reward, pairs)
         self._zeros("high_steps", (n,))[...] += moments.sum(axis=0)
         self._pair_counts(
             "ic_action_high", actions, actions, unit, pairs, self.lag, self.a, moments
@@ -450,6 +425,49 @@ class _Accumulator:
         dep_pairs = lagged_pairs(traj.num_steps, lag, ids)
         self._pair_counts("dependence", src, actions, unit, dep_pairs, lag, self.k)
         self._add_profile(reward, moments, t_in, rows, valid, ids)
+
+    def _moments(
+        self,
+        traj: Trajectory,
+        src: np.ndarray,
+        rows: np.ndarray,
+        unit: np.ndarray,
+        reward: np.ndarray,
+        pairs: np.ndarray,
+    ) -> np.ndarray:
+        """Moments of high influence (T, N) of k's variable ``src`` at the valid ``rows``: with
+        counterfactual logits from the KL influence recomputed per value of k's variable (and
+        then CIC, responsiveness and the moments null are added), else from the stored
+        influence reward (T, N)."""
+        moments = np.zeros((traj.num_steps, self.n), dtype=bool)
+        ids = traj.episode_ids
+        if not self.has_cf:
+            if rows.size:
+                moments[rows] = influential_moments(
+                    reward[rows], episode_ids=ids[rows], floor=self.influence_floor
+                )
+            return moments
+        by_value = add_counterfactual_sums(
+            traj,
+            rows,
+            unit,
+            variable=self.variable,
+            visible_only=self.visible_only,
+            intervention=self.intervention,
+            add=self._unit_sums,
+        )
+        np.add.at(self._zeros("cic_count", (self.max_units,)), unit[rows], 1)
+        if rows.size:
+            moments[rows] = influential_moments(
+                taken_influence(by_value, src[rows]), episode_ids=ids[rows], floor=NOISE_FLOOR_NATS
+            )
+        if self.moment_permutations:
+            n = self.n
+            null = self._zeros("high_null", (self.moment_permutations, n, n, self.k, self.a))
+            add_moment_null(
+                null, by_value, src, rows, ids, traj.actions, pairs, lag=self.lag, seed=self.seed
+            )
+        return moments
 
     def _add_profile(
         self,
@@ -477,121 +495,6 @@ class _Accumulator:
             keep = first[valid[first]]
             self.example_reward = reward[keep]
             self.example_moments = moments[keep]
-
-    def _add_counterfactual(
-        self, traj: Trajectory, rows: np.ndarray, unit: np.ndarray
-    ) -> np.ndarray:
-        """CIC, its ``lowe_compat`` form and the responsiveness of every valid step and pair
-        (per-unit sums); returns the KL influence k would have on all influencees under each
-        of its K values, summed over influencees, shape (len(rows), N, K)."""
-        n = self.n
-        cf = traj.counterfactual_logits
-        prior_name = "message_logits" if self.variable == "messages" else "logits"
-        prior = traj.message_logits if self.variable == "messages" else traj.logits
-        if cf is None or prior is None:
-            raise FileFormatError(
-                f"counterfactual_logits need the influencer's policy ({prior_name}) for the "
-                f"CIC weights; one of them is missing"
-            )
-        num_values = cf.shape[3]
-        if prior.shape[-1] != num_values:
-            raise ShapeError(
-                f"counterfactual_logits has K = {num_values} counterfactual values but "
-                f"{prior_name} has {prior.shape[-1]}"
-            )
-        off = ~np.eye(n, dtype=bool)
-        weight = off.astype(np.float64)
-        if self.visible_only and traj.visible is not None:
-            weight = np.where(traj.visible[rows], weight, 0.0)  # (R, N, N)
-        else:
-            weight = np.broadcast_to(weight, (rows.size, n, n))
-        if self.intervention is not None and self.intervention.shape[-1] != num_values:
-            raise ShapeError(
-                f"intervention: expected probabilities over the K = {num_values} values of "
-                f"the influencer's variable; got shape {self.intervention.shape}"
-            )
-        by_value = np.zeros((rows.size, n, num_values))
-        values = np.arange(num_values)
-        for start in range(0, rows.size, _CIC_BLOCK):
-            r = rows[start : start + _CIC_BLOCK]
-            block = np.array(fill_absent(cf[r]), dtype=np.float64)
-            block[:, ~off] = 0.0  # the diagonal is never used: a valid (uniform) placeholder
-            log_prior = np.asarray(fill_absent(prior[r]), dtype=np.float64)[:, :, None, :]
-            cic = np.where(off, expected_influence(block, log_prior), 0.0)
-            resp = interventional_responsiveness(block, intervention=self.intervention)
-            self._unit_sums("cic_sum", cic, unit[r])
-            # The released code's marginal is a mean over the K values: + ln K per step.
-            self._unit_sums("cic_compat_sum", np.where(off, cic + np.log(num_values), 0.0), unit[r])
-            self._unit_sums("responsiveness_sum", np.where(off, resp, 0.0), unit[r])
-            kl = influence(block[..., None, :, :], log_prior[..., None, :], values)  # (B,N,N,K)
-            w = weight[start : start + _CIC_BLOCK]
-            by_value[start : start + r.size] = (kl * w[..., None]).sum(axis=2)
-        count = self._zeros("cic_count", (self.max_units,))
-        np.add.at(count, unit[rows], 1)
-        return by_value
-
-    def _episode_rngs(
-        self, src: np.ndarray, actions: np.ndarray, ids: np.ndarray, bounds: list[int]
-    ) -> list[np.random.Generator]:
-        """One generator per episode block, seeded by the analysis seed and the episode's
-        content (its id and data), so that every reading of the same episode (one process or
-        one Ray task per shard) draws the same permutations."""
-        gens = []
-        for a, b in itertools.pairwise(bounds):
-            digest = hashlib.blake2b(digest_size=16)
-            digest.update(np.int64(ids[a]).tobytes())
-            digest.update(np.ascontiguousarray(src[a:b]).tobytes())
-            digest.update(np.ascontiguousarray(actions[a:b]).tobytes())
-            words = np.frombuffer(digest.digest(), dtype=np.uint32).tolist()
-            gens.append(np.random.default_rng(np.random.SeedSequence([self.seed or 0, *words])))
-        return gens
-
-    def _add_moment_null(
-        self,
-        by_value: np.ndarray,
-        src: np.ndarray,
-        rows: np.ndarray,
-        ids: np.ndarray,
-        actions: np.ndarray,
-        pairs: np.ndarray,
-    ) -> None:
-        """Tables of (k's permuted variable, j's action at t + lag) at the moments re-selected
-        under each of B within-episode permutations of k's variable (the selection is
-        repeated on the permuted data: selection alone cannot produce significance)."""
-        n, a_size, k_size, lag = self.n, self.a, self.k, self.lag
-        b_total = self.moment_permutations
-        null = self._zeros("high_null", (b_total, n, n, k_size, a_size))
-        p = rows.size
-        if p == 0:
-            return
-        ep = ids[rows]
-        bounds = [*np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]]).tolist(), p]
-        gens = self._episode_rngs(src[rows], actions[rows], ep, bounds)
-        pair_ok = np.zeros(src.shape[0], dtype=bool)
-        pair_ok[pairs] = True
-        ok = pair_ok[rows]
-        y = actions[np.minimum(rows + lag, src.shape[0] - 1)]  # (P, N) listener at t + lag
-        src_rows = src[rows]
-        chunk = max(1, _NULL_CELLS // max(1, p * n * n))
-        kk, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-        for first in range(0, b_total, chunk):
-            c = min(chunk, b_total - first)
-            perm = np.empty((c, p), dtype=np.int64)
-            for (a, b), gen in zip(itertools.pairwise(bounds), gens, strict=True):
-                perm[:, a:b] = a + gen.permuted(np.tile(np.arange(b - a), (c, 1)), axis=1)
-            v = src_rows[perm]  # (c, P, N): k's variable, permuted within episodes
-            has = v >= 0
-            vv = np.clip(v, 0, None)
-            value = np.take_along_axis(by_value[None], vv[..., None], axis=-1)[..., 0]
-            value = np.where(has, value, 0.0)
-            flat = value.transpose(1, 0, 2).reshape(p, c * n)
-            mom = influential_moments(flat, episode_ids=ep, floor=NOISE_FLOOR_NATS)
-            mom = mom.reshape(p, c, n).transpose(1, 0, 2) & has & ok[None, :, None]
-            bidx = (first + np.arange(c))[:, None, None, None]
-            code = (((bidx * n + kk) * n + jj) * k_size + vv[..., :, None]) * a_size
-            code = code + y[None, :, None, :]
-            keep = np.broadcast_to(mom[..., None], code.shape)
-            null.reshape(-1)[...] += np.bincount(code[keep], minlength=null.size)
 
     def _add_context(self, traj: Trajectory, messages: np.ndarray | None, unit: np.ndarray) -> None:
         """Grounding and conditional-coordination counts of every unit in the trajectory."""
@@ -634,11 +537,9 @@ class _Accumulator:
         import pandas as pd
 
         u = min(self.max_units, self.num_episodes)
-
-        def take(name: str) -> np.ndarray | None:
-            arr = self.t.get(name)
-            return None if arr is None else arr[:u]
-
+        per_unit: dict[str, Any] = {
+            name: self.t[name][:u] if name in self.t else None for name in UNIT_TABLES
+        }
         return DatasetSummary(
             agent_ids=self.agent_ids,
             num_actions=self.a,
@@ -649,16 +550,7 @@ class _Accumulator:
             influence_lag=self.influence_lag,
             num_steps=self.num_steps,
             num_episodes=self.num_episodes,
-            unit_episodes=self.t["unit_episodes"][:u],
-            unit_steps=self.t["unit_steps"][:u],
-            ic_action=self.t["ic_action"][:u],
-            ic_action_high=take("ic_action_high"),
-            ic_message=take("ic_message"),
-            ic_message_high=take("ic_message_high"),
-            sc=take("sc"),
-            influence_sum=take("influence_sum"),
-            influence_count=take("influence_count"),
-            dependence=take("dependence"),
+            **per_unit,
             high_steps=self.t.get("high_steps"),
             high_null=self.t.get("high_null"),
             high_null_kind=(
@@ -667,13 +559,7 @@ class _Accumulator:
                 else ("symbol/action" if self.variable == "messages" else "action/action")
             ),
             influence_floor=self.influence_floor,
-            cic_sum=take("cic_sum"),
-            cic_compat_sum=take("cic_compat_sum"),
-            responsiveness_sum=take("responsiveness_sum"),
-            cic_count=take("cic_count"),
             num_contexts=self.g,
-            grounding=take("grounding"),
-            cond_coord=take("cond_coord"),
             profile_sum=self.t.get("profile_sum"),
             profile_count=self.t.get("profile_count"),
             example_reward=self.example_reward,
@@ -683,6 +569,7 @@ class _Accumulator:
         )
 
 
+# Long: docstring of 53 lines (eleven options); code 43 lines.
 def summarize(
     source: Any,
     *,
@@ -751,24 +638,9 @@ def summarize(
         Trajectories that differ in agents or fields (non-finite influence is refused by the
         Trajectory itself), an empty source.
     """
-    lag = check_count("lag", lag)
-    max_units = check_count("max_units", max_units, minimum=1)
-    for name, size in (("num_actions", num_actions), ("num_symbols", num_symbols)):
-        if size is not None:
-            check_count(name, size, minimum=1)
-    if alignment is not None:
-        check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
-    if moment_permutations < 0:
-        raise ConfigError(
-            f"moment_permutations: expected a non-negative integer; got {moment_permutations}"
-        )
-    weights = None
-    if intervention is not None:
-        weights = np.asarray(check_probabilities(intervention, "intervention"), dtype=np.float64)
-        if weights.ndim != 1:
-            raise ShapeError(
-                f"intervention: expected probabilities of shape (K,); got shape {weights.shape}"
-            )
+    weights = check_summary_options(
+        lag, max_units, num_actions, num_symbols, alignment, moment_permutations, intervention
+    )
     if seed is None:
         seed = int(resolve_rng(None).integers(2**63))
     from tqdm.auto import tqdm
@@ -794,3 +666,35 @@ def summarize(
         bar.update()
     bar.close()
     return acc.finish()
+
+
+def check_summary_options(
+    lag: int,
+    max_units: int,
+    num_actions: int | None,
+    num_symbols: int | None,
+    alignment: str | None,
+    moment_permutations: int,
+    intervention: Any,
+) -> np.ndarray | None:
+    """The checks of :func:`summarize`'s options (also :func:`analysis.shards.summarize_shards`'s);
+    returns the intervention as float64 probabilities (K,), or None."""
+    check_count("lag", lag)
+    check_count("max_units", max_units, minimum=1)
+    for name, size in (("num_actions", num_actions), ("num_symbols", num_symbols)):
+        if size is not None:
+            check_count(name, size, minimum=1)
+    if alignment is not None:
+        check_choice("alignment", alignment, ALIGNMENTS, hint=ALIGNMENT_HINT)
+    if moment_permutations < 0:
+        raise ConfigError(
+            f"moment_permutations: expected a non-negative integer; got {moment_permutations}"
+        )
+    if intervention is None:
+        return None
+    weights = np.asarray(check_probabilities(intervention, "intervention"), dtype=np.float64)
+    if weights.ndim != 1:
+        raise ShapeError(
+            f"intervention: expected probabilities of shape (K,); got shape {weights.shape}"
+        )
+    return weights

@@ -338,6 +338,7 @@ def graph_from_matrix(
     return influence_graph(table, weight="mean", alpha=None, min_effect=min_effect, nodes=ids)
 
 
+# Long: docstring of 43 lines (eight options, the result, an example); code 38 lines.
 def windowed_graphs(
     influence: Any,
     *,

@@ -121,24 +121,31 @@ def plot_influence_heatmap(
     ax.set_ylabel("influencer k")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label=unit, shrink=0.85)
-    sig = None if significant is None else np.asarray(significant, dtype=bool)
     if annotate:
-        for k in range(n):
-            for j in range(n):
-                if k == j or not np.isfinite(m[k, j]):
-                    continue
-                star = "*" if sig is not None and sig[k, j] else ""
-                shade = m[k, j] / vmax if vmax else 0.0
-                ax.text(
-                    j,
-                    k,
-                    f"{'0' if m[k, j] == 0 else f'{m[k, j]:.3g}'}{star}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="black" if shade > 0.6 else "white",
-                )
+        sig = None if significant is None else np.asarray(significant, dtype=bool)
+        _annotate(ax, m, sig, vmax)
     return fig
+
+
+def _annotate(ax: Any, m: np.ndarray, sig: np.ndarray | None, vmax: float) -> None:
+    """Write each off-diagonal finite value in its cell (with an asterisk where ``sig``), in
+    black on light cells and white on dark ones."""
+    n = m.shape[0]
+    for k in range(n):
+        for j in range(n):
+            if k == j or not np.isfinite(m[k, j]):
+                continue
+            star = "*" if sig is not None and sig[k, j] else ""
+            shade = m[k, j] / vmax if vmax else 0.0
+            ax.text(
+                j,
+                k,
+                f"{'0' if m[k, j] == 0 else f'{m[k, j]:.3g}'}{star}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if shade > 0.6 else "white",
+            )
 
 
 def draw_influence_graph(

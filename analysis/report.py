@@ -35,6 +35,7 @@ import datetime as _dt
 import html
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ import pandas as pd
 
 from analysis.alphabets import speaking_agents
 from analysis.conclusions import CONCLUSIONS
+from analysis.coordination import observational_kind, over_all_steps
 from analysis.decisions import above_min_effect, effective_min_effect
 from analysis.graph import (
     DECISION_COLUMN,
@@ -145,19 +147,6 @@ def matrix_of(table: pd.DataFrame, agent_ids: list[str], value: str) -> np.ndarr
     return m
 
 
-def _ic_all(result: AnalysisResult, kind: str) -> pd.DataFrame:
-    c = result.coordination
-    return c[(c["kind"] == kind) & (c["subset"] == "all")]
-
-
-def _observational_kind(result: AnalysisResult) -> str:
-    """The coordination family of the graph without stored influence (that of --variable)."""
-    s = result.summary
-    return (
-        "symbol/action" if s.has_messages and s.variable in (None, "messages") else "action/action"
-    )
-
-
 def _decided(table: pd.DataFrame, min_effect: float, floor: float) -> pd.DataFrame:
     """The influence table with its influence and responsiveness tests re-decided at
     ``min_effect``."""
@@ -202,8 +191,8 @@ def graph_of(
     if result.influence is not None:
         table = _decided(result.influence, min_effect, result.summary.influence_floor)
         return influence_graph(table, nodes=ids, name="influence")
-    kind = _observational_kind(result)
-    table = _ic_all(result, kind)
+    kind = observational_kind(result.summary)
+    table = over_all_steps(result.coordination, kind)
     test_alpha: float | None = alpha
     if not np.isfinite(table["q_value"].to_numpy(dtype=float)).any():
         test_alpha = None  # the tests were skipped
@@ -432,70 +421,12 @@ def _influence_section(
 ) -> list[str]:
     """Heatmap and graph of the pairwise influence (or of the observational coordination
     without stored influence), the influence measures side by side and the node measures."""
-    ids = list(result.summary.agent_ids)
-    if result.influence is not None:
-        floor = result.summary.influence_floor
-        table = _decided(result.influence, min_effect, floor)
-        column, sig_col = "influence", DECISION_COLUMN
-        heat_title = "Mean pairwise influence (paper)"
-        heat_unit = _influence_unit(result.summary.metadata)
-        star = f"* = influence interval above {effective_min_effect(min_effect, floor):.3g}"
-        sig = matrix_of(table, ids, sig_col) > 0
-    else:
-        floor = NOISE_FLOOR_NATS
-        kind = _observational_kind(result)
-        table, column = _ic_all(result, kind), "value"
-        heat_title = f"{kind.capitalize()} coordination (observational; no influence stored)"
-        heat_unit = result.options["unit"]
-        star = f"* = q <= {alpha} (observational)"
-        sig = matrix_of(table, ids, "q_value") <= alpha
-    matrix = matrix_of(table, ids, column)
-    has_resp = result.influence is not None and bool(np.isfinite(table["responsiveness"]).any())
-    scale = min_effect
-    if has_resp:  # one colour scale for both measures, so that their sizes compare at a glance
-        resp_matrix = matrix_of(table, ids, "responsiveness")
-        scale = float(np.nanmax([min_effect, np.nanmax(matrix), np.nanmax(resp_matrix)]))
-    figs = [
-        _img(
-            plot_influence_heatmap(
-                matrix,
-                ids,
-                significant=sig,
-                title=heat_title,
-                unit=heat_unit,
-                floor=floor,
-                scale_min=scale,
-            ),
-            f"{heat_title}; row = influencer k, column = influencee j; {star}; values below "
-            f"the noise floor ({floor:.2g}) shown as 0; colour scale up to at least "
-            f"{min_effect:g}" + (", shared with the responsiveness" if has_resp else ""),
-        )
-    ]
-    if has_resp:
-        resp_star = f"* = responsiveness interval above {min_effect:g}"
-        figs.append(
-            _img(
-                plot_influence_heatmap(
-                    resp_matrix,
-                    ids,
-                    significant=matrix_of(
-                        table.assign(r=table["responsiveness_above_min_effect"].astype(float)),
-                        ids,
-                        "r",
-                    )
-                    > 0,
-                    title="Responsiveness (uniform intervention)",
-                    unit=result.options["unit"],
-                    scale_min=scale,
-                ),
-                f"Interventional responsiveness: how much j's policy moves when k's value is "
-                f"set at random; {resp_star}",
-            )
-        )
+    heat = _heat_source(result, alpha=alpha, min_effect=min_effect)
+    figs = _heatmaps(result, heat, min_effect)
     rule = graph.graph.get("rule", "")
     figs.append(
         _img(
-            draw_influence_graph(graph, title=_graph_title(graph), unit=heat_unit),
+            draw_influence_graph(graph, title=_graph_title(graph), unit=heat.unit),
             f"Edges k -> j: {rule}; width and colour by weight (the mean influence, or the "
             f"mean responsiveness on an edge only that test passes, labelled 'resp.'). "
             f"Communication and common causes are read in the conclusions above.",
@@ -503,19 +434,109 @@ def _influence_section(
     )
     parts = ["<h2>Pairwise influence</h2>", f"<div class='grid'>{''.join(figs)}</div>"]
     if result.influence is not None:
-        parts += [
-            "<p class='note'>Side by side: <b>influence</b> (the paper's measure: information "
-            "in k's choice beyond what k's state fixes; 0 for a deterministic influencer "
-            "however closely j follows it), <b>responsiveness</b> (the same divergence with "
-            "k's value set uniformly at random: does j's policy move with it at all; needs "
-            "counterfactual logits), the <b>influence test</b> "
-            "(<code>influence_above_min_effect</code>: the interval above the minimum effect) "
-            "and the <b>observational</b> test of k's variable against j's action "
-            "(<code>observational_*</code>: misses influence that depends on j's state, reads "
-            "a common cause as dependence).</p>",
-            _table(table.drop(columns=["k", "j"])),
-        ]
+        parts += [_INFLUENCE_NOTE, _table(heat.table.drop(columns=["k", "j"]))]
     return [*parts, "<h3>Node measures</h3>", _table(measures)]
+
+
+_INFLUENCE_NOTE = (
+    "<p class='note'>Side by side: <b>influence</b> (the paper's measure: information "
+    "in k's choice beyond what k's state fixes; 0 for a deterministic influencer "
+    "however closely j follows it), <b>responsiveness</b> (the same divergence with "
+    "k's value set uniformly at random: does j's policy move with it at all; needs "
+    "counterfactual logits), the <b>influence test</b> "
+    "(<code>influence_above_min_effect</code>: the interval above the minimum effect) "
+    "and the <b>observational</b> test of k's variable against j's action "
+    "(<code>observational_*</code>: misses influence that depends on j's state, reads "
+    "a common cause as dependence).</p>"
+)
+
+
+@dataclass(frozen=True)
+class _Heat:
+    """What the main heatmap shows: the table and its column, the title, the unit, the noise
+    floor, the legend of the asterisks and which cells get one."""
+
+    table: pd.DataFrame
+    column: str
+    title: str
+    unit: str
+    floor: float
+    star: str
+    significant: np.ndarray
+
+
+def _heat_source(result: AnalysisResult, *, alpha: float, min_effect: float) -> _Heat:
+    """The influence test with stored influence, else the observational coordination."""
+    ids = list(result.summary.agent_ids)
+    if result.influence is not None:
+        floor = result.summary.influence_floor
+        table = _decided(result.influence, min_effect, floor)
+        return _Heat(
+            table,
+            "influence",
+            "Mean pairwise influence (paper)",
+            _influence_unit(result.summary.metadata),
+            floor,
+            f"* = influence interval above {effective_min_effect(min_effect, floor):.3g}",
+            matrix_of(table, ids, DECISION_COLUMN) > 0,
+        )
+    kind = observational_kind(result.summary)
+    table = over_all_steps(result.coordination, kind)
+    return _Heat(
+        table,
+        "value",
+        f"{kind.capitalize()} coordination (observational; no influence stored)",
+        result.options["unit"],
+        NOISE_FLOOR_NATS,
+        f"* = q <= {alpha} (observational)",
+        matrix_of(table, ids, "q_value") <= alpha,
+    )
+
+
+def _heatmaps(result: AnalysisResult, heat: _Heat, min_effect: float) -> list[str]:
+    """The main heatmap and, with a stored responsiveness, its heatmap on the same colour
+    scale, so that their sizes compare at a glance."""
+    ids = list(result.summary.agent_ids)
+    table, floor = heat.table, heat.floor
+    matrix = matrix_of(table, ids, heat.column)
+    has_resp = result.influence is not None and bool(np.isfinite(table["responsiveness"]).any())
+    scale = min_effect
+    if has_resp:
+        resp_matrix = matrix_of(table, ids, "responsiveness")
+        scale = float(np.nanmax([min_effect, np.nanmax(matrix), np.nanmax(resp_matrix)]))
+    figs = [
+        _img(
+            plot_influence_heatmap(
+                matrix,
+                ids,
+                significant=heat.significant,
+                title=heat.title,
+                unit=heat.unit,
+                floor=floor,
+                scale_min=scale,
+            ),
+            f"{heat.title}; row = influencer k, column = influencee j; {heat.star}; values "
+            f"below the noise floor ({floor:.2g}) shown as 0; colour scale up to at least "
+            f"{min_effect:g}" + (", shared with the responsiveness" if has_resp else ""),
+        )
+    ]
+    if has_resp:
+        decided = table.assign(r=table["responsiveness_above_min_effect"].astype(float))
+        figs.append(
+            _img(
+                plot_influence_heatmap(
+                    resp_matrix,
+                    ids,
+                    significant=matrix_of(decided, ids, "r") > 0,
+                    title="Responsiveness (uniform intervention)",
+                    unit=result.options["unit"],
+                    scale_min=scale,
+                ),
+                f"Interventional responsiveness: how much j's policy moves when k's value is "
+                f"set at random; * = responsiveness interval above {min_effect:g}",
+            )
+        )
+    return figs
 
 
 def _over_time_section(result: AnalysisResult) -> list[str]:

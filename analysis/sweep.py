@@ -7,8 +7,8 @@ running cluster given its address), each in its own results directory; :func:`ga
 reads the finished runs into one tidy table and draws the learning curves (mean and 95%
 interval over seeds, per condition). ``causal-influence sweep CONFIG`` does all three from a
 sweep file (:func:`load_sweep_config`). The steps that build runs live in
-:mod:`analysis.sweep_runs` and the learning curves in :mod:`analysis.curves`; their public
-names are re-exported here.
+:mod:`analysis.sweep_runs` and the learning curves in :mod:`analysis.curves` (their public
+names are re-exported here), the Ray tasks that train the runs in :mod:`analysis.sweep_tasks`.
 
 Layout of a sweep directory::
 
@@ -81,27 +81,32 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import shutil
-import socket
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.config import OUTPUT_FIELDS, RESUMABLE_FIELDS, TrainConfig
-from analysis._ray import check_options, cluster_cpus, ray_session, remote_cause
+from analysis._ray import check_options, ray_session
 from analysis.curves import DEFAULT_METRIC, learning_curves, plot_learning_curves, save_figure
 from analysis.sweep_runs import (
     SweepRun,
     base_fields,
     cross_runs,
     named_settings,
-    one_line,
     parse_seeds,
     read_sweep_file,
 )
-from causal_influence.errors import CausalInfluenceError, ConfigError, FileFormatError
+from analysis.sweep_tasks import (
+    DONE_FILE,
+    SWEEP_FORMAT,
+    RayRuns,
+    finished_marker,
+    pending_row,
+    recorded_config,
+    write_text,
+)
+from causal_influence.errors import ConfigError, FileFormatError
 from causal_influence.io import atomic_write
 from causal_influence.io.limits import read_json
 
@@ -124,11 +129,9 @@ __all__ = [
 ]
 
 SWEEP_FILE = "sweep.json"
-DONE_FILE = "done.json"
 TABLE_FILE = "results.csv"
 CURVES_FILE = "curves.csv"
 PLOT_FILE = "learning_curves.png"
-SWEEP_FORMAT = "causal-influence-sweep/1"
 
 _GRID_RESERVED = frozenset({"seed", "out_dir", "setting"})
 _FILE_KEYS = ("out", "seeds", "metric", "base", "settings", "grid")
@@ -306,98 +309,6 @@ def load_sweep_config(path: str | Path) -> SweepSpec:
 # ------------------------------------------------------------------------------ running
 
 
-def _same(a: Mapping[str, Any], b: Mapping[str, Any], ignore: frozenset[str]) -> bool:
-    keys = (set(a) | set(b)) - ignore
-    return all(a.get(k) == b.get(k) for k in keys)
-
-
-def _finished(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
-    """The completion marker of ``run_dir`` when it records ``config``, else None."""
-    try:
-        marker = read_json(run_dir / DONE_FILE, "completion marker")
-    except (OSError, CausalInfluenceError):
-        return None
-    if not isinstance(marker, dict) or not isinstance(marker.get("config"), dict):
-        return None
-    if not (run_dir / "progress.csv").is_file():
-        return None
-    return marker if _same(marker["config"], config.to_dict(), OUTPUT_FIELDS) else None
-
-
-def _resume_point(run_dir: Path, config: TrainConfig) -> Path | None:
-    """The latest checkpoint of ``run_dir`` that ``config`` can resume from exactly."""
-    from agents.checkpoint import find_checkpoint, load_checkpoint
-
-    if not run_dir.is_dir():
-        return None
-    try:
-        latest = find_checkpoint(run_dir)
-        state = load_checkpoint(latest)
-        saved = TrainConfig.from_json(state["config"])
-    except (CausalInfluenceError, KeyError, TypeError, ValueError):  # none, unreadable, foreign
-        return None
-    if saved.resume_conflicts(config):
-        return None
-    if int(state.get("env_steps", 0)) > config.total_env_steps or not state.get("resumable"):
-        return None
-    return latest
-
-
-def _execute_run(run: dict[str, Any], train_fn: Callable[..., Any] | None) -> dict[str, Any]:
-    """Body of the Ray task: train one run in its directory and mark it finished."""
-    config = TrainConfig.from_dict(run["config"])
-    assert config.out_dir is not None
-    run_dir = Path(config.out_dir)
-    if _finished(run_dir, config) is not None:
-        return {"status": "skipped", "seconds": 0.0, "resumed": False}
-    resume = _resume_point(run_dir, config)
-    if resume is None and run_dir.exists():
-        recorded = _recorded_config(run_dir)
-        if recorded is None or not _same(recorded, config.to_dict(), RESUMABLE_FIELDS):
-            raise ConfigError(  # checked by run_sweep first; the task never deletes others' runs
-                f"{run_dir}: holds another run; not deleted"
-            )
-        shutil.rmtree(run_dir)  # this run, half-finished without a usable checkpoint: restart
-    (run_dir / DONE_FILE).unlink(missing_ok=True)
-    if train_fn is None:
-        from agents.trainer import train
-
-        fn: Callable[..., Any] = train
-    else:
-        fn = train_fn
-    start = time.perf_counter()
-    if resume is None:
-        fn(config)
-    else:
-        fn(config, resume=resume)
-    seconds = time.perf_counter() - start
-    if not (run_dir / "progress.csv").is_file():
-        raise FileFormatError(
-            f"{run_dir}: the training function wrote no progress.csv; it must train "
-            f"config.out_dir as agents.trainer.train does"
-        )
-    marker = {
-        "format": SWEEP_FORMAT,
-        "name": run["name"],
-        "condition": run["condition"],
-        "seed": run["seed"],
-        "params": run["params"],
-        "config": config.to_dict(),
-        "seconds": seconds,
-        "resumed_from": None if resume is None else resume.name,
-        "host": socket.gethostname(),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    _write_text(run_dir / DONE_FILE, json.dumps(marker, indent=2))
-    return {"status": "finished", "seconds": seconds, "resumed": resume is not None}
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as (tmp,):
-        tmp.write_text(text, encoding="utf-8")
-
-
 def run_sweep(
     runs: Sequence[SweepRun],
     out_dir: str | Path,
@@ -457,18 +368,18 @@ def run_sweep(
     planned = _planned(runs, Path(out_dir))
     _check_existing_runs(planned, Path(out_dir))
     _write_plan(planned, Path(out_dir))
-    rows = {r.name: _pending_row(r) for r in planned}
+    rows = {r.name: pending_row(r) for r in planned}
     todo = []
     for run in planned:
         assert run.config.out_dir is not None
-        if _finished(Path(run.config.out_dir), run.config) is not None:
+        if finished_marker(Path(run.config.out_dir), run.config) is not None:
             rows[run.name]["status"] = "skipped"
             emit(f"{run.name}: finished earlier, skipped")
         else:
             todo.append(run)
     if todo:
         with ray_session(address, num_cpus=num_cpus) as ray:
-            _RayRuns(ray, train_fn, rows, retries=retries, emit=emit).run(todo)
+            RayRuns(ray, train_fn, rows, retries=retries, emit=emit).run(todo)
     return pd.DataFrame(list(rows.values()))
 
 
@@ -506,27 +417,10 @@ def _planned(runs: list[SweepRun], out: Path) -> list[SweepRun]:
 
 
 def _write_plan(planned: list[SweepRun], out: Path) -> None:
-    _write_text(
+    write_text(
         out / SWEEP_FILE,
         json.dumps({"format": SWEEP_FORMAT, "runs": [r.to_dict() for r in planned]}, indent=2),
     )
-
-
-def _recorded_config(run_dir: Path) -> dict[str, Any] | None:
-    """The config a run directory records (done.json, else config.json), or None if unreadable."""
-    from causal_influence.io.limits import read_json
-
-    for name, key in ((DONE_FILE, "config"), ("config.json", None)):
-        path = run_dir / name
-        if not path.is_file():
-            continue
-        try:
-            data = read_json(path, name)
-            config = data.get(key) if key else data
-            return TrainConfig.from_dict(config).to_dict() if isinstance(config, dict) else None
-        except (CausalInfluenceError, TypeError, ValueError, AttributeError):
-            return None
-    return None
 
 
 def _check_existing_runs(planned: list[SweepRun], out: Path) -> None:
@@ -545,7 +439,7 @@ def _check_existing_runs(planned: list[SweepRun], out: Path) -> None:
         run_dir = Path(run.config.out_dir)
         if not run_dir.is_dir() or not any(run_dir.iterdir()):
             continue
-        recorded = _recorded_config(run_dir)
+        recorded = recorded_config(run_dir)
         wanted = run.config.to_dict()
         if recorded is None:
             problems.append(f"runs/{run.name} holds files that are not a readable run")
@@ -565,80 +459,6 @@ def _check_existing_runs(planned: list[SweepRun], out: Path) -> None:
             f"the sweep directory already holds runs this sweep would replace: {shown}. Nothing "
             f"was deleted: write the sweep into a new --out, or move those run directories away"
         )
-
-
-def _pending_row(run: SweepRun) -> dict[str, Any]:
-    """The report row of a run before it is tried."""
-    return {
-        "run": run.name,
-        "condition": run.condition,
-        "seed": run.seed,
-        "status": "pending",
-        "attempts": 0,
-        "seconds": float("nan"),
-        "resumed": False,
-        "error": "",
-    }
-
-
-class _RayRuns:
-    """Runs as Ray tasks, each retried ``retries`` times, their outcomes in ``rows``."""
-
-    def __init__(
-        self,
-        ray: Any,
-        train_fn: Callable[..., Any] | None,
-        rows: dict[str, dict[str, Any]],
-        *,
-        retries: int,
-        emit: Callable[..., None],
-    ) -> None:
-        self.ray, self.rows, self.retries, self.emit = ray, rows, retries, emit
-        self.cpus = cluster_cpus(ray)
-        self.task = ray.remote(_execute_run)
-        self.shared_fn = ray.put(train_fn)
-
-    def submit(self, run: SweepRun) -> Any:
-        self.rows[run.name]["attempts"] += 1
-        need = min(self.cpus, max(1, int(run.config.num_threads or 1)))
-        return self.task.options(num_cpus=need, max_retries=0, name=run.name).remote(
-            run.to_dict(), self.shared_fn
-        )
-
-    def run(self, todo: list[SweepRun]) -> None:
-        """Submit every run and wait for all, resubmitting failures; cancel what is still
-        running on any exception (or interrupt)."""
-        pending = {self.submit(run): run for run in todo}
-        try:
-            while pending:
-                done, _ = self.ray.wait(list(pending), num_returns=1)
-                for ref in done:
-                    run = pending.pop(ref)
-                    if not self.collect(ref, run):
-                        pending[self.submit(run)] = run
-        except BaseException:
-            for ref in pending:
-                self.ray.cancel(ref, force=True)
-            raise
-
-    def collect(self, ref: Any, run: SweepRun) -> bool:
-        """Record the outcome of one attempt; False when the run is to be tried again."""
-        row = self.rows[run.name]
-        try:
-            outcome = self.ray.get(ref)
-        except Exception as err:
-            row["error"] = one_line(remote_cause(err))
-            attempt = f"{run.name}: failed on attempt {row['attempts']} of {self.retries + 1}"
-            if row["attempts"] <= self.retries:
-                self.emit(f"{attempt} ({row['error']}); retrying", logging.WARNING)
-                return False
-            row["status"] = "failed"
-            self.emit(f"{attempt} ({row['error']}); giving up", logging.ERROR)
-            return True
-        row.update(status=outcome["status"], seconds=outcome["seconds"], resumed=outcome["resumed"])
-        how = " (resumed from a checkpoint)" if outcome["resumed"] else ""
-        self.emit(f"{run.name}: {outcome['status']} in {outcome['seconds']:.1f} s{how}")
-        return True
 
 
 # ------------------------------------------------------------------------------ results
@@ -718,7 +538,7 @@ def gather_sweep(
     frames, missing = [], []
     for run in runs:
         run_dir = out / "runs" / run.name
-        if _finished(run_dir, run.config) is None:
+        if finished_marker(run_dir, run.config) is None:
             missing.append(run.name)
             continue
         frame = pd.read_csv(run_dir / "progress.csv")

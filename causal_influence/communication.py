@@ -49,10 +49,11 @@ from causal_influence.information import (
 )
 from causal_influence.noise import NOISE_FLOOR_NATS
 from causal_influence.validation import (
+    alphabet_size,
     as_episode_starts,
+    as_label_matrix,
     as_labels,
     check_choice,
-    check_positive_int,
     check_probabilities,
     check_shape,
     log_base,
@@ -82,43 +83,23 @@ SC_HINT = (
 )
 
 
-def _agents_matrix(x: Any, name: str) -> np.ndarray:
-    """Labels of shape (T,) or (T, N) as a (T, N) numpy array with T >= 1."""
-    arr = to_numpy(as_labels(x, name))
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise ShapeError(
-            f"{name}: expected labels of shape (T,) or (T, N) (time-major, agent second); got "
-            f"{describe(arr)}"
-        )
-    return arr
-
-
-def _size(arr: np.ndarray, given: int | None, name: str) -> int:
-    if given is None:
-        return int(arr.max()) + 1
-    given = check_positive_int("num_actions" if name == "actions" else "num_symbols", given)
-    if arr.max() >= given:
-        raise ShapeError(
-            f"{name}: found label {int(arr.max())} but the alphabet size is {given}; pass the "
-            f"right size or fix the labels"
-        )
-    return int(given)
-
-
 def _paired_iv(
     first: Any, second: Any, names: tuple[str, str], sizes: tuple[int | None, int | None]
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Two label matrices (T, N) of the same shape and their alphabet sizes."""
-    x = _agents_matrix(first, names[0])
-    y = _agents_matrix(second, names[1])
+    x = as_label_matrix(first, names[0])
+    y = as_label_matrix(second, names[1])
     if x.shape != y.shape:
         raise ShapeError(
             f"{names[0]} and {names[1]}: expected the same shape, (T,) or (T, N); got "
             f"{np.shape(first)} and {np.shape(second)}; pair each step's values"
         )
     return x, y, _size(x, sizes[0], names[0]), _size(y, sizes[1], names[1])
+
+
+def _size(labels: np.ndarray, given: int | None, name: str) -> int:
+    option = "num_actions" if name == "actions" else "num_symbols"
+    return alphabet_size(labels, given, name, option=option)
 
 
 def _pair_tables(src: np.ndarray, dst: np.ndarray, m: int, a: int) -> np.ndarray:
@@ -223,6 +204,21 @@ class CoordinationResult:
     max: float
     argmax: tuple[int, int]
     counts: np.ndarray
+
+    @classmethod
+    def of_pairs(cls, values: np.ndarray, counts: np.ndarray) -> CoordinationResult:
+        """The result of per-pair values (N, N) computed from ``counts`` (N, N) pooled pairs:
+        NaN where no pair was kept and on the diagonal, and the maximum over ordered pairs."""
+        n = values.shape[0]
+        matrix = np.where(counts > 0, values, np.nan)
+        matrix[np.arange(n), np.arange(n)] = np.nan
+        if n > 1 and np.isfinite(matrix).any():
+            flat = int(np.nanargmax(matrix))
+            best = (flat // n, flat % n)
+            top = float(matrix[best])
+        else:
+            best, top = (-1, -1), float("nan")
+        return cls(matrix=matrix, max=top, argmax=best, counts=counts.astype(np.int64))
 
 
 def instantaneous_coordination(
@@ -334,18 +330,9 @@ def _ic_iv(
 
 def _coordination(tables: np.ndarray, estimator: str, base: float | None) -> CoordinationResult:
     """MI of every ordered pair's table (N, N, M, A), NaN on the diagonal, and its maximum."""
-    n = tables.shape[0]
     counts = tables.sum(axis=(-2, -1))
     matrix = mutual_information_from_counts(tables, estimator=estimator, base=base)
-    matrix = np.where(counts > 0, matrix, np.nan)
-    matrix[np.arange(n), np.arange(n)] = np.nan
-    if n > 1 and np.isfinite(matrix).any():
-        flat = int(np.nanargmax(matrix))
-        best = (flat // n, flat % n)
-        top = float(matrix[best])
-    else:
-        best, top = (-1, -1), float("nan")
-    return CoordinationResult(matrix=matrix, max=top, argmax=best, counts=counts.astype(np.int64))
+    return CoordinationResult.of_pairs(matrix, counts)
 
 
 def influential_moments(

@@ -383,6 +383,7 @@ def _model_outputs(model: JointPolicyModel, args: _PairwiseArgs) -> tuple[Array,
     return cf, as_backend(prior, cf), values
 
 
+# Long: docstring of 56 lines (ten options, the result, the errors, an example); code 28 lines.
 def pairwise_influence(
     model: JointPolicyModel,
     *,

@@ -36,6 +36,7 @@ __all__ = [
     "describe",
     "error_location",
     "located_error",
+    "shortlist",
 ]
 
 
@@ -103,6 +104,12 @@ def describe(x: object) -> str:
     if shape is not None:
         return f"{kind} of shape {tuple(shape)} and dtype {str(dtype).replace('torch.', '')}"
     return kind
+
+
+def shortlist(names: Sequence[str]) -> str:
+    """The first three of ``names``, comma-separated, and how many more there are, for error
+    messages about sets of files or fields (``"a, b, c and 2 more"``)."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def located_error(

@@ -47,13 +47,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from causal_influence.communication import CoordinationResult, lagged_pairs
-from causal_influence.errors import ShapeError, describe
+from causal_influence.errors import ShapeError
 from causal_influence.information import (
     ESTIMATORS,
     conditional_mutual_information_from_counts,
     mutual_information_from_counts,
 )
-from causal_influence.validation import as_labels, log_base, to_numpy
+from causal_influence.validation import alphabet_size, as_label_matrix, log_base
 
 __all__ = [
     "conditional_coordination",
@@ -63,30 +63,8 @@ __all__ = [
 ]
 
 
-def _matrix(x: Any, name: str) -> np.ndarray:
-    """Labels (T,) or (T, N), -1 allowed, as a (T, N) int64 numpy array with T >= 1."""
-    arr = to_numpy(as_labels(x, name, missing=True))
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise ShapeError(
-            f"{name}: expected labels of shape (T,) or (T, N) (time-major, agent second), -1 "
-            f"for a missing value; got {describe(arr)}"
-        )
-    return arr
-
-
-def _alphabet(arr: np.ndarray, given: int | None, name: str) -> int:
-    """Size of the alphabet of ``arr`` (labels >= 0): ``given`` (checked) or max + 1."""
-    top = int(arr.max()) + 1 if arr.size else 0
-    if given is None:
-        return max(top, 1)
-    if top > given:
-        raise ShapeError(
-            f"{name}: found label {top - 1} but the alphabet size is {given}; pass the right "
-            f"size or fix the labels"
-        )
-    return int(given)
+#: The option that gives the alphabet size of each labelled argument.
+_OPTION = {"messages": "num_symbols", "actions": "num_actions", "context": "num_contexts"}
 
 
 class _Same(NamedTuple):
@@ -100,7 +78,7 @@ def _same_shape(
     """Label matrices of one shape (T, N) and their alphabet sizes."""
     arrays = []
     for name, value in named.items():
-        arr = _matrix(value, name)
+        arr = as_label_matrix(value, name, missing=True)
         if name not in allow_missing and (arr < 0).any():
             raise ShapeError(f"{name}: expected labels >= 0 (no missing values); got -1")
         arrays.append(arr)
@@ -111,7 +89,9 @@ def _same_shape(
             + ", ".join(f"{k} {v}" for k, v in shapes.items())
         )
     out_sizes = tuple(
-        _alphabet(a, sizes.get(name), name) for name, a in zip(named, arrays, strict=True)
+        # 0 stays a valid size here: an alphabet with no label (every entry missing)
+        alphabet_size(a, sizes.get(name), name, option=_OPTION[name], minimum=0)
+        for name, a in zip(named, arrays, strict=True)
     )
     return _Same(tuple(arrays), out_sizes)
 
@@ -316,14 +296,6 @@ def conditional_coordination(
         num_actions=num_actions,
         num_contexts=num_contexts,
     )
-    n = counts.shape[0]
     used = counts.sum(axis=(-3, -2, -1))
     matrix = conditional_mutual_information_from_counts(counts, estimator=estimator, base=base)
-    matrix = np.where(used > 0, matrix, np.nan)
-    matrix[np.arange(n), np.arange(n)] = np.nan
-    if n > 1 and np.isfinite(matrix).any():
-        flat = int(np.nanargmax(matrix))
-        best, top = (flat // n, flat % n), float(matrix.flat[flat])
-    else:
-        best, top = (-1, -1), float("nan")
-    return CoordinationResult(matrix=matrix, max=top, argmax=best, counts=used.astype(np.int64))
+    return CoordinationResult.of_pairs(matrix, used)

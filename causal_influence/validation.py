@@ -6,10 +6,12 @@ way and says so in the same words:
 - **conversion**: :func:`to_numpy`, :func:`as_float`, :func:`as_backend` (a torch tensor in
   gives a torch tensor out; anything else becomes numpy), defined beside the backend kernels
   and re-exported here;
-- **integer labels and indices**: :func:`as_labels`, :func:`as_index`. Integer dtypes are
-  accepted; floats only when every value is integral (``3.0``); non-integral floats, NaN and
-  ``inf`` raise a :class:`~causal_influence.errors.DTypeError` naming the first bad index;
-  booleans are rejected (a mask is not a label);
+- **integer labels and indices**: :func:`as_labels`, :func:`as_index`, :func:`as_label_matrix`
+  (labels (T, N), one column per agent) and :func:`alphabet_size`, defined in a small module
+  of their own and re-exported here. Integer dtypes are accepted; floats only when every value
+  is integral (``3.0``); non-integral floats, NaN and ``inf`` raise a
+  :class:`~causal_influence.errors.DTypeError` naming the first bad index; booleans are
+  rejected (a mask is not a label);
 - **distributions**: :func:`check_logits` (finite or ``-inf``, never NaN; the rule is
   :func:`logits_problem`), :func:`check_probabilities`;
 - **options**: :func:`check_choice` (the message lists the choices), :func:`check_count`
@@ -51,6 +53,14 @@ from typing import Any
 import numpy as np
 
 from causal_influence._backend import Array, as_backend, as_float, is_torch, to_numpy
+from causal_influence._labels import (
+    alphabet_size,
+    as_index,
+    as_label_matrix,
+    as_labels,
+    first_true,
+    where_text,
+)
 from causal_influence._options import (
     check_choice,
     check_count,
@@ -71,12 +81,14 @@ from causal_influence.errors import (
 
 __all__ = [
     "Array",
+    "alphabet_size",
     "as_agent_indices",
     "as_backend",
     "as_bool",
     "as_episode_starts",
     "as_float",
     "as_index",
+    "as_label_matrix",
     "as_labels",
     "as_mask",
     "boundary_form",
@@ -98,154 +110,6 @@ __all__ = [
     "steps_in_episode",
     "to_numpy",
 ]
-
-
-# --------------------------------------------------------------------------- labels
-
-
-def _at(where: tuple[int, ...]) -> str:
-    if not where:
-        return ""
-    return f" at index {where[0]}" if len(where) == 1 else f" at index {where}"
-
-
-def _first(mask: Any) -> tuple[int, ...]:
-    """Index of the first True entry of a numpy or torch boolean array."""
-    if is_torch(mask):
-        return tuple(int(i) for i in mask.nonzero()[0])
-    return tuple(int(i) for i in np.argwhere(mask)[0])
-
-
-def _kind(x: Any) -> str:
-    """``"i"`` integers, ``"f"`` floats, ``"b"`` booleans, ``"o"`` anything else."""
-    if is_torch(x):
-        if x.dtype.is_floating_point:
-            return "f"
-        if x.dtype.is_complex:
-            return "o"
-        return "b" if str(x.dtype) == "torch.bool" else "i"
-    kind = x.dtype.kind
-    return "i" if kind in "iu" else kind if kind in "fb" else "o"
-
-
-def _integers(x: Any, name: str) -> Array:
-    """``x`` as int64 on its own backend under the one label rule (see the module docstring).
-
-    Errors are located (:func:`~causal_influence.errors.error_location` gives ``name`` and the
-    index of the first bad entry), so that the file readers can name the row.
-    """
-    arr: Any = x if is_torch(x) else to_numpy(x, name)
-    kind = _kind(arr)
-    cast = "tensor.long()" if is_torch(arr) else "numpy.asarray(x, dtype=int)"
-    if kind == "f":
-        with np.errstate(invalid="ignore"):  # NaN or inf (x - x is NaN), a fraction
-            bad = ((arr - arr) != 0) | (arr != arr.round())
-        if bool(bad.any()):
-            where = _first(bad)
-            raise located_error(
-                DTypeError,
-                name,
-                f"{name}: expected integer labels (whole floats such as 3.0 are accepted); got "
-                f"{float(arr[where])!r}{_at(where)} in {describe(arr)}; pass whole numbers "
-                f"(e.g. {cast})",
-                where,
-            )
-    elif kind != "i":
-        hint = (
-            f"booleans are masks, not labels: convert them explicitly "
-            f"({'tensor.long()' if is_torch(arr) else 'x.astype(int)'}) if they are labels"
-            if kind == "b"
-            else "pass integer labels (e.g. numpy.asarray(x, dtype=int), or relabel with "
-            "numpy.unique(x, return_inverse=True)[1])"
-        )
-        raise located_error(
-            DTypeError, name, f"{name}: expected integer labels; got {describe(arr)}; {hint}"
-        )
-    return arr.long() if is_torch(arr) else arr.astype(np.int64, copy=False)
-
-
-def as_labels(x: Any, name: str, *, ndim: int | None = None, missing: bool = False) -> Array:
-    """``x`` as non-negative integer labels (int64; a torch tensor stays a torch tensor).
-
-    Integer dtypes are accepted; floats only when every value is integral (``3.0``).
-
-    ``name`` is the argument name used in messages; ``ndim`` a required number of dimensions;
-    ``missing=True`` also admits -1, the label of a missing value (an agent that sent no
-    message, saw no context), which the measures that accept it skip.
-
-    Raises
-    ------
-    DTypeError
-        Booleans, non-numeric values, non-integral floats, NaN or ``inf`` (the message names
-        the first bad index), or a negative label.
-    ShapeError
-        When ``x`` does not have ``ndim`` dimensions.
-
-    Examples
-    --------
-    >>> as_labels([1, 0, 3.0], "x")
-    array([1, 0, 3])
-    >>> as_labels([1, 0.5], "x")
-    Traceback (most recent call last):
-    ...
-    causal_influence.errors.DTypeError: x: expected integer labels (whole floats such as 3.0 are accepted); got 0.5 at index 1 in numpy.ndarray of shape (2,) and dtype float64; pass whole numbers (e.g. numpy.asarray(x, dtype=int))
-    """  # noqa: E501
-    labels = _integers(x, name)
-    if ndim is not None and labels.ndim != ndim:
-        raise ShapeError(
-            f"{name}: expected a {ndim}-D array of labels; got {describe(labels)}"
-            + ("; flatten it or select one agent's column" if ndim == 1 else "")
-        )
-    negative = labels < (-1 if missing else 0)
-    if bool(negative.any()):
-        where = _first(negative)
-        allowed = (
-            "non-negative integer labels or -1 (missing)"
-            if missing
-            else ("non-negative integer labels")
-        )
-        raise DTypeError(
-            f"{name}: expected {allowed}; got {int(labels[where])}"
-            f"{_at(where)}; relabel with numpy.unique(x, return_inverse=True)[1]"
-        )
-    return labels
-
-
-def as_index(
-    x: Any,
-    name: str,
-    size: int | None,
-    *,
-    like: Any = None,
-    expected: str | None = None,
-    hint: str = "",
-    error: type[CausalInfluenceError] = ShapeError,
-) -> Array:
-    """``x`` as integer indices in ``[0, size)``, on the backend (and device) of ``like``.
-
-    The dtype rule is that of :func:`as_labels`; ``size=None`` skips the range check. An
-    out-of-range value raises ``error`` (default :class:`ShapeError`) with the message
-    ``"{name}: expected {expected}; got ..."`` (``expected`` defaults to
-    ``"indices in [0, size)"``) followed by ``hint``.
-
-    Examples
-    --------
-    >>> as_index([2, 0], "actual", 3)
-    array([2, 0])
-    """
-    idx = _integers(x, name)
-    if like is not None:
-        idx = as_backend(idx, like)
-    if size is None:
-        return idx
-    bad = (idx < 0) | (idx >= size)
-    if bool(bad.any()):
-        where = _first(bad)
-        raise error(
-            f"{name}: expected {expected or f'indices in [0, {size})'}; got {int(idx[where])}"
-            f"{_at(where)}, outside that range" + (f"; {hint}" if hint else "")
-        )
-    return idx
 
 
 # --------------------------------------------------------------------------- distributions
@@ -332,7 +196,7 @@ def logits_problem(logits: Any, *, rows: bool = True) -> tuple[str | None, tuple
             tests.append(("-inf row", np.isneginf(logits).all(axis=-1)))
     for found, mask in tests:
         if bool(mask.any()):
-            return found, _first(mask)
+            return found, first_true(mask)
     return None, ()
 
 
@@ -402,7 +266,7 @@ def check_finite(
         bad = ~np.isfinite(arr)
     if not bool(bad.any()):
         return x
-    where = _first(bad)
+    where = first_true(bad)
     value = float(x[where])
     if (time_major or agent_ids is not None) and len(where) >= 2:
         k = where[1]
@@ -410,7 +274,7 @@ def check_finite(
         place = f" at step {where[0]}, agent {k}{who}"
         place += f", index {where[2:]}" if len(where) > 2 else ""
     else:
-        place = _at(where)
+        place = where_text(where)
     raise ShapeError(
         f"{name}: expected finite values; got {value}{place}; drop or repair the non-finite "
         f"entries before passing them"
@@ -493,11 +357,11 @@ def as_bool(x: Any, name: str) -> np.ndarray:
     if arr.dtype.kind in "iu":
         bad = (arr != 0) & (arr != 1)
         if bool(bad.any()):
-            where = _first(bad)
+            where = first_true(bad)
             raise located_error(
                 DTypeError,
                 name,
-                f"{name}: expected booleans (or 0/1); got {arr[where]}{_at(where)}",
+                f"{name}: expected booleans (or 0/1); got {arr[where]}{where_text(where)}",
                 where,
             )
         return arr.astype(bool)

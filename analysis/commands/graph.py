@@ -130,6 +130,7 @@ def run(ns: argparse.Namespace) -> int:
 def _edge_table(summary: Any, ns: argparse.Namespace) -> tuple[Any, str, str]:
     """(table, weight column, graph name): the influence test with stored influence, else
     the coordination of the chosen variable (an observational measure)."""
+    from analysis.coordination import observational_kind, over_all_steps
     from analysis.stats import coordination_table, influence_table
 
     common: dict[str, Any] = {
@@ -142,10 +143,8 @@ def _edge_table(summary: Any, ns: argparse.Namespace) -> tuple[Any, str, str]:
     if summary.has_influence:
         table = influence_table(summary, min_effect=ns.min_effect, **common)
         return table, "influence", "influence (interval above the minimum effect)"
-    full = coordination_table(summary, **common)
-    messages = summary.has_messages and summary.variable in (None, "messages")
-    kind = "symbol/action" if messages else "action/action"
-    table = full[(full["kind"] == kind) & (full["subset"] == "all")]
+    kind = observational_kind(summary)
+    table = over_all_steps(coordination_table(summary, **common), kind)
     return table, "value", f"{kind} coordination (observational, q <= {ns.alpha})"
 
 

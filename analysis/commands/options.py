@@ -176,6 +176,7 @@ def data_source(ns: argparse.Namespace) -> Any:
     return ns.path
 
 
+# Long: a flat list of the input path and 13 argparse options, each with its help text.
 def add_data_options(p: argparse.ArgumentParser) -> None:
     """The input path and the options of reading and testing saved trajectories (analyze,
     graph)."""

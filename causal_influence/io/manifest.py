@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from causal_influence.errors import FileFormatError
+from causal_influence.errors import FileFormatError, shortlist
 from causal_influence.io.atomic import atomic_write
 from causal_influence.io.limits import read_json
 
@@ -47,6 +47,7 @@ __all__ = [
     "file_sha256",
     "listed_files",
     "read_manifest",
+    "unlisted_files",
     "write_manifest",
 ]
 
@@ -203,6 +204,16 @@ def read_manifest(directory: str | os.PathLike[str]) -> Manifest | None:
     return Manifest(files=files, written_by=written_by if isinstance(written_by, str) else "")
 
 
+def unlisted_files(directory: str | os.PathLike[str]) -> list[str] | None:
+    """The files below ``directory`` (as :func:`listed_files`) that its manifest does not
+    list, sorted; None when it has no manifest. An empty list: every file is its own output."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if manifest is None:
+        return None
+    return sorted(set(listed_files(directory)) - set(manifest.files))
+
+
 def check_manifest(
     directory: str | os.PathLike[str],
     *,
@@ -255,8 +266,7 @@ def check_manifest(
 def _refuse_difference(directory: Path, names: Iterable[str], what: str) -> None:
     names = sorted(names)
     if names:
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         raise FileFormatError(
-            f"{directory}/: {what.format(MANIFEST_NAME)} ({shown}); its files come from more "
-            f"than one write or were changed afterwards, so it is not read; write it again"
+            f"{directory}/: {what.format(MANIFEST_NAME)} ({shortlist(names)}); its files come from "
+            f"more than one write or were changed afterwards, so it is not read; write it again"
         )

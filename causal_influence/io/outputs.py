@@ -43,13 +43,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from causal_influence.io.manifest import MANIFEST_NAME, listed_files, read_manifest, write_manifest
+from causal_influence.errors import shortlist
+from causal_influence.io.atomic import fsync_dir, fsync_file
+from causal_influence.io.manifest import MANIFEST_NAME, listed_files, unlisted_files, write_manifest
 
 __all__ = ["atomic_directory", "check_output_directory"]
-
-
-def _shown(names: list[str]) -> str:
-    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def check_output_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -80,7 +78,7 @@ def check_output_directory(path: str | os.PathLike[str], *, overwrite: bool = Fa
         present = sorted(p.name for p in path.iterdir())
         if present and not overwrite:
             raise FileExistsError(
-                f"{path}: already holds {len(present)} files ({_shown(present)}); outputs go to "
+                f"{path}: already holds {len(present)} files ({shortlist(present)}); outputs go to "
                 f"a new directory: choose another one, or pass --overwrite (overwrite=True) to "
                 f"replace this one as a whole"
             )
@@ -112,18 +110,16 @@ def _check_writable(directory: Path, path: Path) -> None:
 
 def _check_replaceable(path: Path) -> None:
     """``path`` holds a previous causal-influence output and nothing else."""
-    manifest = read_manifest(path)
-    present = listed_files(path)
-    if manifest is None:
+    foreign = unlisted_files(path)
+    if foreign is None:
         raise FileExistsError(
             f"{path}: holds files that causal-influence did not write (no {MANIFEST_NAME}: "
-            f"{_shown(present)}); --overwrite replaces only an earlier output as a whole, so it "
-            f"would delete them: move them, or choose another directory"
+            f"{shortlist(listed_files(path))}); --overwrite replaces only an earlier output as a "
+            f"whole, so it would delete them: move them, or choose another directory"
         )
-    foreign = sorted(set(present) - set(manifest.files))
     if foreign:
         raise FileExistsError(
-            f"{path}: holds files its {MANIFEST_NAME} does not list ({_shown(foreign)}), which "
+            f"{path}: holds files its {MANIFEST_NAME} does not list ({shortlist(foreign)}), which "
             f"causal-influence did not write; --overwrite would delete them: move them, or "
             f"choose another directory"
         )
@@ -167,22 +163,9 @@ def _exchange(a: Path, b: Path) -> bool:
 def _fsync_tree(directory: Path) -> None:
     for root, _dirs, files in os.walk(directory):
         for name in files:
-            with contextlib.suppress(OSError), open(os.path.join(root, name), "rb") as fh:
-                os.fsync(fh.fileno())
-        _fsync_dir(Path(root))
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+            with contextlib.suppress(OSError):
+                fsync_file(Path(root, name))
+        fsync_dir(Path(root))
 
 
 def _sibling(final: Path, kind: str) -> Path:
@@ -234,8 +217,7 @@ def _own_output(path: Path) -> bool:
     """``path`` is missing, empty, or an earlier output (a manifest listing every file)."""
     if not path.is_dir() or not any(path.iterdir()):
         return not path.exists() or path.is_dir()
-    manifest = read_manifest(path)
-    return manifest is not None and set(listed_files(path)) <= set(manifest.files)
+    return unlisted_files(path) == []
 
 
 def _link_tree(source: Path, target: Path) -> None:
@@ -314,7 +296,7 @@ def atomic_directory(
         if carry is None:
             check_output_directory(final, overwrite=overwrite)  # nothing appeared meanwhile
         old = _swap_in(stage, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

@@ -1,3 +1,6 @@
+# Long (about 710 lines): one class, the Trajectory type. Its checks, episode structure, layouts
+# and file conversions live in the sibling modules; what stays is the class docstring (90 lines),
+# the field properties and the documented constructors and episode views that users call.
 """The :class:`Trajectory` type: steps of episodes of N agents, checked once, immutable.
 
 Building one runs the steps of :mod:`causal_influence.trajectory.fields` and

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from analysis.stats import _speaker_consistency_counts
+from analysis.speaker_consistency import _speaker_consistency_counts
 from causal_influence.communication import SC_DEFINITIONS, speaker_consistency
 from causal_influence.errors import ShapeError, UndefinedConditionalWarning
 from causal_influence.information import permutation_test, permutation_test_counts

@@ -27,6 +27,7 @@ from causal_influence.errors import (
 )
 from causal_influence.models import (
     JointPolicyModel,
+    LinearInputModel,
     PyroModel,
     RecurrentTorchModel,
     TabularModel,
@@ -1137,3 +1138,20 @@ def test_adapter_errors() -> None:
         pairwise_influence(no_pair, alignment="same_step")
     with pytest.raises(ConfigError, match="values"):
         PyroModel(lambda: None, ["a0", "a1"])
+
+
+def test_torch_adapters_share_their_option_defaults() -> None:
+    """The torch adapters spell out the shared options in their own signatures (for help()
+    and type checkers); TorchBase applies them once. Their defaults must agree."""
+    import inspect
+
+    from causal_influence.models.torch_base import OPTIONS
+
+    adapters = (TorchModel, RecurrentTorchModel, LinearInputModel)
+    signatures = [inspect.signature(cls.__init__).parameters for cls in adapters]
+    for name in OPTIONS:
+        defaults = {p[name].default for p in signatures if name in p}
+        kinds = {p[name].kind for p in signatures if name in p}
+        assert len(defaults) == 1, (name, defaults)
+        assert kinds == {inspect.Parameter.KEYWORD_ONLY}, (name, kinds)
+    assert all(len([p for p in signatures if name in p]) >= 2 for name in OPTIONS)

@@ -11,6 +11,7 @@ the output gone) is ``lost``; a third content is ``silent``. The default run kil
 from __future__ import annotations
 
 import multiprocessing
+import operator
 import os
 import signal
 import sys
@@ -96,12 +97,14 @@ TARGETS = {
 }
 
 
-def _run_writer(probe, ctx, tmp_path: Path, kind: str, kills: int) -> None:
+def _kill_repeatedly(
+    probe, ctx, tmp_path: Path, kind: str, target: Path, kills: int, max_delay: float, *check
+) -> None:
+    """Kill the writer of ``kind`` ``kills`` times, each at a random moment up to ``max_delay``
+    seconds after it is ready, and record what a reader then finds in ``target`` (``check``:
+    the reader, the versions it may find and their equality, as :func:`_classify`)."""
     import kill_writers
 
-    target = tmp_path / TARGETS[kind]
-    versions, (read, equal) = _file_cases(kind)
-    kill_writers.writer(kind, tmp_path, target)(0)  # version A is there before the first kill
     rng = np.random.default_rng(len(kind))
     for i in range(kills):
         ready = tmp_path / f"ready_{i}"
@@ -111,13 +114,23 @@ def _run_writer(probe, ctx, tmp_path: Path, kind: str, kills: int) -> None:
                 kill_writers.loop,
                 (kind, str(tmp_path), str(target), str(ready)),
                 ready,
-                float(rng.uniform(0.0, 0.4)),
+                float(rng.uniform(0.0, max_delay)),
             )
         except (RuntimeError, TimeoutError) as err:
             probe.record(f"{kind}: kill {i}", TRACEBACK, str(err))
             continue
-        outcome, detail = _classify(lambda: read(target), versions, equal)
-        probe.record(f"{kind}: kill {i}", outcome, detail)
+        probe.record(f"{kind}: kill {i}", *_classify(*check))
+
+
+def _run_writer(probe, ctx, tmp_path: Path, kind: str, kills: int) -> None:
+    import kill_writers
+
+    target = tmp_path / TARGETS[kind]
+    versions, (read, equal) = _file_cases(kind)
+    kill_writers.writer(kind, tmp_path, target)(0)  # version A is there before the first kill
+    _kill_repeatedly(
+        probe, ctx, tmp_path, kind, target, kills, 0.4, lambda: read(target), versions, equal
+    )
     # the next write after the kills succeeds and reads back
     kill_writers.writer(kind, tmp_path, target)(1)
     probe.record(
@@ -163,22 +176,10 @@ def _run_output(probe, ctx, tmp_path: Path, kind: str, kills: int) -> None:
         refs.append(_output_reader(kind)(ref))
     target = tmp_path / "out"
     kill_writers.writer(kind, tmp_path, target)(0)
-    rng = np.random.default_rng(len(kind))
-    for i in range(kills):
-        ready = tmp_path / f"ready_{i}"
-        try:
-            _kill_during(
-                ctx,
-                kill_writers.loop,
-                (kind, str(tmp_path), str(target), str(ready)),
-                ready,
-                float(rng.uniform(0.0, 1.5)),
-            )
-        except (RuntimeError, TimeoutError) as err:
-            probe.record(f"{kind}: kill {i}", TRACEBACK, str(err))
-            continue
-        outcome, detail = _classify(lambda: _output_reader(kind)(target), refs, lambda a, b: a == b)
-        probe.record(f"{kind}: kill {i}", outcome, detail)
+    read = _output_reader(kind)
+    _kill_repeatedly(
+        probe, ctx, tmp_path, kind, target, kills, 1.5, lambda: read(target), refs, operator.eq
+    )
     probe.check()
 
 

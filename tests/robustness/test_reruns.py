@@ -271,13 +271,13 @@ def test_training_reruns_and_resumes(probe, tmp_path: Path) -> None:
 
 
 def test_sweep_rerun_with_an_edited_file(probe, tmp_path: Path) -> None:
-    from analysis import sweep
+    from analysis import sweep, sweep_tasks
 
     out = tmp_path / "sweep"
     runs = sweep.expand_grid(_tiny(checkpoint_every=0), seeds=[0, 1])
     planned = sweep._plan(runs, out)
     for run in planned:  # what a finished earlier sweep left
-        sweep._execute_run(run.to_dict(), None)
+        sweep_tasks.execute_run(run.to_dict(), None)
     before = snapshot(out / "runs")
     same = sweep.run_sweep(runs, out, train_fn=None)
     probe.record(
