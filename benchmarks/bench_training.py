@@ -27,6 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -60,6 +61,14 @@ PRESETS: dict[str, dict[str, object]] = {
 }
 
 
+def _option(args: argparse.Namespace, name: str) -> Any:
+    """An option of ``args``, or its default here (other scripts, such as
+    ``profile_training.py``, build their own namespaces with fewer options)."""
+    if hasattr(args, name):
+        return getattr(args, name)
+    return build_parser().get_default(name)
+
+
 def make_env(args: argparse.Namespace, setting: str) -> object:
     """The game's configuration for one setting (a message channel only for ``comm``)."""
     symbols = args.num_symbols if setting == "comm" else 0
@@ -68,7 +77,7 @@ def make_env(args: argparse.Namespace, setting: str) -> object:
         options["num_distractors"] = args.num_agents - 2  # a speaker, a listener, distractors
     else:
         options.update(num_agents=args.num_agents, obs_type=args.obs_type)
-        if args.map is not None:
+        if _option(args, "map") is not None:
             options["map"] = args.map
     return get_game(args.game).make_config(**options)
 
@@ -84,10 +93,10 @@ def make_config(args: argparse.Namespace, setting: str, influence: bool) -> Trai
         influence_coef=1.0 if influence else 0.0,
         num_influencers=args.num_influencers,
         num_threads=args.threads,
-        conv_filters=args.conv_filters,
-        conv_kernel=args.conv_kernel,
-        fc_hiddens=tuple(args.fc_hiddens),
-        lstm_size=args.lstm_size,
+        conv_filters=_option(args, "conv_filters"),
+        conv_kernel=_option(args, "conv_kernel"),
+        fc_hiddens=tuple(_option(args, "fc_hiddens")),
+        lstm_size=_option(args, "lstm_size"),
         tensorboard=False,
     )
 
