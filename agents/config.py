@@ -9,18 +9,27 @@ and the Parameters section of :class:`TrainConfig` is built from it too.
 A run is one of four settings: ``"none"`` (plain actor-critic), ``"basic"`` (centralised basic
 influence: influencers act first, influencees see their current actions), ``"comm"``
 (influential communication through a message head) and ``"moa"`` (influence through a model of
-other agents). ``influence_coef = 0`` gives each setting's baseline with the same architecture:
-the visible-actions baseline, the communication baseline whose message head learns from the
-extrinsic reward, and the MOA baseline with the MOA as an auxiliary loss only.
+other agents). An influence setting trains with the influence reward at weight
+:data:`DEFAULT_INFLUENCE_COEF` unless ``influence_coef`` says otherwise; ``influence_coef = 0``
+gives each setting's baseline with the same architecture: the visible-actions baseline, the
+communication baseline whose message head learns from the extrinsic reward, and the MOA
+baseline with the MOA as an auxiliary loss only.
+
+The game is any game registered in :mod:`envs.registry`: ``env`` is its configuration (an
+:class:`envs.config.SSDConfig` for Harvest and Cleanup, an
+:class:`envs.signalling.SignallingConfig` for the signalling game), saved in JSON with its
+``game`` and rebuilt through the registry.
 
 Examples
 --------
 >>> from agents.config import TrainConfig
 >>> from envs.config import harvest_config
 >>> env = harvest_config(map="small_harvest", num_agents=2)
->>> cfg = TrainConfig(env=env, setting="moa", influence_coef=1.0)
->>> cfg.only_when_visible
-True
+>>> cfg = TrainConfig(env=env, setting="moa")
+>>> cfg.only_when_visible, cfg.influence_coef  # an influence setting trains with influence
+(True, 1.0)
+>>> TrainConfig(env=env, setting="moa", influence_coef=0).influence_coef  # its baseline
+0.0
 >>> TrainConfig.from_dict(cfg.to_dict()) == cfg
 True
 >>> import dataclasses
@@ -37,21 +46,75 @@ import types
 import typing
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.errors import ConfigError
 from causal_influence.io.limits import parse_json
 from envs.config import SSDConfig, fields_section, harvest_config
+from envs.registry import config_type, get_game
 
 __all__ = [
+    "DEFAULT_INFLUENCE_COEF",
+    "INFLUENCE_MARGINALS",
     "OUTPUT_FIELDS",
     "RESUMABLE_FIELDS",
     "TrainConfig",
+    "TrainableGame",
     "add_field_options",
+    "env_from_dict",
     "field_help",
     "field_overrides",
 ]
+
+#: The influence weight of the settings "basic", "comm" and "moa" when ``influence_coef`` is
+#: not given (the reference's influence reward weight, before its schedule).
+DEFAULT_INFLUENCE_COEF = 1.0
+
+#: Marginals of the influence reward (``TrainConfig.influence_marginal``).
+INFLUENCE_MARGINALS: tuple[str, ...] = ("policy", "population")
+
+
+@runtime_checkable
+class TrainableGame(Protocol):
+    """What training reads from a game's configuration (the config of a game registered in
+    :mod:`envs.registry`, e.g. :class:`envs.config.SSDConfig`)."""
+
+    @property
+    def game(self) -> str:
+        """The registry name of the game."""
+
+    @property
+    def num_agents(self) -> int:
+        """N."""
+
+    @property
+    def num_actions(self) -> int:
+        """A."""
+
+    @property
+    def num_symbols(self) -> int:
+        """M (0: no message channel)."""
+
+    @property
+    def max_cycles(self) -> int:
+        """Episode length."""
+
+    @property
+    def view_size(self) -> int:
+        """Side S of the (S, S, C) views (the convolution kernel must fit)."""
+
+    @property
+    def obs_type(self) -> str:
+        """``"rgb"`` (views scaled by 1/255) or ``"symbolic"``."""
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """Names of the actions, by id."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable fields, ``game`` included."""
+
 
 #: Fields that say only where and how a run reports (files, progress bar, TensorBoard,
 #: checkpoint frequency): two configs that differ only in these compute the same results.
@@ -120,6 +183,29 @@ def _default_env() -> SSDConfig:
     return harvest_config()
 
 
+def env_from_dict(data: dict[str, Any]) -> Any:
+    """A game configuration from its :meth:`to_dict` form: the registry entry named by its
+    ``game`` (default ``"harvest"``) builds it from the other fields.
+
+    Examples
+    --------
+    >>> env_from_dict({"game": "signalling", "num_targets": 3}).num_actions
+    3
+    >>> env_from_dict({"map": "small_harvest", "num_agents": 2}).game
+    'harvest'
+    """
+    game = str(data.get("game", "harvest"))
+    spec = get_game(game)
+    env_names = {f.name for f in dataclasses.fields(config_type(game))} - {"_parsed"}
+    env_unknown = sorted(set(data) - env_names)
+    if env_unknown:
+        raise ConfigError(
+            f"TrainConfig: unknown env option(s) {env_unknown} of game {game!r}; known: "
+            f"{sorted(env_names)}"
+        )
+    return spec.make_config(**{k: _tuples(v) for k, v in data.items() if k != "game"})
+
+
 def _tuples(x: Any) -> Any:
     """Lists (from JSON) back to tuples, recursively."""
     if isinstance(x, list):
@@ -135,11 +221,13 @@ class TrainConfig:
     Parameters section below and ``causal-influence train --help`` are both built from it.
     """
 
-    env: SSDConfig = field(
+    env: TrainableGame = field(
         default_factory=_default_env,
         metadata={
-            "help": "The game, map, number of agents, observation type and message vocabulary "
-            "(envs.config.SSDConfig); setting 'comm' needs env.num_symbols >= 1."
+            "help": "The game and its options: the configuration of a game registered in "
+            "envs.registry (envs.config.SSDConfig for Harvest and Cleanup: map, number of "
+            "agents, observation type, message vocabulary; envs.signalling.SignallingConfig "
+            "for the signalling game). Setting 'comm' needs env.num_symbols >= 1."
         },
     )
     setting: Literal["none", "basic", "comm", "moa"] = field(
@@ -233,11 +321,12 @@ class TrainConfig:
             "into the LSTM)."
         },
     )
-    influence_coef: float = field(
-        default=0.0,
+    influence_coef: float | None = field(
+        default=None,
         metadata={
-            "help": "beta, the weight of the influence reward (0: the setting's baseline, same "
-            "architecture)."
+            "help": "beta, the weight of the influence reward; None (not given): "
+            f"{DEFAULT_INFLUENCE_COEF:g} for the settings 'basic', 'comm' and 'moa', 0 for "
+            "'none'; 0: the setting's baseline, same architecture."
         },
     )
     extrinsic_coef: float = field(
@@ -254,6 +343,18 @@ class TrainConfig:
             "help": "How j's policy under k's actual choice is compared with its mixture over "
             "k's counterfactual choices.",
             "choices": DIVERGENCES,  # any divergence registered in the core
+        },
+    )
+    influence_marginal: Literal["policy", "population"] = field(
+        default="policy",
+        metadata={
+            "help": "The marginal the influence reward compares with: 'policy' (the paper: "
+            "weighted by the influencer's own policy at that step, so a deterministic, fully "
+            "informative speaker earns 0 and noise that steers the listener is rewarded) or "
+            "'population' (weighted by the influencer's policy averaged over the fragment: "
+            "the expected reward is the mutual information between its value and the "
+            "influencee's action, so an informative protocol earns it and uninformative "
+            "steering does not)."
         },
     )
     influence_clip: float = field(
@@ -327,11 +428,33 @@ class TrainConfig:
         def bad(msg: str) -> ConfigError:
             return ConfigError(f"TrainConfig: {msg}")
 
-        if not isinstance(self.env, SSDConfig):
-            raise bad(f"env: expected an envs.config.SSDConfig; got {type(self.env).__name__}")
+        if not isinstance(self.env, TrainableGame):
+            raise bad(
+                f"env: expected the configuration of a registered game (envs.config.SSDConfig, "
+                f"envs.signalling.SignallingConfig, ...); got {type(self.env).__name__}"
+            )
+        try:
+            get_game(self.env.game)
+        except ConfigError as err:
+            raise bad(f"env: {err}") from None
         _check_field_values(self, bad)
-        if isinstance(self.env.map, str):  # canonical form: the map's rows (as saved in JSON)
+        if isinstance(self.env, SSDConfig) and isinstance(self.env.map, str):
+            # canonical form: the map's rows (as saved in JSON)
             object.__setattr__(self, "env", self.env.replace(map=tuple(self.env.parsed.rows)))
+        if self.influence_coef is None:
+            coef = 0.0 if self.setting == "none" else DEFAULT_INFLUENCE_COEF
+            object.__setattr__(self, "influence_coef", coef)
+        elif isinstance(self.influence_coef, (int, float)) and not isinstance(
+            self.influence_coef, bool
+        ):
+            object.__setattr__(self, "influence_coef", float(self.influence_coef))
+        else:
+            raise bad(f"influence_coef: expected a number or None; got {self.influence_coef!r}")
+        if self.influence_marginal not in INFLUENCE_MARGINALS:
+            raise bad(
+                f"influence_marginal: expected one of {list(INFLUENCE_MARGINALS)}; got "
+                f"{self.influence_marginal!r}"
+            )
         if self.setting not in ("none", "basic", "comm", "moa"):
             raise bad(f"setting: expected 'none', 'basic', 'comm' or 'moa'; got {self.setting!r}")
         if self.algorithm not in ("a2c", "ppo"):
@@ -349,6 +472,12 @@ class TrainConfig:
         ):
             if int(getattr(self, name)) < 1:
                 raise bad(f"{name}: expected a positive integer; got {getattr(self, name)}")
+        if self.env.view_size < self.conv_kernel:
+            raise bad(
+                f"conv_kernel={self.conv_kernel} exceeds the env's view size "
+                f"{self.env.view_size}; use conv_kernel <= {self.env.view_size} (the signalling "
+                f"game's views are 1 x 1: conv_kernel=1)"
+            )
         if self.env.max_cycles % self.rollout_length:
             raise bad(
                 f"rollout_length={self.rollout_length} must divide env.max_cycles="
@@ -436,13 +565,7 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig: unknown option(s) {unknown}; known: {sorted(names)}")
         kw = {k: _tuples(v) for k, v in data.items()}
         if isinstance(kw.get("env"), dict):
-            env_names = {f.name for f in dataclasses.fields(SSDConfig)}
-            env_unknown = sorted(set(kw["env"]) - env_names)
-            if env_unknown:
-                raise ConfigError(
-                    f"TrainConfig: unknown env option(s) {env_unknown}; known: {sorted(env_names)}"
-                )
-            kw["env"] = SSDConfig(**{k: _tuples(v) for k, v in kw["env"].items()})
+            kw["env"] = env_from_dict(kw["env"])
         return cls(**kw)
 
     def to_json(self) -> str:

@@ -90,13 +90,16 @@ class EpisodeRecord:
     arrays : dict of numpy.ndarray
         ``actions`` (T, N) int64, ``rewards`` (T, N) float32 (the env's rewards), ``extrinsic``
         (T, N) float32 (raw reward events), ``logits`` (T, N, A), ``visible`` (T, N, N) bool
-        (visibility in the observation at t), and when present ``messages`` (T, N),
+        (visibility in the observation at t), and when present ``context`` (T, N) int64 (the
+        label each agent is shown at t, -1 for none: the signalling game's targets),
+        ``messages`` (T, N),
         ``message_logits`` (T, N, M), ``moa_logits`` (T, N, N-1, A), ``influence`` (T, N, N)
         (row = influencer k, column = influencee j, credited to the step where k acted or
         spoke, nats unless the divergence is TV), ``counterfactual_logits`` (T, N, N, K, A).
     metadata : dict
         ``agent_ids``, ``action_names``, ``env``, ``map``, ``seed``, ``episode``, ``setting``
-        and, in the settings with influence, ``influence_spec``
+        and, with a context, ``num_contexts`` and ``context_names`` (from the game's
+        configuration), and, in the settings with influence, ``influence_spec``
         (:class:`~causal_influence.trajectory.InfluenceSpec`: same-step influence of actions
         for "basic", next-step influence of messages for "comm" and of actions for "moa",
         with the recording's divergence, in nats).
@@ -173,13 +176,43 @@ def record_episodes(
         pairwise = rollout_influence(ro, net.spec, divergence=div).numpy()
         if counterfactual_logits:
             cf = _cf_pairwise(ro, net)
-    return [
+    records = [
         EpisodeRecord(
             _episode_arrays(ro, b, pairwise, cf),
             _episode_metadata(config, seed=seed, episode=b, divergence=div),
         )
         for b in range(episodes)
     ]
+    if ro.context is not None:
+        contexts = _context_metadata(config, ro.context)
+        for rec in records:
+            rec.metadata.update(contexts)
+    return records
+
+
+def _context_metadata(config: TrainConfig, context: torch.Tensor) -> dict[str, Any]:
+    """``num_contexts`` and ``context_names`` of a recording with a context: the game's
+    (its configuration's ``num_contexts`` / ``context_names``), else the labels seen + 1.
+
+    Raises
+    ------
+    ConfigError
+        When the game's configuration declares fewer labels than the context holds.
+    """
+    seen = int(context.max()) + 1 if context.numel() else 0
+    names = getattr(config.env, "context_names", None)
+    count = getattr(config.env, "num_contexts", None)
+    if count is None:
+        count = len(names) if names is not None else seen
+    if seen > int(count):
+        raise ConfigError(
+            f"record: the game's observations hold context labels up to {seen - 1}, but its "
+            f"configuration declares num_contexts={count}"
+        )
+    out: dict[str, Any] = {"num_contexts": int(count)}
+    if names is not None:
+        out["context_names"] = list(names)
+    return out
 
 
 def _episode_arrays(
@@ -193,6 +226,8 @@ def _episode_arrays(
         "logits": ro.logits[:, b].numpy(),
         "visible": ro.visible[:, b].numpy().astype(bool),
     }
+    if ro.context is not None:
+        arrays["context"] = ro.context[:, b].numpy()
     if ro.messages is not None and ro.message_logits is not None:
         arrays["messages"] = ro.messages[:, b].numpy()
         arrays["message_logits"] = ro.message_logits[:, b].numpy()
@@ -221,7 +256,7 @@ def _episode_metadata(
         "agent_ids": [f"agent_{i}" for i in range(config.env.num_agents)],
         "action_names": list(config.env.action_names),
         "env": config.env.game,
-        "map": config.env.map_name,
+        "map": getattr(config.env, "map_name", None),  # gridworld games only
         "seed": int(seed),
         "episode": episode,
         "setting": config.setting,

@@ -45,6 +45,7 @@ __all__ = [
     "moa_counterfactuals",
     "other_slot",
     "per_agent_influence",
+    "population_logits",
     "shaped_influence",
 ]
 
@@ -159,6 +160,39 @@ def moa_counterfactuals(cf_logits: Tensor) -> Tensor:
     slot = other_slot(n)[k, j]  # position of j among k's others
     by_other = cf_logits.transpose(-3, -2)  # (..., N, N-1, K, A)
     return _pairwise(by_other[..., k, slot, :, :], k, j, n)
+
+
+def population_logits(logits: Tensor) -> Tensor:
+    """Log of the policy averaged over steps and envs, broadcast back to every step.
+
+    The marginalisation weights of ``TrainConfig(influence_marginal="population")``: each
+    influencer's policy averaged over a fragment, what an influencee that cannot see the
+    influencer's state expects of it. With them the expected influence reward is the mutual
+    information between the influencer's value and the influencee's action (what
+    instantaneous coordination estimates), instead of the information beyond the influencer's
+    state. No gradient flows through them.
+
+    Parameters
+    ----------
+    logits : tensor of shape (T, B, N, K)
+        Each influencer's policy (or message-policy) logits at every step.
+
+    Returns
+    -------
+    tensor of shape (T, B, N, K)
+        ``log mean_{t, b} softmax(logits[t, b, k])`` for every t and b.
+
+    Examples
+    --------
+    >>> import torch
+    >>> honest = torch.log(torch.eye(2).clamp_min(1e-30)).reshape(2, 1, 1, 2)  # says the target
+    >>> population_logits(honest).exp()[0, 0, 0]
+    tensor([0.5000, 0.5000])
+    """
+    if not isinstance(logits, Tensor) or logits.ndim != 4:
+        raise ShapeError(f"logits: expected a tensor of shape (T, B, N, K); got {describe(logits)}")
+    mean = torch.softmax(logits.detach(), dim=-1).mean(dim=(0, 1), keepdim=True)
+    return torch.log(mean).expand_as(logits)
 
 
 def per_agent_influence(

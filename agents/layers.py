@@ -87,6 +87,11 @@ class AgentLinear(nn.Module):
     in_features, out_features : int
     std : float
         Column norm of the normc initialisation (RLlib's ``normc_initializer``).
+    init : {"normc", "glorot"}
+        ``"normc"``: Gaussian columns of norm ``std``. ``"glorot"``: Glorot (Xavier) uniform
+        on ``[-l, l]``, ``l = sqrt(6 / (in_features + out_features))``, the default of a Keras
+        ``Dense`` layer, which the reference uses for its logits layers (``std`` is then
+        unused).
     generator : torch.Generator
         Source of the initial weights.
 
@@ -95,6 +100,9 @@ class AgentLinear(nn.Module):
     >>> layer = AgentLinear(2, 3, 4, generator=make_generator(0))
     >>> tuple(layer(torch.ones(2, 5, 3)).shape)
     (2, 5, 4)
+    >>> glorot = AgentLinear(1, 128, 8, init="glorot", generator=make_generator(0))
+    >>> round(glorot.weight.abs().max().item(), 3)  # below sqrt(6 / 136) = 0.21
+    0.21
     """
 
     def __init__(
@@ -104,11 +112,19 @@ class AgentLinear(nn.Module):
         out_features: int,
         *,
         std: float = 1.0,
+        init: str = "normc",
         generator: torch.Generator,
     ) -> None:
         super().__init__()
         self.groups = groups
-        self.weight = nn.Parameter(_normc((groups, in_features, out_features), std, generator, 1))
+        shape = (groups, in_features, out_features)
+        if init == "glorot":
+            weight = _uniform(shape, math.sqrt(6.0 / (in_features + out_features)), generator)
+        elif init == "normc":
+            weight = _normc(shape, std, generator, 1)
+        else:
+            raise ConfigError(f"AgentLinear: init: expected 'normc' or 'glorot'; got {init!r}")
+        self.weight = nn.Parameter(weight)
         self.bias = nn.Parameter(torch.zeros(groups, out_features))
 
     def _operands(self, x: Tensor, agents: slice | None) -> tuple[Tensor, Tensor, Tensor]:

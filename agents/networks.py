@@ -18,7 +18,8 @@ games", every size configurable):
   ``NetSpec.code_table`` (an embedding with fixed 0/1 rows: the same input, hence the same
   outputs, as the symbolic view);
 - policy branch: fully connected layers ``fc_hiddens`` (tanh) -> LSTM with ``lstm_size`` cells ->
-  policy logits (A) and value (1);
+  policy logits (A) and value (1); as in the reference, every logits layer (policy, message,
+  MOA) starts Glorot-uniform and every value layer with columns of norm 0.01;
 - ``setting="basic"``: the policy LSTM of an influencee also receives one-hot encodings of the
   influencers' *current* actions (influencers act first and see none);
 - ``setting="comm"``: the policy LSTM receives one-hot encodings of all N agents' previous
@@ -275,12 +276,17 @@ class MultiAgentNet(nn.Module):
             embedding=spec.message_embedding if spec.setting == "comm" else 0,
             generator=gen,
         )
-        self.policy_head = AgentLinear(g, hidden, a, std=0.01, generator=gen)
+        # As the reference: logits layers at the Glorot scale (column norm ~1.35 for 128 cells),
+        # value layers at column norm 0.01. A 0.01 logits layer makes every fresh policy almost
+        # uniform and the influence between fresh agents ~1e-8 nats, too small to learn from.
+        self.policy_head = AgentLinear(g, hidden, a, init="glorot", generator=gen)
         self.value_head = AgentLinear(g, hidden, 1, std=0.01, generator=gen)
         self.message_head: AgentLinear | None = None
         self.message_value_head: AgentLinear | None = None
         if spec.setting == "comm":
-            self.message_head = AgentLinear(g, hidden, spec.num_symbols, std=0.01, generator=gen)
+            self.message_head = AgentLinear(
+                g, hidden, spec.num_symbols, init="glorot", generator=gen
+            )
             self.message_value_head = AgentLinear(g, hidden, 1, std=0.01, generator=gen)
         self.moa_fc: nn.ModuleList | None = None
         self.moa_lstm: AgentLSTM | None = None
@@ -288,7 +294,7 @@ class MultiAgentNet(nn.Module):
         if spec.setting == "moa":
             self.moa_fc = self._fc_stack(g, conv_out, spec.fc_hiddens, gen)
             self.moa_lstm = AgentLSTM(g, feat, hidden, onehot_rows=n * a, generator=gen)
-            self.moa_head = AgentLinear(g, hidden, (n - 1) * a, std=0.01, generator=gen)
+            self.moa_head = AgentLinear(g, hidden, (n - 1) * a, init="glorot", generator=gen)
         self._scratch: Tensor | None = None
         ego = torch.as_tensor(egocentric_order(n))
         self.register_buffer("ego", ego, persistent=False)

@@ -31,10 +31,11 @@ from agents.influence_reward import (
     basic_counterfactuals,
     message_counterfactuals,
     moa_counterfactuals,
+    population_logits,
 )
 from agents.losses import log_prob
 from agents.networks import ActOutput, MultiAgentNet, NetSpec
-from causal_influence.errors import ShapeError
+from causal_influence.errors import ConfigError, ShapeError
 from causal_influence.rewards import credited_influence
 from causal_influence.validation import as_episode_starts, next_step_valid
 
@@ -50,7 +51,9 @@ class Rollout:
     ``extrinsic`` are the raw per-agent reward events. ``next_*`` describe the evaluation at the
     observation after the last step, absent (None) when the fragment ends the episode.
     ``cf_logits`` has T+1 entries along time: entry T belongs to that next evaluation (zeros
-    when absent).
+    when absent). ``context`` (T, B, N) int64 is the context label each agent is shown in the
+    observation at t (-1 for none), when the game's observations carry one (``"context"``,
+    e.g. the signalling game's targets); the networks never read it.
     """
 
     views: Tensor
@@ -76,6 +79,7 @@ class Rollout:
     moa_logits: Tensor | None = None
     cf_logits: Tensor | None = None
     events: dict[str, np.ndarray] = field(default_factory=dict)
+    context: Tensor | None = None
 
     @property
     def length(self) -> int:
@@ -210,6 +214,7 @@ class _Fragment:
         self.moa_logits = torch.empty((length, b, n, n - 1, a)) if spec.setting == "moa" else None
         self.cf_list: list[Tensor] = []
         self.events: dict[str, list[np.ndarray]] = {}
+        self.context: list[np.ndarray] = []
 
     def record_step(
         self, t: int, obs: dict[str, np.ndarray], starts: Tensor, out: ActOutput
@@ -218,6 +223,8 @@ class _Fragment:
         self.views[t] = torch.from_numpy(np.asarray(obs["view"]))
         self.visible[t] = torch.from_numpy(np.asarray(obs["visible"])).to(torch.float32)
         self.starts[t] = starts
+        if "context" in obs:
+            self.context.append(np.asarray(obs["context"], dtype=np.int64))
         self.actions[t] = out.actions
         self.logits[t] = out.logits
         self.values[t] = out.values
@@ -284,6 +291,7 @@ class _Fragment:
             moa_logits=self.moa_logits,
             cf_logits=cf,
             events={k: np.stack(v) for k, v in self.events.items()},
+            context=torch.from_numpy(np.stack(self.context)) if self.context else None,
         )
         if self.comm:
             assert self.msg_logits is not None
@@ -324,7 +332,12 @@ def next_step_actions(ro: Rollout) -> tuple[Tensor, Tensor]:
 
 
 def rollout_influence(
-    ro: Rollout, spec: NetSpec, *, divergence: str = "kl", base: float | None = None
+    ro: Rollout,
+    spec: NetSpec,
+    *,
+    divergence: str = "kl",
+    base: float | None = None,
+    marginal: str = "policy",
 ) -> Tensor:
     """Pairwise influence of a fragment, credited to the step where k acted or spoke.
 
@@ -343,6 +356,9 @@ def rollout_influence(
         ``f(log_p, log_q)``), as in :func:`causal_influence.rewards.credited_influence`.
     base : float, optional
         Logarithm base (None = nats).
+    marginal : {"policy", "population"}
+        Marginalisation weights: the influencer's policy at each step (the paper), or its
+        policy averaged over the fragment (:func:`agents.influence_reward.population_logits`).
 
     Returns
     -------
@@ -353,13 +369,19 @@ def rollout_influence(
     """
     if ro.cf_logits is None:
         raise ShapeError("rollout_influence: the rollout was collected without counterfactuals")
+    if marginal not in ("policy", "population"):
+        raise ConfigError(f"marginal: expected 'policy' or 'population'; got {marginal!r}")
+
+    def weights(logits: Tensor) -> Tensor:
+        return logits if marginal == "policy" else population_logits(logits)
+
     t_len = ro.length
     n = spec.num_agents
     if spec.setting == "basic":
         ni = spec.num_influencers
         return credited_influence(
             basic_counterfactuals(ro.cf_logits[:t_len]),
-            ro.logits,
+            weights(ro.logits),
             ro.actions,
             alignment="same_step",
             divergence=divergence,
@@ -379,7 +401,7 @@ def rollout_influence(
         # Row u of cf_logits is the listeners' policy at u (row T: the next evaluation).
         return credited_influence(
             message_counterfactuals(ro.cf_logits),
-            ro.message_logits,
+            weights(ro.message_logits),
             ro.messages,
             alignment="next_step",
             divergence=divergence,
@@ -389,7 +411,7 @@ def rollout_influence(
         )
     return credited_influence(
         moa_counterfactuals(ro.cf_logits[:t_len]),
-        ro.logits,
+        weights(ro.logits),
         ro.actions,
         alignment="next_step",
         predicts_next_step=True,

@@ -7,8 +7,10 @@ the ``causal-influence train`` command. One update is:
 2. collect a fragment of T steps in B envs with all N agents (:class:`agents.sampler.Sampler`),
    evaluating the setting's counterfactuals in the same batched pass;
 3. pairwise influence with the core (:func:`agents.sampler.rollout_influence`), credited to the
-   step where the influencer acted or spoke, masked by visibility if configured, summed over
-   influencees, clipped and weighted by the scheduled weight w(t);
+   step where the influencer acted or spoke (the marginal weighted by the influencer's own
+   policy, or by its average over the fragment with ``influence_marginal="population"``),
+   masked by visibility if configured, summed over influencees, clipped and weighted by the
+   scheduled weight w(t);
 4. rewards: basic and MOA, ``alpha * extrinsic + w * clip(influence)`` for every agent's policy;
    communication, the action head learns from the extrinsic reward only and the message head
    from ``alpha * extrinsic + w * clip(influence)``; no gradient flows through the influence
@@ -23,14 +25,17 @@ from a checkpoint gives the same results as the uninterrupted run with the same 
 count; :data:`agents.config.RESUMABLE_FIELDS` lists what may change on resume.
 
 The command line (:func:`build_parser`, :func:`main`, also ``python -m agents.trainer``) has one
-option per field of :class:`agents.config.TrainConfig` and :class:`envs.config.SSDConfig`, with
-the help text written beside each field.
+option per field of :class:`agents.config.TrainConfig` and, as ``--env-*``, of the
+configuration of every game registered in :mod:`envs.registry` (:class:`envs.config.SSDConfig`
+for Harvest and Cleanup, :class:`envs.signalling.SignallingConfig` for the signalling game),
+with the help text written beside each field.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import sys
 import time
@@ -73,8 +78,7 @@ from agents.sampler import Rollout, Sampler, next_step_actions, rollout_influenc
 from causal_influence.errors import CausalInfluenceError, ConfigError
 from causal_influence.io.limits import read_json
 from envs import code_table
-from envs.config import SSDConfig
-from envs.registry import GAMES
+from envs.registry import GAMES, config_type, get_game
 from envs.vector import VectorEnv
 
 __all__ = [
@@ -220,7 +224,7 @@ class Trainer:
         cfg = self.config
         return influence_weight(
             self.env_steps,
-            coef=cfg.influence_coef,
+            coef=float(cfg.influence_coef or 0.0),  # resolved by TrainConfig
             schedule_steps=cfg.influence_schedule_steps,
             schedule_weights=cfg.influence_schedule_weights,
         )
@@ -244,7 +248,9 @@ class Trainer:
         ro = self.sampler.collect(cfg.rollout_length, ends_episode=ends_episode)
         pairwise = None
         if cfg.computes_influence:
-            pairwise = rollout_influence(ro, self.net.spec, divergence=cfg.divergence)
+            pairwise = rollout_influence(
+                ro, self.net.spec, divergence=cfg.divergence, marginal=cfg.influence_marginal
+            )
         raw, rewards, msg_rewards = self.rewards(ro, pairwise, weight)
         targets = self.targets(ro, rewards, msg_rewards)
         stats = self.optimise(ro, targets)
@@ -632,19 +638,47 @@ def _config_and_state(
 
 # ---------------------------------------------------------------------- command line
 _DESCRIPTION = (
-    "Train agents with (or without) a social-influence reward in Harvest or Cleanup: settings "
-    "basic influence, influential communication and model of other agents. Options not given "
-    "keep the value of --config, or when resuming of the checkpoint's config, else the default "
-    "shown."
+    "Train agents with (or without) a social-influence reward in a registered game (Harvest, "
+    "Cleanup, the signalling game, ...): settings basic influence, influential communication "
+    "and model of other agents; an influence setting trains with the influence reward unless "
+    "--influence-coef 0 asks for its baseline. Options not given keep the value of --config, "
+    "or when resuming of the checkpoint's config, else the default shown."
 )
+
+
+def env_config_types() -> dict[str, type]:
+    """The configuration class of each registered game
+    (:func:`envs.registry.config_type`), by game name."""
+    return {name: config_type(name) for name in GAMES}
+
+
+def _env_option_groups() -> list[tuple[type, list[str], list[str]]]:
+    """(config class, its games, the fields that get an option in its group): each field name
+    gets one ``--env-*`` option, in the group of the first class that has it."""
+    classes: dict[type, list[str]] = {}
+    for name, cls in sorted(env_config_types().items()):
+        classes.setdefault(cls, []).append(name)
+    seen = {"game", "map"}  # --game and --map are options of their own
+    groups = []
+    for cls, games in classes.items():
+        fields = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in seen and not f.name.startswith("_")
+        ]
+        seen.update(fields)
+        groups.append((cls, games, fields))
+    return groups
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``causal-influence train`` to ``parser``.
 
-    One option per field of :class:`agents.config.TrainConfig` and (as ``--env-*``) of
-    :class:`envs.config.SSDConfig`, built by :func:`agents.config.add_field_options` from the
-    fields' types and help texts, plus ``--config``, ``--resume``, ``--game`` and ``--map``.
+    One option per field of :class:`agents.config.TrainConfig` and (as ``--env-*``) of the
+    configuration class of every registered game (:func:`env_config_types`; a field shared by
+    several classes, such as ``num_symbols``, is one option), built by
+    :func:`agents.config.add_field_options` from the fields' types and help texts, plus
+    ``--config``, ``--resume``, ``--game`` and ``--map``.
     """
     parser.add_argument(
         "--config", help="JSON file of a TrainConfig (the options below override it)"
@@ -665,24 +699,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--game",
         choices=GAMES,  # the envs' registry: a game registered there is a choice here
         default=None,
-        help="the game, a gridworld game registered in envs.registry (default: the config's, "
-        "else harvest)",
+        help="the game, registered in envs.registry (default: the config's, else harvest); "
+        "its --env-* options are listed in the group of its configuration class",
     )
     parser.add_argument(
         "--map",
         dest="map_name",
         default=None,
-        help="name of a map in envs.maps.MAPS (default: the game's reference map)",
+        help="gridworld games: name of a map in envs.maps.MAPS (default: the game's reference map)",
     )
     add_field_options(
         parser.add_argument_group("training options (TrainConfig)"), TrainConfig, skip=("env",)
     )
-    add_field_options(
-        parser.add_argument_group("environment options (envs.config.SSDConfig)"),
-        SSDConfig,
-        prefix="env-",
-        skip=("game", "map"),
-    )
+    for cls, games, fields in _env_option_groups():
+        skip = [f.name for f in dataclasses.fields(cls) if f.name not in fields]
+        title = f"environment options of {', '.join(games)} ({cls.__module__}.{cls.__name__})"
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        shared = [n for n in skip if n not in ("game", "map") and not n.startswith("_")]
+        if shared:  # options listed in an earlier group, with this game's defaults
+            title += "; also " + ", ".join(
+                f"--env-{n.replace('_', '-')} (default here: {defaults[n]})" for n in shared
+            )
+        add_field_options(parser.add_argument_group(title), cls, prefix="env-", skip=skip)
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -722,12 +760,14 @@ def _config_from_args(ns: argparse.Namespace) -> TrainConfig:
         # a resume writes where it was told: the run directory given, not the out_dir stored
         # in the checkpoint (which names the original of a copied run)
         base["out_dir"] = str(run_directory_of(ns.resume))
-    env_over = field_overrides(ns, SSDConfig, prefix="env-")
     env_base = dict(base.get("env", {}))
     game = ns.game or env_base.get("game", "harvest")
+    env_over = _env_overrides(ns, game)
     if ns.map_name is not None:
         from envs.maps import MAPS
 
+        if "map" not in {f.name for f in dataclasses.fields(env_config_types()[game])}:
+            raise ConfigError(f"--map: game {game!r} has no map")
         if ns.map_name not in MAPS:
             raise ConfigError(f"--map: unknown map {ns.map_name!r}; known: {sorted(MAPS)}")
         env_over["map"] = ns.map_name
@@ -738,6 +778,29 @@ def _config_from_args(ns: argparse.Namespace) -> TrainConfig:
     merged = {**base, **field_overrides(ns, TrainConfig)}
     merged["env"] = env_kwargs
     return TrainConfig.from_dict(merged)
+
+
+def _env_overrides(ns: argparse.Namespace, game: str) -> dict[str, Any]:
+    """The ``--env-*`` options given, checked against the fields of ``game``'s configuration."""
+    get_game(game)  # a game registered after the parser was built still gets a clear error
+    cls = env_config_types()[game]
+    given: dict[str, Any] = {}
+    for _cls, _games, fields in _env_option_groups():
+        for name in fields:
+            value = getattr(ns, f"env_{name}", None)
+            if value is not None:
+                given[name] = value
+    known = {f.name for f in dataclasses.fields(cls)}
+    foreign = sorted(set(given) - known)
+    if foreign:
+        options = ", ".join("--env-" + n.replace("_", "-") for n in foreign)
+        mine = ", ".join(
+            "--env-" + n.replace("_", "-") for n in sorted(known - {"game", "map", "_parsed"})
+        )
+        raise ConfigError(
+            f"{options}: not an option of game {game!r} ({cls.__name__}); its options: {mine}"
+        )
+    return given
 
 
 def run(ns: argparse.Namespace) -> int:

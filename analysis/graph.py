@@ -3,12 +3,16 @@
 From :func:`analysis.stats.influence_table` an edge is the **influence test**: the interval
 of k's influence on j over episodes lies above the minimum effect (the table's
 ``influence_above_min_effect``); it carries ``weight`` (the mean influence), ``ci_low``,
-``ci_high``, ``n`` and ``test``. From any other per-pair table (an observational measure such
-as :func:`analysis.stats.coordination_table` rows, or a table with ``mean`` / ``value``,
-``p_value`` / ``q_value`` columns) edges are thresholded by significance (q- or p-value) and by
-effect size. Graphs are also built per time window, summarised by node measures (out- and
-in-strength, PageRank) and exported to GraphML and JSON node-link files that networkx reads
-back unchanged.
+``ci_high``, ``n`` and ``test``. With counterfactual logits the table also holds the
+**responsiveness test** (``responsiveness_above_min_effect``: j's policy moves with k's value
+set at random), and a pair that passes only that one gets an edge too, weighted by the mean
+responsiveness (a listener that follows a near-deterministic speaker: the paper's influence is
+~0, the responsiveness is not); ``measure`` names the quantity of each edge. From any other
+per-pair table (an observational measure such as :func:`analysis.stats.coordination_table`
+rows, or a table with ``mean`` / ``value``, ``p_value`` / ``q_value`` columns) edges are
+thresholded by significance (q- or p-value) and by effect size. Graphs are also built per
+time window, summarised by node measures (out- and in-strength, PageRank) and exported to
+GraphML and JSON node-link files that networkx reads back unchanged.
 
 Missing statistics (NaN, e.g. tests that were skipped) are left off the edge rather than
 stored as NaN, so the exports stay valid (JSON has no NaN) and round-trip exactly.
@@ -55,6 +59,7 @@ from causal_influence.validation import (
 __all__ = [
     "DECISION_COLUMN",
     "EDGE_ATTRIBUTES",
+    "RESPONSIVENESS_COLUMN",
     "graph_from_matrix",
     "influence_graph",
     "node_measures",
@@ -68,6 +73,10 @@ EDGE_ATTRIBUTES: tuple[str, ...] = ("ci_low", "ci_high", "p_value", "q_value", "
 
 #: Column of an influence table holding the influence test (the decision of an edge).
 DECISION_COLUMN = "influence_above_min_effect"
+
+#: Column of an influence table holding the responsiveness test (an edge where the influence
+#: test fails but j responds to k's value set at random).
+RESPONSIVENESS_COLUMN = "responsiveness_above_min_effect"
 
 #: Edge attributes of an influence table: attribute -> column.
 _INFLUENCE_ATTRIBUTES = {
@@ -106,7 +115,9 @@ def influence_graph(
     ``influence_above_min_effect``) an edge k -> j is drawn exactly where that **influence
     test** holds: the interval of the influence over episodes lies above the table's minimum
     effect (``alpha`` and ``use_q`` do not apply: the observational p-values of that table do
-    not test influence). With any other table, edges are thresholded by significance and size.
+    not test influence), and, when the table has the responsiveness test (counterfactual
+    logits), also where only that one holds (edge ``measure`` "responsiveness", weighted by the
+    mean responsiveness). With any other table, edges are thresholded by significance and size.
 
     Parameters
     ----------
@@ -185,7 +196,8 @@ def _decided_graph(
     nodes: Sequence[str] | None,
     name: str,
 ) -> nx.DiGraph:
-    """The graph of an influence table: edges where its influence test holds."""
+    """The graph of an influence table: edges where its influence test holds, and where only
+    its responsiveness test holds (when the table has one)."""
     for col in ("influencer", "influencee", weight):
         if col not in table.columns:
             raise ConfigError(
@@ -194,28 +206,60 @@ def _decided_graph(
             )
     threshold = float(table["min_effect"].max()) if "min_effect" in table.columns else 0.0
     rule = f"influence interval over episodes above the minimum effect {threshold:.3g} nats"
+    responds = {"responsiveness", RESPONSIVENESS_COLUMN} <= set(table.columns)
+    responds_rule = (
+        f"responsiveness interval over episodes above the minimum effect {threshold:.3g} "
+        f"(j's policy moves with k's value set at random; the influence is below it)"
+    )
     graph = nx.DiGraph(name=name, weight=weight, use_q=False, min_effect=float(min_effect))
-    graph.graph["rule"] = rule
+    graph.graph["rule"] = (
+        f"influence or responsiveness interval over episodes above the minimum effect "
+        f"{threshold:.3g} nats"
+        if responds
+        else rule
+    )
     graph.graph["threshold"] = threshold
     for node in _all_nodes(table, nodes):
         graph.add_node(node, label=node)
     for row in table.to_dict("records"):
-        decided = row[DECISION_COLUMN]
-        w = row[weight]
-        if decided is not True and decided is not np.True_:
-            continue
-        if w is None or not math.isfinite(float(w)) or float(w) < min_effect:
-            continue
         k, j = str(row["influencer"]), str(row["influencee"])
         if k == j:
             continue
-        attrs: dict[str, Any] = {"weight": float(w), "test": rule}
-        for attr, col in _INFLUENCE_ATTRIBUTES.items():
+        if _holds(row[DECISION_COLUMN]) and _at_least(row[weight], min_effect):
+            attrs: dict[str, Any] = {"weight": float(row[weight]), "test": rule}
+            attrs["measure"] = "influence"
+            columns = _INFLUENCE_ATTRIBUTES
+        elif responds and _holds(row[RESPONSIVENESS_COLUMN]):
+            if not _at_least(row["responsiveness"], min_effect):
+                continue
+            attrs = {"weight": float(row["responsiveness"]), "test": responds_rule}
+            attrs["measure"] = "responsiveness"
+            columns = {
+                "ci_low": "responsiveness_ci_low",
+                "ci_high": "responsiveness_ci_high",
+                "n": "n",
+            }
+        else:
+            continue
+        for attr, col in columns.items():
             value = _python(row.get(col))
             if value is not None:
                 attrs[attr] = value
+        for col in ("influence", "responsiveness"):
+            value = _python(row.get(col))
+            if value is not None:
+                attrs[col] = value
         graph.add_edge(k, j, **attrs)
     return graph
+
+
+def _holds(decided: Any) -> bool:
+    """Whether a test column's entry is True (None / NaN / False are not)."""
+    return decided is True or decided is np.True_
+
+
+def _at_least(value: Any, threshold: float) -> bool:
+    return value is not None and math.isfinite(float(value)) and float(value) >= threshold
 
 
 def _check_table(table: pd.DataFrame, weight: str, alpha: float | None, test_col: str) -> None:

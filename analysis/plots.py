@@ -164,7 +164,8 @@ def draw_influence_graph(
     Parameters
     ----------
     graph : networkx.DiGraph
-        Edge attribute ``weight``.
+        Edge attribute ``weight`` (and optionally ``measure``: an edge weighted by the
+        responsiveness is labelled "resp."); with at most 12 edges each carries its weight.
     title, unit : str
     rad : float
         Curvature of the edges.
@@ -212,9 +213,29 @@ def draw_influence_graph(
             min_source_margin=8,
             min_target_margin=12,
         )
+        measures = {m for _, _, m in graph.edges(data="measure", default="influence")}
+        if graph.number_of_edges() <= 12:  # the figure of each edge, beside it
+            labels = {
+                (k, j): f"{d['weight']:.3g}"
+                + (" resp." if d.get("measure") == "responsiveness" else "")
+                for k, j, d in graph.edges(data=True)
+            }
+            nx.draw_networkx_edge_labels(
+                graph,
+                pos,
+                edge_labels=labels,
+                ax=ax,
+                font_size=8,
+                connectionstyle=f"arc3,rad={rad}",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
+        what = "mean influence" if measures == {"influence"} else "mean influence or responsiveness"
         mappable = cm.ScalarMappable(norm=norm, cmap=cmap)
-        fig.colorbar(mappable, ax=ax, label=f"mean influence ({unit})", shrink=0.8)
+        fig.colorbar(mappable, ax=ax, label=f"{what} ({unit})", shrink=0.8)
     ax.margins(0.15)
+    ys = [float(p[1]) for p in pos.values()]
+    if max(ys) - min(ys) < 1e-6:  # nodes on one line (two agents): centre it vertically
+        ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
     return fig
 
 

@@ -47,7 +47,13 @@ from analysis.alphabets import speaking_agents
 from analysis.conclusions import CONCLUSIONS
 from analysis.coordination import observational_kind, over_all_steps
 from analysis.decisions import above_min_effect, effective_min_effect
-from analysis.graph import DECISION_COLUMN, influence_graph, node_measures, write_graph
+from analysis.graph import (
+    DECISION_COLUMN,
+    RESPONSIVENESS_COLUMN,
+    influence_graph,
+    node_measures,
+    write_graph,
+)
 from analysis.plots import (
     draw_influence_graph,
     figure_to_png,
@@ -142,13 +148,20 @@ def matrix_of(table: pd.DataFrame, agent_ids: list[str], value: str) -> np.ndarr
 
 
 def _decided(table: pd.DataFrame, min_effect: float, floor: float) -> pd.DataFrame:
-    """The influence table with its influence test re-decided at ``min_effect``."""
+    """The influence table with its influence and responsiveness tests re-decided at
+    ``min_effect``."""
     threshold = effective_min_effect(min_effect, floor)
     out = table.copy()
     out[DECISION_COLUMN] = [
         above_min_effect(low, mean, threshold)[0]
         for low, mean in zip(out["influence_ci_low"], out["influence"], strict=True)
     ]
+    if RESPONSIVENESS_COLUMN in out.columns:
+        resp_threshold = effective_min_effect(min_effect, NOISE_FLOOR_NATS)
+        out[RESPONSIVENESS_COLUMN] = [
+            None if not np.isfinite(float(mean)) else above_min_effect(low, mean, resp_threshold)[0]
+            for low, mean in zip(out["responsiveness_ci_low"], out["responsiveness"], strict=True)
+        ]
     out["min_effect"] = threshold
     return out
 
@@ -414,8 +427,9 @@ def _influence_section(
     figs.append(
         _img(
             draw_influence_graph(graph, title=_graph_title(graph), unit=heat.unit),
-            f"Edges k -> j: {rule}; width and colour by weight. Responding without influence "
-            f"and communication are read in the conclusions above.",
+            f"Edges k -> j: {rule}; width and colour by weight (the mean influence, or the "
+            f"mean responsiveness on an edge only that test passes, labelled 'resp.'). "
+            f"Communication and common causes are read in the conclusions above.",
         )
     )
     parts = ["<h2>Pairwise influence</h2>", f"<div class='grid'>{''.join(figs)}</div>"]
@@ -565,7 +579,10 @@ def _graph_title(graph: nx.DiGraph) -> str:
     """The graph's title: what an edge means."""
     name = str(graph.graph.get("name", "graph"))
     if "threshold" in graph.graph:
-        return f"Influence edges (interval > {graph.graph['threshold']:.3g} nats)"
+        what = "Influence"
+        if str(graph.graph.get("rule", "")).startswith("influence or responsiveness"):
+            what = "Influence and responsiveness"
+        return f"{what} edges\n(interval > {graph.graph['threshold']:.3g} nats)"
     return name
 
 

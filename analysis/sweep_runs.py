@@ -99,7 +99,10 @@ def apply_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dic
     for key, value in overrides.items():
         if key == "env":
             if not isinstance(value, Mapping):
-                raise ConfigError(f"env: expected a table of SSDConfig fields; got {value!r}")
+                raise ConfigError(
+                    f"env: expected a table of the game's configuration fields (SSDConfig, "
+                    f"SignallingConfig, ...); got {value!r}"
+                )
             env_over.update(value)
         elif key.startswith("env."):
             env_over[key[len("env.") :]] = value
@@ -120,8 +123,11 @@ def checked_config(data: dict[str, Any], where: str) -> TrainConfig:
         return TrainConfig.from_dict(data)
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None
-    except TypeError as err:  # an unknown SSDConfig field
-        raise ConfigError(f"{where}: {err}; see envs.config.SSDConfig for the env fields") from None
+    except TypeError as err:  # an unknown field of the game's configuration
+        raise ConfigError(
+            f"{where}: {err}; see the game's configuration (envs.config.SSDConfig, "
+            f"envs.signalling.SignallingConfig) for the env fields"
+        ) from None
 
 
 def value_label(value: Any) -> str:

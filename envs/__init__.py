@@ -1,4 +1,5 @@
-"""Harvest and Cleanup: sequential social dilemmas on the PettingZoo API, with a batched form.
+"""Harvest and Cleanup (sequential social dilemmas) and a signalling game, on the PettingZoo API,
+with a batched form.
 
 Games are entries of a registry (:mod:`envs.registry`); :func:`make_vector` and
 :func:`make_parallel` build any registered game by name. The mechanics are described in
@@ -13,7 +14,7 @@ Examples
 """
 
 from causal_influence.distribution import check_layers
-from envs import cleanup, harvest
+from envs import cleanup, harvest, signalling
 from envs._engine import Game, StepResult
 from envs._observe import code_table
 from envs.config import ACTION_NAMES, SSDConfig, cleanup_config, harvest_config
@@ -27,6 +28,7 @@ from envs.vector import VectorEnv, make_vector
 #: Versioned names, as PettingZoo modules are usually imported.
 harvest_v0 = harvest
 cleanup_v0 = cleanup
+signalling_v0 = signalling
 
 #: Marks this package as part of the causal-influence distribution (see
 #: :mod:`causal_influence.distribution`).
@@ -61,4 +63,6 @@ __all__ = [
     "record_episode",
     "register_game",
     "save_gif",
+    "signalling",
+    "signalling_v0",
 ]

@@ -259,6 +259,7 @@ def register_grid_game(
         version=version,
         summary=summary,
         rules=rules,
+        config_type=SSDConfig,
     )
     return register_game(spec)
 

@@ -14,7 +14,7 @@ Examples
 --------
 >>> from envs.registry import game_names, get_game
 >>> game_names()
-('cleanup', 'harvest')
+('cleanup', 'harvest', 'signalling')
 >>> spec = get_game("harvest")
 >>> spec.env_name, spec.module
 ('harvest_v0', 'envs.harvest')
@@ -39,6 +39,7 @@ __all__ = [
     "BatchedEngine",
     "GameConfig",
     "GameSpec",
+    "config_type",
     "game_names",
     "get_game",
     "make_parallel",
@@ -122,6 +123,11 @@ class GameSpec:
     rules : object, optional
         Game-specific data the engine reads (for gridworld games an
         :class:`envs.grid_rules.GridRules`).
+    config_type : type, optional
+        The class of the configurations ``make_config`` builds (a dataclass whose fields are
+        the options: :class:`envs.config.SSDConfig` for gridworld games); tools that list a
+        game's options read it (``causal-influence train --env-*``). None: the type of
+        ``make_config()`` (see :func:`config_type`).
     """
 
     name: str
@@ -131,6 +137,7 @@ class GameSpec:
     version: str = "v0"
     summary: str = ""
     rules: Any = None
+    config_type: type | None = None
 
     @property
     def env_name(self) -> str:
@@ -203,6 +210,21 @@ def get_game(name: str) -> GameSpec:
             f"register a new game with envs.registry.register_game"
         )
     return _GAMES[name]
+
+
+def config_type(name: str) -> type:
+    """The class of a registered game's configurations (``GameSpec.config_type``, else the type
+    of ``make_config()`` with its default options).
+
+    Examples
+    --------
+    >>> config_type("harvest").__name__, config_type("signalling").__name__
+    ('SSDConfig', 'SignallingConfig')
+    """
+    spec = get_game(name)
+    if spec.config_type is not None:
+        return spec.config_type
+    return type(spec.make_config())
 
 
 def game_names() -> tuple[str, ...]:

@@ -44,3 +44,18 @@ def test_training_benchmark_quick(capsys) -> None:
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].split()[0] == "moa"
     assert float(lines[-1].split()[-1]) > 0
+
+
+def test_training_benchmark_presets_time_the_signalling_game_and_small_harvest(capsys) -> None:
+    bench = load(ROOT / "benchmarks" / "bench_training.py")
+    assert bench.main(["--quick", "--preset", "signalling", "--settings", "comm"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("signalling, 1x1 one-hot views, 2 agents")
+    assert "LSTM 64" in out
+    row = out.strip().splitlines()[-1].split()
+    assert row[0] == "comm"
+    assert float(row[1]) > 0
+    assert float(row[2]) > 0
+    args = bench.parse(["--preset", "small_harvest", "--lstm-size", "8"])
+    assert (args.map, args.num_agents, args.lstm_size) == ("small_harvest", 4, 8)
+    assert bench.make_config(args, "basic", True).env.map_name == "small_harvest"

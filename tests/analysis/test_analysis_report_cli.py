@@ -272,7 +272,22 @@ def test_demo_command(tmp_path, capsys) -> None:
 @pytest.mark.filterwarnings("ignore::causal_influence.errors.FewSamplesWarning")
 @pytest.mark.filterwarnings("ignore::causal_influence.errors.EstimatorWarning")
 def test_demo_command_with_trained_agents(tmp_path, capsys) -> None:
-    code = main(["demo", "--agents", "--out", str(tmp_path), "--env-steps", "320", *FAST])
+    """``demo --agents``: the signalling game and its control, one report each."""
+    argv = ["demo", "--agents", "--out", str(tmp_path), "--env-steps", "320", "--jobs", "1"]
+    assert main([*argv, *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "training the signalling game (K=4 targets, M=8 symbols)" in out
+    assert "conclusion agent_0 -> agent_1: " in out
+    for variant in ("listen", "control"):
+        assert (tmp_path / variant / "report.html").is_file()
+        assert (tmp_path / variant / "run" / "final.pt").is_file()
+    assert main(["demo", "--harvest", "--out", str(tmp_path / "h")]) == 2  # needs --agents
+
+
+def test_demo_command_with_trained_agents_on_harvest(tmp_path, capsys) -> None:
+    code = main(
+        ["demo", "--agents", "--harvest", "--out", str(tmp_path), "--env-steps", "320", *FAST]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "training 4 agents with a 4-symbol message channel" in out
