@@ -44,7 +44,7 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -472,6 +472,10 @@ class TrainConfig:
         ):
             if int(getattr(self, name)) < 1:
                 raise bad(f"{name}: expected a positive integer; got {getattr(self, name)}")
+        self._check_combinations(bad)
+
+    def _check_combinations(self, bad: Callable[[str], ConfigError]) -> None:
+        """Fields that are valid alone but not together (with the env's configuration)."""
         if self.env.view_size < self.conv_kernel:
             raise bad(
                 f"conv_kernel={self.conv_kernel} exceeds the env's view size "

@@ -1,3 +1,6 @@
+# Long (about 740 lines): the network's spec, its outputs and one class, MultiAgentNet (about
+# 480 lines), whose act and sequence passes for the three settings share each setting's
+# counterfactual code; the per-agent layers it is built from live in agents.layers.
 """Batched actor-critic networks with one set of weights per agent.
 
 All N agents' networks live in ONE module. Every parameter carries a leading *group* axis of

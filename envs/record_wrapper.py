@@ -1,3 +1,5 @@
+# Long (about 700 lines): one class, the PettingZoo recording wrapper, with the checks of the
+# per-step fields it takes.
 """Record the episodes of any PettingZoo ``ParallelEnv`` as :class:`~causal_influence.Trajectory`.
 
 :class:`RecordTrajectories` wraps a parallel env and keeps, for every step, each agent's action

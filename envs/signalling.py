@@ -1,3 +1,6 @@
+# Long (about 730 lines): the whole signalling game in one place: its configuration, its
+# batched engine registered with envs.registry and its PettingZoo form, which share the rules
+# of reward and context.
 """Signalling game (``signalling_v0``): a speaker sees a target, a listener must act on it.
 
 Each step a target is drawn uniformly from ``{0 .. K-1}``. Only the speaker sees it. A listener

@@ -58,7 +58,7 @@ def log_ratio() -> Iterator[str]:
 
 def test_a_registered_divergence_reaches_the_agents_config_and_command_line(hellinger) -> None:
     from agents.config import TrainConfig
-    from agents.trainer import _config_from_args, build_parser
+    from agents.train_cli import _config_from_args, build_parser
     from envs.config import harvest_config
 
     env = harvest_config(map="small_harvest", num_agents=2)
@@ -165,7 +165,8 @@ def orchard() -> Iterator[str]:
 
 
 def test_a_registered_game_is_trained_from_the_command_line(orchard, tmp_path) -> None:
-    from agents.trainer import _config_from_args, build_parser, train
+    from agents.train_cli import _config_from_args, build_parser
+    from agents.trainer import train
 
     argv = ["--game", orchard, "--env-num-agents", "2", "--env-max-cycles", "4"]
     argv += ["--num-envs", "2", "--rollout-length", "4", "--total-env-steps", "8"]

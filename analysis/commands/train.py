@@ -1,9 +1,9 @@
 """``causal-influence train ...``: train agents; every argument is forwarded untouched to
-``agents.trainer.main`` (its own parser, :func:`agents.trainer.add_arguments`, gives
+``agents.trainer.main`` (its own parser, :func:`agents.train_cli.add_arguments`, gives
 ``causal-influence train --help``).
 
 The options are defined once, in the trainer. They are not added to this subparser with
-``agents.trainer.add_arguments`` because building the parser would then import torch and the
+``agents.train_cli.add_arguments`` because building the parser would then import torch and the
 agents for every command (``analyze``, ``graph``, ``--help``), not only for ``train``.
 
 Examples

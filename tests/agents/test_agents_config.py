@@ -20,7 +20,7 @@ from agents.config import (
     field_help,
     field_overrides,
 )
-from agents.trainer import build_parser
+from agents.train_cli import build_parser
 from causal_influence.errors import ConfigError
 from envs.config import SSDConfig, harvest_config
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from agents.config import TrainConfig
-from agents.trainer import _config_from_args, build_parser, train
+from agents.train_cli import _config_from_args, build_parser
+from agents.trainer import train
 from causal_influence.errors import ConfigError
 from envs.signalling import SignallingConfig
 
