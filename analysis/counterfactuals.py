@@ -138,6 +138,7 @@ def add_moment_null(
     *,
     lag: int,
     seed: int | None,
+    floor: float = NOISE_FLOOR_NATS,
 ) -> None:
     """Add into ``null`` (B, N, N, K, A) the tables of (k's permuted variable, j's action at
     t + lag) at the moments re-selected under each of B within-episode permutations of k's
@@ -147,7 +148,8 @@ def add_moment_null(
     ``by_value`` (P, N, K) is the influence of every value of k's variable at the valid steps
     ``rows`` (P,), from :func:`add_counterfactual_sums`; ``src`` and ``actions`` (T, N) are k's
     variable and the actions, ``ids`` (T,) the episode ids, ``pairs`` the steps t whose
-    t + lag lies in the same episode.
+    t + lag lies in the same episode. ``floor``: the noise floor the observed moments were
+    selected with (below it, every step is a moment).
     """
     b_total, n, _, k_size, a_size = null.shape
     p = rows.size
@@ -173,7 +175,7 @@ def add_moment_null(
         vv = np.clip(v, 0, None)
         value = taken_influence(by_value, v)
         flat = value.transpose(1, 0, 2).reshape(p, c * n)
-        mom = influential_moments(flat, episode_ids=ep, floor=NOISE_FLOOR_NATS)
+        mom = influential_moments(flat, episode_ids=ep, floor=floor)  # as the observed moments
         mom = mom.reshape(p, c, n).transpose(1, 0, 2) & has & ok[None, :, None]
         bidx = (first + np.arange(c))[:, None, None, None]
         code = (((bidx * n + kk) * n + jj) * k_size + vv[..., :, None]) * a_size

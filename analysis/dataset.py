@@ -459,13 +459,24 @@ class _Accumulator:
         np.add.at(self._zeros("cic_count", (self.max_units,)), unit[rows], 1)
         if rows.size:
             moments[rows] = influential_moments(
-                taken_influence(by_value, src[rows]), episode_ids=ids[rows], floor=NOISE_FLOOR_NATS
+                taken_influence(by_value, src[rows]),
+                episode_ids=ids[rows],
+                floor=self.influence_floor,  # recomputed from logits stored in that dtype
             )
         if self.moment_permutations:
             n = self.n
             null = self._zeros("high_null", (self.moment_permutations, n, n, self.k, self.a))
             add_moment_null(
-                null, by_value, src, rows, ids, traj.actions, pairs, lag=self.lag, seed=self.seed
+                null,
+                by_value,
+                src,
+                rows,
+                ids,
+                traj.actions,
+                pairs,
+                lag=self.lag,
+                seed=self.seed,
+                floor=self.influence_floor,
             )
         return moments
 

@@ -64,7 +64,7 @@ from analysis.plots import (
 from analysis.stats import AnalysisResult
 from causal_influence.divergences import DIVERGENCES
 from causal_influence.io import atomic_directory, atomic_write
-from causal_influence.noise import NOISE_FLOOR_NATS
+from causal_influence.noise import NOISE_FLOOR_NATS, snap_to_zero
 from causal_influence.trajectory import InfluenceSpec
 
 __all__ = ["graph_of", "matrix_of", "write_report", "write_report_files"]
@@ -549,12 +549,17 @@ def _over_time_section(result: AnalysisResult) -> list[str]:
     if s.profile_sum is not None and s.profile_count is not None and s.profile_count.size:
         with np.errstate(invalid="ignore", divide="ignore"):
             profile = s.profile_sum / s.profile_count[:, None]
+    # Values below the stored influence's noise floor are rounding, not signal: drawn as 0.
+    floor = s.influence_floor
+    reward = snap_to_zero(s.example_reward, floor=floor)
+    if profile is not None:
+        profile = snap_to_zero(profile, floor=floor)
     parts = [
         "<h2>Influence over time</h2>",
         _img(
-            plot_influence_over_time(s.example_reward, s.example_moments, ids, profile=profile),
+            plot_influence_over_time(reward, s.example_moments, ids, profile=profile),
             "Influence of each agent (summed over influencees); dots mark moments of high "
-            "influence",
+            f"influence; values below the noise floor ({floor:.2g} nats) are drawn as 0",
         ),
     ]
     if s.high_steps is not None and s.influence_count is not None:
