@@ -27,7 +27,6 @@ from agents.rllib import (
 )
 from causal_influence.counterfactual import influence
 from causal_influence.errors import ConfigError, ShapeError
-from causal_influence.rewards import credited_influence
 from causal_influence.trajectory import InfluenceSpec
 from causal_influence.trajectory.influence_spec import fill_absent
 
@@ -237,12 +236,10 @@ def test_ppo_on_mpe_speaker_listener(tmp_path) -> None:
     for traj in trajs:
         assert traj.actions.shape == (8, 2)
         assert traj.logits.shape == (8, 2, 5)
-        np.testing.assert_allclose(
-            traj.influence,
-            credited_influence(
-                traj.counterfactual_logits, traj.logits, traj.actions, alignment="next_step"
-            ),
-        )
+        assert traj.metadata.influence_spec == InfluenceSpec(alignment="next_step")
+        cf = fill_absent(traj.counterfactual_logits)  # stored layout: row t = speaker's step t
+        expected = influence(cf, traj.logits[:, :, None, :], traj.actions[:, :, None])
+        np.testing.assert_allclose(traj.influence, expected * (1 - np.eye(2)), atol=1e-9)
         assert float(traj.influence[:-1, 0, 1].min()) > 0  # every message heard matters
         assert np.all(traj.influence[:, 1, 0] == 0)
     # the learner saw extrinsic + 0.5 * influence on the speaker's rewards (+ a bootstrap step)
