@@ -1,3 +1,5 @@
+# Long (about 710 lines): one streaming pass, the accumulator (about 430 lines) that every table
+# of the analysis reads; its counterfactual part lives in analysis.counterfactuals.
 r"""Streaming summaries of saved trajectories: everything the statistics need, in one pass.
 
 :func:`summarize` reads trajectories one at a time (a list, a file, or a directory of shards
