@@ -67,7 +67,7 @@ def _unreadable(path: Path, err: Exception) -> FileFormatError:
             f"code from the file), so it is not a loadable weights-only checkpoint; save plain "
             f"tensors and containers (e.g. a state_dict)"
         )
-    if not zipfile.is_zipfile(path):
+    if not _is_zip(path):
         return FileFormatError(
             f"{path}: truncated or corrupt (not a complete torch.save archive); the write was "
             f"probably interrupted or the file copied in part; use an earlier copy"
@@ -77,6 +77,15 @@ def _unreadable(path: Path, err: Exception) -> FileFormatError:
         f"{path}: truncated or corrupt (the archive is complete but its content cannot be "
         f"read: {type(err).__name__}: {detail}); use an earlier copy"
     )
+
+
+def _is_zip(path: Path) -> bool:
+    """``zipfile.is_zipfile``, False also when the end record itself is damaged (a flipped
+    byte there can claim a multi-disk archive, which ``is_zipfile`` raises for)."""
+    try:
+        return zipfile.is_zipfile(path)
+    except zipfile.BadZipFile:
+        return False
 
 
 def _complete_pickle(path: Path) -> bool:

@@ -1006,6 +1006,16 @@ def test_load_torch_checkpoint(tmp_path: Path) -> None:
     ]:
         with pytest.raises(FileFormatError, match=f"^{re.escape(str(bad))}: {text}"):
             ci_io.load_torch_checkpoint(bad)
+    # A flipped byte in the zip64 end locator's disk count: zipfile.is_zipfile itself raises
+    # BadZipFile ("span multiple disks"), found by the slow byte-flip scan.
+    raw = bytearray(path.read_bytes())
+    locator = raw.rfind(b"PK\x06\x07")
+    assert locator > 0
+    raw[locator + 16] ^= 0x2B
+    multi = tmp_path / "multi.pt"
+    multi.write_bytes(bytes(raw))
+    with pytest.raises(FileFormatError, match=r"multi\.pt: truncated or corrupt"):
+        ci_io.load_torch_checkpoint(multi)
 
 
 def test_metadata_survives_files_exactly(tmp_path: Path) -> None:
