@@ -15,14 +15,39 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
-from causal_influence.errors import ConfigError
+from causal_influence.errors import ConfigError, ShapeError
 from envs._observe import code_dtype
 from envs.config import SSDConfig
-from envs.episode_stats import EpisodeRecorder
+from envs.episode_stats import EpisodeBuffer
 from envs.grid_rules import STAY
 from envs.registry import get_game
 
 __all__ = ["SSDParallelEnv"]
+
+#: (action, symbol) of an agent missing from the step's dict: stand still, symbol 0.
+_NO_ACTION = (STAY, 0)
+
+
+def _as_int(value: Any) -> int:
+    """One action or symbol as a Python int: ints pass as they are, anything else goes
+    through NumPy as before (``np.asarray(value).astype(np.int64)``, so 3.0 reads as 3 and a
+    size-1 array as its element)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, np.integer):
+        return int(value)
+    return int(np.asarray(value).astype(np.int64))
+
+
+def _as_pair(agent: str, value: Any) -> tuple[int, int]:
+    """(action, symbol) of one agent with the message channel on."""
+    pair = value if type(value) in (tuple, list) else np.asarray(value).astype(np.int64).tolist()
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise ShapeError(
+            f"actions[{agent!r}]: expected (action, symbol), as MultiDiscrete([A, M]) samples "
+            f"it; got {value!r}"
+        )
+    return _as_int(pair[0]), _as_int(pair[1])
 
 
 class SSDParallelEnv(ParallelEnv):
@@ -73,8 +98,8 @@ class SSDParallelEnv(ParallelEnv):
         self.possible_agents = [f"agent_{i}" for i in range(config.num_agents)]
         self.agents: list[str] = []
         self._game = spec.make_engine(config, 1)
-        self._recorder = EpisodeRecorder(
-            1, config.num_agents, config.max_cycles, event_names=self._game.event_names
+        self._episode = EpisodeBuffer(
+            config.num_agents, self._game.event_names, capacity=min(config.max_cycles, 4096)
         )
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._needs_seed = True
@@ -121,12 +146,13 @@ class SSDParallelEnv(ParallelEnv):
     # ------------------------------------------------------------------ API
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
         raw = self._game.observations()
+        views = raw["view"][0]
         actions = raw["actions"][0]
         visible = raw["visible"][0].astype(np.int8)
         messages = raw["messages"][0] if "messages" in raw else None
         out = {}
         for i, agent in enumerate(self.possible_agents):
-            obs = {"view": raw["view"][0, i], "actions": actions.copy(), "visible": visible[i]}
+            obs = {"view": views[i], "actions": actions.copy(), "visible": visible[i]}
             if messages is not None:
                 obs["messages"] = messages.copy()
             out[agent] = obs
@@ -142,7 +168,7 @@ class SSDParallelEnv(ParallelEnv):
             self._needs_seed = False
         else:
             self._game.reset([None])
-        self._recorder.lengths[:] = 0
+        self._episode.clear()
         self.agents = self.possible_agents[:]
         return self._observations(), {a: {} for a in self.agents}
 
@@ -151,29 +177,31 @@ class SSDParallelEnv(ParallelEnv):
     ) -> tuple[dict[str, Any], dict[str, float], dict[str, bool], dict[str, bool], dict[str, Any]]:
         if not self.agents:
             raise ConfigError("step() called on a finished episode; call reset() first")
-        cfg = self.config
-        acts = np.full((1, cfg.num_agents), STAY, dtype=np.int64)
-        msgs = np.zeros((1, cfg.num_agents), dtype=np.int64) if cfg.num_symbols else None
-        for i, agent in enumerate(self.possible_agents):
-            if agent not in actions:
-                continue
-            act = np.asarray(actions[agent]).astype(np.int64)
-            if msgs is not None:
-                acts[0, i], msgs[0, i] = int(act[0]), int(act[1])
-            else:
-                acts[0, i] = int(act)
+        # One Python list per step, then one array: a NumPy call per agent would cost more
+        # than the engine's step (benchmarks/bench_envs.py, PettingZoo row).
+        names = self.possible_agents
+        if self.config.num_symbols:
+            pairs = np.array(
+                [_as_pair(agent, actions.get(agent, _NO_ACTION)) for agent in names], np.int64
+            )
+            acts = pairs[None, :, 0]
+            msgs: np.ndarray | None = pairs[None, :, 1]
+        else:
+            acts = np.array([[_as_int(actions.get(agent, STAY)) for agent in names]], np.int64)
+            msgs = None
         out = self._game.step(acts, msgs)
-        self._recorder.add(out.extrinsic, out.event_array)
+        events = out.event_array[0]
+        self._episode.add(out.extrinsic[0], events)
         obs = self._observations()
         done = bool(self._game.t[0] >= self.max_cycles)
-        rewards = {agent: float(out.rewards[0, i]) for i, agent in enumerate(self.possible_agents)}
-        per_agent = out.event_array[0].T.tolist()  # N lists of event counts
+        rewards = dict(zip(names, out.rewards[0].tolist(), strict=True))
+        event_names = self._game.event_names
         infos: dict[str, Any] = {
-            agent: dict(zip(self._game.event_names, per_agent[i], strict=True))
-            for i, agent in enumerate(self.possible_agents)
+            agent: dict(zip(event_names, counts, strict=True))
+            for agent, counts in zip(names, events.T.tolist(), strict=True)
         }
         if done:
-            stats = self._recorder.finish(0)
+            stats = self._episode.finish()
             for a in infos:
                 infos[a]["episode"] = stats
         terminations = dict.fromkeys(self.agents, False)

@@ -29,7 +29,7 @@ from causal_influence.errors import EstimatorWarning, ShapeError, describe
 from causal_influence.social import OUTCOMES, OutcomeSums, episode_outcomes
 from envs.grid_rules import EVENT_NAMES
 
-__all__ = ["EpisodeRecorder", "episode_statistics"]
+__all__ = ["EpisodeBuffer", "EpisodeRecorder", "episode_statistics"]
 
 
 def episode_statistics(
@@ -185,4 +185,68 @@ class EpisodeRecorder:
         stats = _as_dicts(values, {name: totals[:, k] for k, name in enumerate(self.names)})
         self._sums.clear(ids)
         self._totals[ids] = 0
+        return stats
+
+
+class EpisodeBuffer:
+    """The steps of ONE episode in progress, kept as rows, for single-environment wrappers.
+
+    :class:`EpisodeRecorder` keeps running sums of B episodes (a handful of NumPy calls per
+    step, whatever B); with B = 1 those calls are most of a PettingZoo step's cost. This buffer
+    copies each step's rewards and event counters into a preallocated row instead (two slice
+    assignments) and computes the episode's statistics once, when it ends, with
+    :func:`episode_statistics`: the same formulas and the same numbers (sums in step order).
+    Rows double when an episode outgrows them.
+
+    Parameters
+    ----------
+    num_agents : int
+    event_names : sequence of str
+    capacity : int
+        Rows allocated up front (grown on demand).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> buf = EpisodeBuffer(2, ("apples",))
+    >>> buf.add(np.array([1.0, 0.0]), np.array([[1, 0]]))
+    >>> buf.add(np.array([0.0, 1.0]), np.array([[0, 1]]))
+    >>> stats = buf.finish()
+    >>> stats["utilitarian"], stats["apples"], len(buf)
+    (1.0, [1, 1], 0)
+    """
+
+    def __init__(self, num_agents: int, event_names: Sequence[str], capacity: int = 1024) -> None:
+        self.names = tuple(event_names)
+        self._length = 0
+        self._rewards = np.zeros((max(int(capacity), 1), int(num_agents)), dtype=np.float64)
+        self._events = np.zeros(
+            (self._rewards.shape[0], len(self.names), int(num_agents)), dtype=np.int64
+        )
+
+    def __len__(self) -> int:
+        return self._length
+
+    def clear(self) -> None:
+        """Forget the episode in progress."""
+        self._length = 0
+
+    def add(self, extrinsic: np.ndarray, events: np.ndarray) -> None:
+        """Record one step: ``extrinsic`` (N,) rewards, ``events`` (E, N) counters."""
+        t = self._length
+        if t == self._rewards.shape[0]:
+            self._rewards = np.concatenate([self._rewards, np.zeros_like(self._rewards)])
+            self._events = np.concatenate([self._events, np.zeros_like(self._events)])
+        self._rewards[t] = extrinsic
+        self._events[t] = events
+        self._length = t + 1
+
+    def finish(self) -> dict[str, Any]:
+        """Statistics of the episode (as :func:`episode_statistics`); clears the buffer."""
+        t = self._length
+        if t < 1:
+            raise ShapeError("finish: expected an episode with at least one recorded step; got 0")
+        events = {name: self._events[:t, k] for k, name in enumerate(self.names)}
+        stats = episode_statistics(self._rewards[:t], events)
+        self._length = 0
         return stats

@@ -10,8 +10,8 @@ import pytest
 
 from causal_influence.errors import EstimatorWarning, ShapeError
 from causal_influence.social import OUTCOMES, episode_outcomes, social_outcomes
-from envs import make_vector
-from envs.episode_stats import EpisodeRecorder, episode_statistics
+from envs import harvest, make_vector
+from envs.episode_stats import EpisodeBuffer, EpisodeRecorder, episode_statistics
 
 
 def pandas_row(rewards: np.ndarray, timeouts: np.ndarray | None) -> dict[str, float]:
@@ -150,3 +150,39 @@ def test_zeroed_length_starts_afresh() -> None:
     assert (b["returns"], b["apples"], b["length"]) == ([0.0], [0], 1)
     assert np.isnan(b["sustainability"])
     assert np.isnan(b["equality"])
+
+
+def test_buffer_equals_running_sums_bit_for_bit() -> None:
+    """The one-episode buffer of the PettingZoo wrapper gives exactly what the running sums
+    give (same floats, same counts), across a growth of its rows and a second episode."""
+    rng = np.random.default_rng(5)
+    names = ("apples", "fires", "timeout")
+    buf = EpisodeBuffer(3, names, capacity=4)
+    for length in (11, 3):
+        rec = EpisodeRecorder(1, 3, event_names=names)
+        for _ in range(length):
+            extrinsic = (rng.integers(-2, 3, 3) * rng.random(3)).astype(np.float32)
+            events = rng.integers(0, 2, (3, 3)).astype(np.int32)
+            buf.add(extrinsic, events)
+            rec.add(extrinsic[None], events[None])
+        got, ref = buf.finish(), rec.finish(0)
+        assert got.keys() == ref.keys()
+        for key in ref:
+            assert same(got[key], ref[key]) if key in OUTCOMES else got[key] == ref[key], key
+        assert got["length"] == length
+        assert len(buf) == 0
+    with pytest.raises(ShapeError, match="at least one recorded step"):
+        buf.finish()
+
+
+def test_pettingzoo_comm_actions_are_read_as_pairs() -> None:
+    """With the channel on, tuples, lists and arrays are (action, symbol) pairs; anything
+    else is a typed error naming the agent."""
+    env = harvest.parallel_env(map="small_harvest", num_agents=2, num_symbols=3, max_cycles=5)
+    env.reset(seed=0)
+    obs, *_ = env.step({"agent_0": (4, 2), "agent_1": np.array([4, 1])})
+    assert obs["agent_0"]["messages"].tolist() == [2, 1]
+    obs, *_ = env.step({"agent_0": [4, np.int64(0)]})  # agent_1 missing: STAY, symbol 0
+    assert obs["agent_1"]["messages"].tolist() == [0, 0]
+    with pytest.raises(ShapeError, match=r"actions\['agent_1'\]: expected \(action, symbol\)"):
+        env.step({"agent_0": (4, 0), "agent_1": 3})
