@@ -30,6 +30,10 @@ from causal_influence.errors import ConfigError, ShapeError, describe
 
 __all__ = ["AgentConv2d", "AgentLSTM", "AgentLinear", "make_generator"]
 
+# Largest |x| for which exp(x) and exp(-x) are finite and normal, with margin, per dtype
+# (AgentLSTM.gate_major_sum_cell).
+_FACTOR_LIMIT = {torch.float32: 80.0, torch.float64: 700.0}
+
 
 def make_generator(rng: int | np.random.Generator | torch.Generator | None) -> torch.Generator:
     """A CPU ``torch.Generator`` from an int seed, a numpy Generator, a torch Generator or None.
@@ -294,26 +298,6 @@ class AgentLSTM(nn.Module):
         return table[agent, index]
 
     @staticmethod
-    def counterfactual_cell(gates: Tensor, c: Tensor) -> Tensor:
-        """Hidden output of :meth:`cell` for prescaled gates, computed in place when possible.
-
-        Counterfactual batches are large temporaries that nothing else reads, so without
-        autograd the non-linearity runs in place in the gate tensor (no new allocations, which
-        dominate the cost of large element-wise chains on CPU). With autograd enabled it falls
-        back to :meth:`cell`. Returns h of shape (..., H) (a view into ``gates``).
-        """
-        if torch.is_grad_enabled() and (gates.requires_grad or c.requires_grad):
-            return AgentLSTM.cell(gates, c, prescaled=True)[0]
-        hidden = gates.shape[-1] // 4
-        z = gates.sigmoid_()
-        i, f, g, o = z.split(hidden, dim=-1)
-        g.mul_(2.0).sub_(1.0)  # tanh of the cell input
-        i.mul_(g)
-        f.mul_(c).add_(i)  # f now holds the new cell state
-        g.copy_(f).mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)  # tanh of the new cell state
-        return o.mul_(g)
-
-    @staticmethod
     def gate_major_cell(gates: Tensor, c: Tensor) -> Tensor:
         """Hidden output of :meth:`cell` for prescaled gates laid out gate-major, (4, ..., H).
 
@@ -330,10 +314,61 @@ class AgentLSTM(nn.Module):
             i, f, g, o = i.sigmoid(), f.sigmoid(), g.sigmoid(), o.sigmoid()
             c_new = f * c + i * (2.0 * g - 1.0)
             return o * (2.0 * torch.sigmoid(2.0 * c_new) - 1.0)
-        gates.sigmoid_()
+        return AgentLSTM._gate_major_hidden(gates.sigmoid_(), c)
+
+    @staticmethod
+    def _gate_major_hidden(s: Tensor, c: Tensor) -> Tensor:
+        """In place: gate-major sigmoids ``s`` (4, ..., H) and cell ``c`` -> hidden state."""
+        i, f, g, o = s.unbind(0)
         f.mul_(2.0 * c).addcmul_(i, g, value=4.0).sub_(i, alpha=2.0)  # 2 c'
         f.sigmoid_().mul_(2.0).sub_(1.0)  # tanh(c')
         return o.mul_(f)
+
+    @staticmethod
+    def gate_major_sum_cell(a: Tensor, b: Tensor, c: Tensor, out: Tensor) -> Tensor:
+        """:meth:`gate_major_cell` of ``a + b`` (broadcast to ``out``), without autograd.
+
+        The counterfactual gates are a broadcast sum of two small summands (the speaker's
+        part and the symbol's row), and the sigmoid of the sum factorises:
+        ``sigmoid(a + b) = 1 / (1 + exp(-a) exp(-b))``. The exponentials are taken on the
+        summands only (a fraction of the elements), so the large tensor gets a multiply-add and
+        a reciprocal instead of an exponential; this is most of what the counterfactual cells
+        cost. Each factor stays finite and non-zero while ``|a|, |b| <= 80`` in float32 (700 in
+        float64), and then the product can only overflow to inf or underflow to 0, where the
+        sigmoid is 0 or 1 in that precision anyway. Summands outside those bounds (or not
+        finite, or of another dtype) take the plain path: the sum, then :meth:`gate_major_cell`.
+        Equal to it up to a few units of float rounding. ``out`` is overwritten; the returned
+        hidden state (..., H) is a view into it.
+        """
+        limit = _FACTOR_LIMIT.get(out.dtype)
+        if (
+            limit is None
+            or out.numel() == 0
+            or not bool(a.abs().amax() <= limit and b.abs().amax() <= limit)
+        ):
+            torch.add(a, b, out=out)
+            return AgentLSTM.gate_major_cell(out, c)
+        one = torch.ones((), dtype=out.dtype)
+        torch.addcmul(one, torch.neg(a).exp_(), torch.neg(b).exp_(), out=out)
+        return AgentLSTM._gate_major_hidden(out.reciprocal_(), c)
+
+    @staticmethod
+    def sum_cell(a: Tensor, b: Tensor, c: Tensor, out: Tensor | None = None) -> Tensor:
+        """Hidden output of :meth:`cell` for prescaled gates ``a + b`` (..., 4H), broadcast.
+
+        For counterfactual batches, which are such sums: without autograd it works in the
+        gate-major ``out`` (4, ..., H) (allocated when None) through
+        :meth:`gate_major_sum_cell`; with autograd it computes ``cell(a + b, c)``.
+        Returns h of shape (..., H).
+        """
+        if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad or c.requires_grad):
+            return AgentLSTM.cell(a + b, c, prescaled=True)[0]
+        shape = torch.broadcast_shapes(a.shape, b.shape)
+        hidden = shape[-1] // 4
+        if out is None:
+            out = torch.empty((4, *shape[:-1], hidden), dtype=torch.result_type(a, b))
+        gm = AgentLSTM.gate_major
+        return AgentLSTM.gate_major_sum_cell(gm(a), gm(b), c, out)
 
     @staticmethod
     def gate_major(x: Tensor) -> Tensor:

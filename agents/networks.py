@@ -484,8 +484,9 @@ class MultiAgentNet(nn.Module):
             cf_rows = AgentLSTM.rows(table, all_rows.expand(n, -1, -1))[ni:]
             scale = AgentLSTM.gate_scale(spec.lstm_size)
             partial = (gates[ni:].unsqueeze(2) - rows[ni:]) * scale  # (J, B, I, 4H)
-            cf_gates = partial.unsqueeze(3) + (cf_rows * scale).unsqueeze(1)  # (J,B,I,A,4H)
-            cf_h = self.lstm.counterfactual_cell(cf_gates, c[ni:, :, None, None])
+            cf_h = AgentLSTM.sum_cell(  # gates (J, B, I, A, 4H)
+                partial.unsqueeze(3), (cf_rows * scale).unsqueeze(1), c[ni:, :, None, None]
+            )
             step.cf = self.policy_head.wide_batch(cf_h, slice(ni, n)).transpose(0, 1)
         return step
 
@@ -556,8 +557,7 @@ class MultiAgentNet(nn.Module):
             cf_h = AgentLSTM.gate_major_cell(speaker + symbol, c[:, :, None, None])
             return self.policy_head.wide_batch(cf_h).transpose(0, 1)
         cf_gates = self._work_buffer((4, n, b, n - 1, m, hidden), gates.dtype)
-        torch.add(speaker, symbol, out=cf_gates)
-        cf_h = AgentLSTM.gate_major_cell(cf_gates, c[:, :, None, None])
+        cf_h = AgentLSTM.gate_major_sum_cell(speaker, symbol, c[:, :, None, None], cf_gates)
         return self.policy_head.wide_batch(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
 
     def _act_moa(
@@ -587,8 +587,9 @@ class MultiAgentNet(nn.Module):
             own_rows = AgentLSTM.rows(m_table, torch.arange(a).expand(n, -1))  # (N, A, 4H)
             scale = AgentLSTM.gate_scale(self.spec.lstm_size)
             partial = (m_gates - m_rows[:, :, 0]) * scale  # (N, B, 4H)
-            cf_gates = partial.unsqueeze(2) + (own_rows * scale).unsqueeze(1)  # (N,B,A,4H)
-            cf_h = self.moa_lstm.counterfactual_cell(cf_gates, state["moa_c"].unsqueeze(2))
+            cf_h = AgentLSTM.sum_cell(  # gates (N, B, A, 4H)
+                partial.unsqueeze(2), (own_rows * scale).unsqueeze(1), state["moa_c"].unsqueeze(2)
+            )
             cf = self.moa_head.wide_batch(cf_h).reshape(n, b, a, n - 1, a).transpose(0, 1)
         return moa_logits, cf, mh, mc
 

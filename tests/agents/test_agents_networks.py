@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -79,6 +81,48 @@ def test_agent_lstm_matches_torch_lstm_cell() -> None:
         eh, ec = cells[n](x[n], (h[n], c[n]))
         torch.testing.assert_close(h1[n], eh)
         torch.testing.assert_close(c1[n], ec)
+
+
+def _plain_hidden(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Hidden state of an LSTM cell for gate-major prescaled gates a + b, written plainly."""
+    i, f, g, o = (a + b).unbind(0)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g / 2.0)
+    return torch.sigmoid(o) * torch.tanh(c_new)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("scale", [1.0, 30.0, 100.0])
+def test_gate_major_sum_cell_matches_the_plain_cell(dtype: torch.dtype, scale: float) -> None:
+    # Summands as in the comm counterfactuals: (4, N, B, K, 1, H) + (4, N, 1, K, M, H). Scale
+    # 100 puts some summands beyond float32's factor bound (80), which takes the plain path.
+    gen = make_generator(3)
+    a = (torch.randn(4, 2, 3, 2, 1, 6, generator=gen) * scale).to(dtype)
+    b = (torch.randn(4, 2, 1, 2, 5, 6, generator=gen) * scale).to(dtype)
+    c = torch.randn(2, 3, 1, 1, 6, generator=gen).to(dtype)
+    out = torch.empty(4, 2, 3, 2, 5, 6, dtype=dtype)
+    with torch.no_grad():
+        h = AgentLSTM.gate_major_sum_cell(a, b, c, out)
+        plain = AgentLSTM.gate_major_cell(a + b, c)
+    assert h.shape == (2, 3, 2, 5, 6)
+    assert torch.isfinite(h).all()
+    tol = 1e-6 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(h, _plain_hidden(a, b, c), atol=tol, rtol=0)
+    torch.testing.assert_close(h, plain, atol=tol, rtol=0)
+
+
+def test_gate_major_sum_cell_saturates_and_propagates_nan() -> None:
+    # |a + b| far beyond the factor bound on both sides: the sigmoids are exactly 0 or 1.
+    a = torch.tensor([70.0, -70.0, 70.0, 70.0]).reshape(4, 1, 1)
+    b = torch.tensor([70.0, -70.0, 70.0, -70.0]).reshape(4, 1, 1)
+    c = torch.tensor([[0.5]])
+    with torch.no_grad():
+        h = AgentLSTM.gate_major_sum_cell(a, b, c, torch.empty(4, 1, 1))
+    # i = 1, f = 0, g = tanh(70) = 1, o = sigmoid(0) = 0.5: c' = 1, h = 0.5 tanh(1).
+    torch.testing.assert_close(h, torch.tensor([[0.5 * math.tanh(1.0)]]))
+    a[0, 0, 0] = math.nan
+    with torch.no_grad():
+        h = AgentLSTM.gate_major_sum_cell(a, b, c, torch.empty(4, 1, 1))
+    assert torch.isnan(h).all()
 
 
 def test_agents_are_independent() -> None:
