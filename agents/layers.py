@@ -298,27 +298,15 @@ class AgentLSTM(nn.Module):
         return table[agent, index]
 
     @staticmethod
-    def gate_major_cell(gates: Tensor, c: Tensor) -> Tensor:
-        """Hidden output of :meth:`cell` for prescaled gates laid out gate-major, (4, ..., H).
+    def _gate_major_hidden(s: Tensor, c: Tensor) -> Tensor:
+        """In place: gate-major sigmoids ``s`` (4, ..., H) and cell ``c`` -> hidden state.
 
         With the gate axis first every gate is a contiguous block, so each element-wise step
-        runs over contiguous memory and the returned hidden state (..., H) is contiguous (the
-        next layer reads it without a copy). Without autograd the work is done in place in
-        ``gates`` (a temporary nothing else reads) in the fewest passes: one sigmoid over the
-        four gates, ``2c' = 2fc + 4ig - 2i`` (the g gate holds sigmoid(2g), so its tanh is
-        ``2g - 1``), ``tanh(c') = 2 sigmoid(2c') - 1`` and the product with o. With autograd it
-        computes the same out of place.
+        runs over contiguous memory and the returned hidden state (..., H), a view into ``s``,
+        is contiguous (the head reads it without a copy). The fewest passes:
+        ``2c' = 2fc + 4ig - 2i`` (the g gate holds sigmoid(2g), so its tanh is ``2g - 1``),
+        ``tanh(c') = 2 sigmoid(2c') - 1`` and the product with o.
         """
-        i, f, g, o = gates.unbind(0)
-        if torch.is_grad_enabled() and (gates.requires_grad or c.requires_grad):
-            i, f, g, o = i.sigmoid(), f.sigmoid(), g.sigmoid(), o.sigmoid()
-            c_new = f * c + i * (2.0 * g - 1.0)
-            return o * (2.0 * torch.sigmoid(2.0 * c_new) - 1.0)
-        return AgentLSTM._gate_major_hidden(gates.sigmoid_(), c)
-
-    @staticmethod
-    def _gate_major_hidden(s: Tensor, c: Tensor) -> Tensor:
-        """In place: gate-major sigmoids ``s`` (4, ..., H) and cell ``c`` -> hidden state."""
         i, f, g, o = s.unbind(0)
         f.mul_(2.0 * c).addcmul_(i, g, value=4.0).sub_(i, alpha=2.0)  # 2 c'
         f.sigmoid_().mul_(2.0).sub_(1.0)  # tanh(c')
@@ -326,18 +314,21 @@ class AgentLSTM(nn.Module):
 
     @staticmethod
     def gate_major_sum_cell(a: Tensor, b: Tensor, c: Tensor, out: Tensor) -> Tensor:
-        """:meth:`gate_major_cell` of ``a + b`` (broadcast to ``out``), without autograd.
+        """Hidden output of :meth:`cell` for prescaled gate-major gates ``a + b``, no autograd.
 
-        The counterfactual gates are a broadcast sum of two small summands (the speaker's
-        part and the symbol's row), and the sigmoid of the sum factorises:
+        ``a`` and ``b`` are (4, ..., H) and broadcast to ``out``, whose memory holds the work.
+
+        The counterfactual gates are a broadcast sum of two small summands (the gates without
+        the counterfactual variable, and that variable's row for each of its values), and the
+        sigmoid of the sum factorises:
         ``sigmoid(a + b) = 1 / (1 + exp(-a) exp(-b))``. The exponentials are taken on the
         summands only (a fraction of the elements), so the large tensor gets a multiply-add and
         a reciprocal instead of an exponential; this is most of what the counterfactual cells
         cost. Each factor stays finite and non-zero while ``|a|, |b| <= 80`` in float32 (700 in
         float64), and then the product can only overflow to inf or underflow to 0, where the
         sigmoid is 0 or 1 in that precision anyway. Summands outside those bounds (or not
-        finite, or of another dtype) take the plain path: the sum, then :meth:`gate_major_cell`.
-        Equal to it up to a few units of float rounding. ``out`` is overwritten; the returned
+        finite, or of another dtype) take the plain path: the sum, then one sigmoid. The two
+        paths agree up to a few units of float rounding. ``out`` is overwritten; the returned
         hidden state (..., H) is a view into it.
         """
         limit = _FACTOR_LIMIT.get(out.dtype)
@@ -346,8 +337,7 @@ class AgentLSTM(nn.Module):
             or out.numel() == 0
             or not bool(a.abs().amax() <= limit and b.abs().amax() <= limit)
         ):
-            torch.add(a, b, out=out)
-            return AgentLSTM.gate_major_cell(out, c)
+            return AgentLSTM._gate_major_hidden(torch.add(a, b, out=out).sigmoid_(), c)
         one = torch.ones((), dtype=out.dtype)
         torch.addcmul(one, torch.neg(a).exp_(), torch.neg(b).exp_(), out=out)
         return AgentLSTM._gate_major_hidden(out.reciprocal_(), c)

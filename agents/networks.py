@@ -550,14 +550,12 @@ class MultiAgentNet(nn.Module):
         cf_rows = AgentLSTM.rows(table, slot_rows.unsqueeze(0).expand(n, -1, -1))
         scale = AgentLSTM.gate_scale(hidden)
         partial = (gates.unsqueeze(2) - rows[:, :, 1:]) * scale  # (N, B, N-1, 4H)
-        # Gate-major (4, N, B, N-1, M, H): each gate a contiguous block (see gate_major_cell).
-        speaker = AgentLSTM.gate_major(partial).unsqueeze(4)
-        symbol = AgentLSTM.gate_major(cf_rows * scale).unsqueeze(2)
-        if torch.is_grad_enabled() and (speaker.requires_grad or symbol.requires_grad):
-            cf_h = AgentLSTM.gate_major_cell(speaker + symbol, c[:, :, None, None])
-            return self.policy_head.wide_batch(cf_h).transpose(0, 1)
-        cf_gates = self._work_buffer((4, n, b, n - 1, m, hidden), gates.dtype)
-        cf_h = AgentLSTM.gate_major_sum_cell(speaker, symbol, c[:, :, None, None], cf_gates)
+        cf_h = AgentLSTM.sum_cell(  # gates (N, B, N-1, M, 4H), worked in a kept buffer
+            partial.unsqueeze(3),
+            (cf_rows * scale).unsqueeze(1),
+            c[:, :, None, None],
+            out=self._work_buffer((4, n, b, n - 1, m, hidden), gates.dtype),
+        )
         return self.policy_head.wide_batch(cf_h).transpose(0, 1)  # (B, N, N-1, M, A)
 
     def _act_moa(

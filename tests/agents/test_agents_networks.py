@@ -102,12 +102,29 @@ def test_gate_major_sum_cell_matches_the_plain_cell(dtype: torch.dtype, scale: f
     out = torch.empty(4, 2, 3, 2, 5, 6, dtype=dtype)
     with torch.no_grad():
         h = AgentLSTM.gate_major_sum_cell(a, b, c, out)
-        plain = AgentLSTM.gate_major_cell(a + b, c)
     assert h.shape == (2, 3, 2, 5, 6)
     assert torch.isfinite(h).all()
     tol = 1e-6 if dtype == torch.float32 else 1e-12
     torch.testing.assert_close(h, _plain_hidden(a, b, c), atol=tol, rtol=0)
-    torch.testing.assert_close(h, plain, atol=tol, rtol=0)
+
+
+def test_sum_cell_takes_gates_last_and_keeps_autograd() -> None:
+    # Gates last (..., 4H), as the networks build them; with autograd the out-of-place cell.
+    gen = make_generator(4)
+    a = torch.randn(2, 3, 1, 24, generator=gen)
+    b = torch.randn(2, 1, 5, 24, generator=gen)
+    c = torch.randn(2, 3, 1, 6, generator=gen)
+    gm = AgentLSTM.gate_major
+    plain = _plain_hidden(gm(a), gm(b), c)
+    with torch.no_grad():
+        torch.testing.assert_close(AgentLSTM.sum_cell(a, b, c), plain, atol=1e-6, rtol=0)
+    a.requires_grad_(True)
+    h = AgentLSTM.sum_cell(a, b, c)
+    torch.testing.assert_close(h, plain, atol=1e-6, rtol=0)
+    h.sum().backward()
+    assert a.grad is not None
+    assert torch.isfinite(a.grad).all()
+    assert a.grad.abs().sum() > 0
 
 
 def test_gate_major_sum_cell_saturates_and_propagates_nan() -> None:
